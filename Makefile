@@ -1,0 +1,54 @@
+# Barometer: two commands do all the set-up on a fresh machine: `make demo` and `make test`.
+# Each area adds its own targets in mk/*.mk (infra, orchestration, web) and appends to
+# TEST_PREREQS (things to install before pytest) and TEST_EXTRA (checks run after it).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PYTHON ?= python3
+TOOLS := .venv-tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+PY := $(VENV)/bin/python
+export UV_PYTHON := $(shell command -v $(PYTHON))
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
+PYTEST_ARGS ?=
+TEST_PREREQS :=
+TEST_EXTRA :=
+
+include $(sort $(wildcard mk/*.mk))
+
+.PHONY: help setup demo test test-python up bench lint clean
+help: ## list the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sort | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet uv==0.13.8
+
+$(VENV)/.synced: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen --all-groups --quiet
+	@touch $@
+
+setup: $(VENV)/.synced ## create the virtual environment from uv.lock (all groups)
+
+demo: setup ## run the platform's demo on the embedded default (emulator, API, stream, alerts)
+	$(PY) -m barometer_local.cli demo
+
+up: setup ## keep the local platform running until Ctrl-C
+	$(PY) -m barometer_local.cli up
+
+test: setup $(TEST_PREREQS) ## the whole suite (CI runs exactly this)
+	$(PY) -m pytest $(PYTEST_ARGS)
+	@for target in $(TEST_EXTRA); do $(MAKE) --no-print-directory $$target || exit 1; done
+
+test-python: setup ## only pytest (no infra scanners)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: setup ## benchmarks; results in bench/results.json
+	$(PY) -m bench.run
+
+lint: setup ## ruff
+	$(VENV)/bin/ruff check lambdas barometer_local infra_cdk platform_assets tests bench
+
+clean: ## remove local state and build outputs (keeps the virtual environments)
+	rm -rf .barometer cdk.out test-artifacts .pytest_cache

@@ -1,0 +1,110 @@
+"""The local AWS emulator: moto server in its own process on 127.0.0.1, spoken to over HTTP.
+
+A separate process (not moto's in-process mocks, not a thread) so that the emulator gets its own
+core and its own GIL, and so that tests exercise real HTTP requests.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+# moto accepts any credentials; setting dummy ones keeps boto3 from looking for real ones.
+FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+}
+
+
+class EmulatorError(RuntimeError):
+    """The emulator could not be started or did not answer."""
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until_ready(url: str, timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    last_error: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/moto-api/", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, OSError) as exc:
+            last_error = exc
+        time.sleep(0.1)
+    raise EmulatorError(f"the emulator at {url} did not answer within {timeout_s:.0f}s: {last_error}")
+
+
+@dataclass
+class Emulator:
+    """A running moto server. Use as a context manager, or call stop()."""
+
+    url: str
+    process: subprocess.Popen | None
+
+    @classmethod
+    def start(cls, port: int | None = None, log_path: Path | None = None) -> "Emulator":
+        port = port or free_port()
+        log = open(log_path, "ab") if log_path else subprocess.DEVNULL
+        env = {**os.environ, **FAKE_CREDENTIALS}
+        process = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+        )
+        emulator = cls(f"http://127.0.0.1:{port}", process)
+        try:
+            wait_until_ready(emulator.url)
+        except EmulatorError:
+            emulator.stop()
+            raise
+        return emulator
+
+    @classmethod
+    def attach(cls, url: str) -> "Emulator":
+        """An emulator started elsewhere (for example by `barometer up`)."""
+        wait_until_ready(url, timeout_s=5)
+        return cls(url, None)
+
+    def environment(self) -> dict[str, str]:
+        """Environment variables that point boto3 and Barometer's adapters at this emulator."""
+        from lambdas.core.resources import ENDPOINT_ENV
+
+        return {**FAKE_CREDENTIALS, ENDPOINT_ENV: self.url, "AWS_ENDPOINT_URL": self.url}
+
+    def reset(self) -> None:
+        """Drop every resource (moto's reset API)."""
+        request = urllib.request.Request(f"{self.url}/moto-api/reset", method="POST")
+        with urllib.request.urlopen(request, timeout=10):
+            pass
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+
+    def __enter__(self) -> "Emulator":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

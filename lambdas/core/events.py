@@ -1,0 +1,294 @@
+"""The event contract: validation with field-level errors, normalisation, idempotency keys.
+
+`parse_event` turns one decoded JSON object into an `Event` or raises `ValidationError` listing every
+bad field. Normalisation makes equal events equal: timestamps become UTC, alternative units
+(`temp_f`, `wind_kmh`, `precip_in`) become the contract's metric ones, and a missing `event_id` is
+derived from the normalised content, so a re-sent event is the same event.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from datetime import datetime, timedelta
+from typing import Any
+
+from lambdas.core.config import SYMBOL_PATTERN, Settings
+from lambdas.core.currencies import ISO_4217
+from lambdas.core.errors import FieldError, ValidationError
+from lambdas.core.timeutil import EPOCH as _MIN_TS
+from lambdas.core.timeutil import (
+    TimestampError, format_fixed, format_public, local_day, parse_rfc3339, to_epoch_us,
+)
+
+KINDS = ("quote", "weather")
+EVENT_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+SOURCE_PATTERN = re.compile(r"^[A-Za-z0-9 ._:/\-]{1,64}$")
+QUOTE_FIELDS = frozenset({"kind", "symbol", "price", "ts", "volume", "currency", "source", "event_id"})
+WEATHER_FIELDS = frozenset({
+    "kind", "city", "ts", "temp_c", "temp_f", "humidity_pct", "wind_mps", "wind_kmh",
+    "precip_mm", "precip_in", "pressure_hpa", "source", "event_id",
+})
+# Physical bounds: values outside them are typos or unit mix-ups, and DynamoDB cannot store
+# every float anyway (1e300 is out of its number range).
+MAX_PRICE = 1e9
+MAX_VOLUME = 10**15
+WEATHER_BOUNDS = {
+    "temp_c": (-100.0, 70.0),
+    "humidity_pct": (0.0, 100.0),
+    "wind_mps": (0.0, 150.0),
+    "precip_mm": (0.0, 2000.0),
+    "pressure_hpa": (300.0, 1100.0),
+}
+WEATHER_METRIC_FIELDS = ("temp_c", "humidity_pct", "wind_mps", "precip_mm", "pressure_hpa")
+
+
+class NonFinite:
+    """Stands for a NaN/Infinity literal in the JSON text, so validation can name the field."""
+
+    __slots__ = ("literal",)
+
+    def __init__(self, literal: str):
+        self.literal = literal
+
+    def __repr__(self) -> str:
+        return self.literal
+
+
+def decode_json(text: str | bytes) -> Any:
+    """json.loads that keeps NaN/Infinity literals as `NonFinite` instead of floats."""
+    return json.loads(text, parse_constant=NonFinite)
+
+
+class Event:
+    """A validated, normalised event. `fields` holds the contract fields other than the envelope."""
+
+    __slots__ = ("kind", "key", "ts", "epoch_us", "event_id", "value", "fields", "source")
+
+    def __init__(self, kind: str, key: str, ts: datetime, event_id: str, value: float,
+                 fields: dict[str, Any], source: str | None):
+        self.kind = kind
+        self.key = key
+        self.ts = ts
+        self.epoch_us = to_epoch_us(ts)
+        self.event_id = event_id
+        self.value = value
+        self.fields = fields
+        self.source = source
+
+    @property
+    def pk(self) -> str:
+        return f"{self.kind}#{self.key}"
+
+    @property
+    def sk(self) -> str:
+        return f"{format_fixed(self.ts)}#{self.event_id}"
+
+    def __repr__(self) -> str:
+        return f"Event({self.kind} {self.key} {format_public(self.ts)} {self.value} id={self.event_id})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Event) and self.as_dict() == other.as_dict()
+
+    def __hash__(self) -> int:
+        return hash((self.kind, self.key, self.event_id))
+
+    def as_dict(self) -> dict[str, Any]:
+        """The normalised event in the contract's shape (public timestamps)."""
+        out: dict[str, Any] = {"kind": self.kind, ("symbol" if self.kind == "quote" else "city"): self.key,
+                               "ts": format_public(self.ts), **self.fields, "event_id": self.event_id}
+        if self.source is not None:
+            out["source"] = self.source
+        return out
+
+
+def _number(obj: dict, name: str, errors: list[FieldError], *, required: bool) -> float | None:
+    if name not in obj or obj[name] is None:
+        if required:
+            errors.append(FieldError(name, "is required"))
+        return None
+    value = obj[name]
+    if isinstance(value, NonFinite):
+        errors.append(FieldError(name, f"must be a finite number (got {value.literal})"))
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        errors.append(FieldError(name, f"must be a number (got {type(value).__name__})"))
+        return None
+    value = float(value)
+    if not math.isfinite(value):
+        errors.append(FieldError(name, "must be a finite number"))
+        return None
+    return value
+
+
+def _string(obj: dict, name: str, errors: list[FieldError], pattern: re.Pattern, hint: str) -> str | None:
+    value = obj.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        errors.append(FieldError(name, f"must be a string (got {type(value).__name__})"))
+        return None
+    if not pattern.match(value):
+        errors.append(FieldError(name, hint))
+        return None
+    return value
+
+
+def _timestamp(obj: dict, errors: list[FieldError], settings: Settings, now: datetime | None) -> datetime | None:
+    value = obj.get("ts")
+    if value is None:
+        errors.append(FieldError("ts", "is required"))
+        return None
+    if not isinstance(value, str):
+        errors.append(FieldError("ts", f"must be an RFC 3339 string (got {type(value).__name__})"))
+        return None
+    try:
+        ts = parse_rfc3339(value)
+    except TimestampError as exc:
+        errors.append(FieldError("ts", str(exc)))
+        return None
+    if ts < _MIN_TS:
+        errors.append(FieldError("ts", "must not be before 1970-01-01"))
+        return None
+    if now is not None and ts > now + timedelta(seconds=settings.max_future_skew_s):
+        errors.append(FieldError("ts", f"is more than {settings.max_future_skew_s}s in the future"))
+        return None
+    return ts
+
+
+def _bounded(value: float | None, name: str, low: float, high: float, errors: list[FieldError]) -> float | None:
+    if value is not None and not low <= value <= high:
+        errors.append(FieldError(name, f"must be between {low:g} and {high:g} (got {value:g})"))
+        return None
+    return value
+
+
+def _unknown_fields(obj: dict, allowed: frozenset, errors: list[FieldError]) -> None:
+    for name in obj:
+        if name not in allowed:
+            shown = name if isinstance(name, str) and len(name) <= 40 else f"{str(name)[:40]}…"
+            errors.append(FieldError(shown, "is not a field of this kind of event"))
+
+
+def _parse_quote(obj: dict, errors: list[FieldError]) -> tuple[str | None, float | None, dict]:
+    symbol = obj.get("symbol")
+    if symbol is None:
+        errors.append(FieldError("symbol", "is required"))
+    elif not isinstance(symbol, str) or not SYMBOL_PATTERN.match(symbol):
+        errors.append(FieldError("symbol", "must be 1-10 characters of A-Z 0-9 . -"))
+        symbol = None
+    price = _number(obj, "price", errors, required=True)
+    if price is not None and not 0 < price <= MAX_PRICE:
+        errors.append(FieldError("price", f"must be greater than 0 and at most {MAX_PRICE:g}"))
+        price = None
+    fields: dict[str, Any] = {"price": price}
+    volume = obj.get("volume")
+    if volume is not None:
+        if isinstance(volume, bool) or not isinstance(volume, int):
+            if isinstance(volume, float) and math.isfinite(volume) and volume.is_integer():
+                volume = int(volume)
+            else:
+                errors.append(FieldError("volume", "must be a whole number"))
+                volume = None
+        if volume is not None and not 0 <= volume <= MAX_VOLUME:
+            errors.append(FieldError("volume", f"must be between 0 and {MAX_VOLUME}"))
+            volume = None
+        if volume is not None:
+            fields["volume"] = volume
+    currency = obj.get("currency", "USD")
+    if not isinstance(currency, str) or currency not in ISO_4217:
+        errors.append(FieldError("currency", "must be an ISO 4217 code such as USD or EUR"))
+    fields["currency"] = currency
+    return symbol, price, fields
+
+
+def _first_of(obj: dict, errors: list[FieldError], primary: str, alternative: str, convert) -> float | None:
+    """The metric field, or its alternative unit converted; bounds are checked in the unit sent."""
+    if primary in obj and alternative in obj:
+        errors.append(FieldError(alternative, f"send either {primary} or {alternative}, not both"))
+        return None
+    if alternative not in obj:
+        return _number(obj, primary, errors, required=False)
+    value = _number(obj, alternative, errors, required=False)
+    if value is None:
+        return None
+    low, high = WEATHER_BOUNDS[primary]
+    converted = round(convert(value), 6)
+    if not low <= converted <= high:
+        errors.append(FieldError(alternative, f"is out of range ({primary} {converted:g} not in {low:g}..{high:g})"))
+        return None
+    return converted
+
+
+def _parse_weather(obj: dict, errors: list[FieldError], settings: Settings) -> tuple[str | None, float | None, dict]:
+    city = obj.get("city")
+    if city is None:
+        errors.append(FieldError("city", "is required"))
+    elif not isinstance(city, str) or city not in settings.cities:
+        known = ", ".join(sorted(settings.cities)[:10])
+        errors.append(FieldError("city", f"must be a configured city ({known})"))
+        city = None
+    if "temp_c" not in obj and "temp_f" not in obj:
+        errors.append(FieldError("temp_c", "is required"))
+    fields: dict[str, Any] = {
+        "temp_c": _first_of(obj, errors, "temp_c", "temp_f", lambda f: (f - 32.0) * 5.0 / 9.0),
+        "humidity_pct": _number(obj, "humidity_pct", errors, required=False),
+        "wind_mps": _first_of(obj, errors, "wind_mps", "wind_kmh", lambda k: k / 3.6),
+        "precip_mm": _first_of(obj, errors, "precip_mm", "precip_in", lambda i: i * 25.4),
+        "pressure_hpa": _number(obj, "pressure_hpa", errors, required=False),
+    }
+    for name, (low, high) in WEATHER_BOUNDS.items():
+        fields[name] = _bounded(fields[name], name, low, high, errors)
+    fields = {k: v for k, v in fields.items() if v is not None}
+    return city, fields.get("temp_c"), fields
+
+
+def derive_event_id(kind: str, key: str, ts: datetime, fields: dict[str, Any], source: str | None) -> str:
+    """Content hash of the normalised event: the same observation always gets the same id."""
+    canonical = "|".join((kind, key, format_fixed(ts), source or "",
+                          ",".join(f"{k}={fields[k]!r}" for k in sorted(fields))))
+    return hashlib.blake2b(canonical.encode(), digest_size=16).hexdigest()
+
+
+def parse_event(obj: Any, settings: Settings, now: datetime | None = None) -> Event:
+    """Validate and normalise one event. `now` bounds future timestamps (None: no bound)."""
+    if not isinstance(obj, dict):
+        raise ValidationError.single("event", f"must be a JSON object (got {_json_type(obj)})")
+    errors: list[FieldError] = []
+    kind = obj.get("kind")
+    if kind not in KINDS:
+        shown = kind if isinstance(kind, str) and len(kind) <= 20 else type(kind).__name__
+        raise ValidationError.single("kind", f"must be 'quote' or 'weather' (got {shown!r})")
+    if kind == "quote":
+        _unknown_fields(obj, QUOTE_FIELDS, errors)
+        key, value, fields = _parse_quote(obj, errors)
+    else:
+        _unknown_fields(obj, WEATHER_FIELDS, errors)
+        key, value, fields = _parse_weather(obj, errors, settings)
+    ts = _timestamp(obj, errors, settings, now)
+    source = _string(obj, "source", errors, SOURCE_PATTERN, "must be 1-64 characters of letters, digits, space . _ : / -")
+    event_id = _string(obj, "event_id", errors, EVENT_ID_PATTERN, "must be 1-128 characters of letters, digits . _ : -")
+    if errors:
+        raise ValidationError(errors)
+    assert key is not None and value is not None and ts is not None
+    if event_id is None:
+        event_id = derive_event_id(kind, key, ts, fields, source)
+    return Event(kind, key, ts, event_id, value, fields, source)
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, str):
+        return "string"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    return "number" if isinstance(value, (int, float, NonFinite)) else type(value).__name__
+
+
+def event_local_day(event: Event, settings: Settings) -> str:
+    return local_day(event.ts, settings.timezone_for(event.kind, event.key))
+

@@ -1,0 +1,99 @@
+"""Exact rolling averages.
+
+The rolling average for window W at event time t is the mean of the key's values with timestamps
+in (t - W, t]. Two exact implementations share that definition:
+
+- `rolling_series`: for a time-ordered run of points (with enough look-back before the first one
+  asked for), the averages as of each point. The read API uses it, so late arrivals are reflected.
+- `MinuteBuckets`: compact state for the latest value (LatestTable). Values are summed per minute
+  with ceiling bucketing, bucket m holding (m - 60s, m]; a window's lower edge then cuts at most one
+  bucket, and only when that bucket's own events straddle the edge are its events fetched
+  (a short MetricsTable query) to stay exact. For events on whole minutes nothing is ever fetched.
+"""
+from __future__ import annotations
+
+from bisect import bisect_right
+from typing import Callable, Iterable, Sequence
+
+from lambdas.core.config import Window
+
+MINUTE_US = 60_000_000
+# Fetches the values of one key with lo < epoch_us <= hi (the straddled bucket's part in a window).
+BoundaryFetch = Callable[[int, int], Sequence[float]]
+
+
+def bucket_of(epoch_us: int) -> int:
+    """Ceiling minute, in epoch seconds: an event at 10:00:00 is in bucket 10:00, at 10:00:01 in 10:01."""
+    return -(-epoch_us // MINUTE_US) * 60
+
+
+def rolling_series(
+    times_us: Sequence[int], values: Sequence[float], windows: Sequence[Window], start: int = 0
+) -> list[dict[str, float]]:
+    """Averages as of each point from index `start` on; points must be sorted by time."""
+    prefix = [0.0]
+    for v in values:
+        prefix.append(prefix[-1] + v)
+    out: list[dict[str, float]] = []
+    for i in range(start, len(times_us)):
+        t = times_us[i]
+        hi = bisect_right(times_us, t)  # every point at the same instant belongs to the window
+        averages = {}
+        for w in windows:
+            lo = bisect_right(times_us, t - w.seconds * 1_000_000)
+            averages[w.name] = (prefix[hi] - prefix[lo]) / (hi - lo)
+        out.append(averages)
+    return out
+
+
+class MinuteBuckets:
+    """Per-minute [sum, count, min_us, max_us] of one key, pruned to what the largest window needs."""
+
+    __slots__ = ("buckets",)
+
+    def __init__(self, buckets: dict[int, list] | None = None):
+        self.buckets: dict[int, list] = buckets if buckets is not None else {}
+
+    def add(self, epoch_us: int, value: float) -> None:
+        b = self.buckets.get(bucket_of(epoch_us))
+        if b is None:
+            self.buckets[bucket_of(epoch_us)] = [value, 1, epoch_us, epoch_us]
+        else:
+            b[0] += value
+            b[1] += 1
+            if epoch_us < b[2]:
+                b[2] = epoch_us
+            if epoch_us > b[3]:
+                b[3] = epoch_us
+
+    def prune(self, latest_us: int, max_window_s: int) -> None:
+        lower = latest_us - max_window_s * 1_000_000
+        for minute in [m for m in self.buckets if m * 1_000_000 <= lower]:
+            del self.buckets[minute]
+
+    def averages(self, latest_us: int, windows: Iterable[Window], fetch: BoundaryFetch | None
+                 ) -> tuple[dict[str, float | None], dict[str, int]]:
+        """Exact averages and counts for each window as of `latest_us` (the newest event)."""
+        averages: dict[str, float | None] = {}
+        counts: dict[str, int] = {}
+        for w in windows:
+            lower = latest_us - w.seconds * 1_000_000
+            edge = bucket_of(lower)  # the only bucket the lower edge can cut
+            total, count = 0.0, 0
+            for minute, (s, c, lo_us, hi_us) in self.buckets.items():
+                if minute > edge:
+                    total += s
+                    count += c
+                elif minute == edge and hi_us > lower:
+                    if lo_us > lower:
+                        total += s
+                        count += c
+                    else:
+                        if fetch is None:
+                            raise ValueError("a straddled minute needs a boundary fetch to stay exact")
+                        part = fetch(lower, minute * 1_000_000)
+                        total += sum(part)
+                        count += len(part)
+            averages[w.name] = total / count if count else None
+            counts[w.name] = count
+        return averages, counts

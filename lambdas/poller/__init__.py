@@ -1,0 +1,1 @@
+"""The poller: polls market and weather providers every minute and puts their events on the stream."""

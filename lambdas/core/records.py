@@ -1,0 +1,56 @@
+"""How events and alerts are laid out in MetricsTable, AlertsTable and the lake (docs/contracts.md)."""
+from __future__ import annotations
+
+from typing import Any
+
+from lambdas.core.events import Event
+from lambdas.core.lake import KIND_TO_TABLE, PARTITION_COLUMN
+from lambdas.core.rules import Alert
+from lambdas.core.timeutil import format_fixed, format_public, parse_rfc3339
+
+_KEY_FIELD = {"quote": "symbol", "weather": "city"}
+
+
+def metrics_item(event: Event, local_day: str, ingested_at: str) -> dict[str, Any]:
+    """Depends only on the record, so a redelivered record rewrites the identical item."""
+    item = {"pk": event.pk, "sk": event.sk, "kind": event.kind, "key": event.key, "ts": format_fixed(event.ts),
+            "event_id": event.event_id, "value": event.value, "local_day": local_day, "ingested_at": ingested_at,
+            **event.fields}
+    if event.source is not None:
+        item["source"] = event.source
+    return item
+
+
+def event_from_metrics_item(item: dict[str, Any]) -> Event:
+    kind = item["kind"]
+    field_names = ("price", "volume", "currency") if kind == "quote" else (
+        "temp_c", "humidity_pct", "wind_mps", "precip_mm", "pressure_hpa")
+    fields = {name: item[name] for name in field_names if item.get(name) is not None}
+    return Event(kind, item["key"], parse_rfc3339(item["ts"]), item["event_id"], float(item["value"]), fields,
+                 item.get("source"))
+
+
+def lake_table(event: Event) -> str:
+    return KIND_TO_TABLE[event.kind]
+
+
+def lake_record(event: Event, local_day: str, ingested_at: str) -> dict[str, Any]:
+    """A processed-zone row (lake columns plus the `dt` partition) as JSON for Firehose."""
+    record = {"event_id": event.event_id, _KEY_FIELD[event.kind]: event.key, "ts": format_public(event.ts),
+              **event.fields, "source": event.source, "local_day": local_day, "ingested_at": ingested_at,
+              PARTITION_COLUMN: event.ts.date().isoformat()}
+    return record
+
+
+def alert_item(alert: Alert) -> dict[str, Any]:
+    item = {"pk": alert.pk, "sk": alert.sk, "ts_key": alert.ts_key(), **alert.message(), "published": False}
+    return {k: v for k, v in item.items() if v is not None}
+
+
+def alert_lake_record(alert: Alert) -> dict[str, Any]:
+    message = alert.message()
+    record = {name: message.get(name) for name in (
+        "alert_id", "kind", "key", "rule", "ts", "value", "reference_price", "change_pct", "metric", "op",
+        "threshold", "local_day", "event_id")}
+    record[PARTITION_COLUMN] = alert.ts.date().isoformat()
+    return record

@@ -1,0 +1,163 @@
+"""Delivery ledger in AlertsTable: who delivered an alert to a channel, and when.
+
+An alert is delivered to a channel once: before posting, an invocation takes a short lease on the
+(alert, channel) pair with a conditional update that also fails once `delivered.<channel>` is set;
+after posting it sets `delivered.<channel>` and drops the lease. A crash between post and record can
+still repeat one post (delivery is at least once); concurrent duplicates of an SNS message cannot.
+
+The item is written by the rules engine before it publishes; when it is missing the lease update
+creates it from the alert message (every attribute `if_not_exists`, nothing clobbered).
+"""
+from __future__ import annotations
+
+import math
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from lambdas.core.resources import ALERTS_TABLE
+from lambdas.notifier.errors import NotifierError
+from lambdas.shared.aws import client, resource_name
+
+LEASE_S = 60  # longer than one post (5 s timeout) and than the function's 30 s timeout
+# Alert attributes copied onto an item that the rules engine did not write.
+_ALERT_FIELDS = ("alert_id", "kind", "key", "rule", "ts", "value", "local_day", "event_id", "reference_price",
+                 "change_pct", "threshold", "metric", "op", "summary")
+
+
+class Claim(Enum):
+    ACQUIRED = "acquired"  # this invocation delivers
+    DELIVERED = "delivered"  # already delivered: skip
+    BUSY = "busy"  # another invocation holds a live lease: retry later
+
+
+@dataclass(frozen=True)
+class Lease:
+    claim: Claim
+    token: str = ""
+
+
+def alert_key(alert: dict) -> dict:
+    return {ALERTS_TABLE.pk: {"S": f"{alert['kind']}#{alert['key']}"},
+            ALERTS_TABLE.sk: {"S": f"{alert['local_day']}#{alert['rule']}"}}
+
+
+def rfc3339_now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _attr(value: Any) -> dict:
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+        number = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
+        return {"N": str(number)}
+    return {"S": str(value)}
+
+
+def _finite(value: Any) -> bool:
+    return not isinstance(value, float) or math.isfinite(value)
+
+
+class DeliveryLedger:
+    def __init__(self, channel: str = "slack", table: str | None = None, clock=time.time):
+        self.channel = channel
+        self._table = table
+        self._clock = clock
+
+    @property
+    def table(self) -> str:
+        return self._table or resource_name(ALERTS_TABLE.env_var)
+
+    def _update(self, **kwargs) -> bool:
+        """UpdateItem; False when its condition failed."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            client("dynamodb").update_item(TableName=self.table, **kwargs)
+            return True
+        except ClientError as exc:
+            if exc.response["Error"].get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise NotifierError(f"AlertsTable {self.table}: {exc.response['Error'].get('Code')}") from exc
+        except BotoCoreError as exc:
+            raise NotifierError(f"AlertsTable {self.table}: {type(exc).__name__}") from exc
+
+    def acquire(self, alert: dict) -> Lease:
+        now = self._clock()
+        token = uuid.uuid4().hex
+        names = {"#delivered": "delivered", "#channel": self.channel,
+                 "#lease": f"{self.channel}_lease", "#until": f"{self.channel}_lease_until"}
+        values = {":empty": {"M": {}}, ":token": {"S": token}, ":until": {"N": str(int(now + LEASE_S))},
+                  ":now": {"N": str(int(now))}}
+        sets = ["#delivered = if_not_exists(#delivered, :empty)", "#lease = :token", "#until = :until"]
+        for i, field in enumerate(f for f in _ALERT_FIELDS if alert.get(f) is not None and _finite(alert[f])):
+            names[f"#f{i}"] = field
+            values[f":f{i}"] = _attr(alert[field])
+            sets.append(f"#f{i} = if_not_exists(#f{i}, :f{i})")
+        if all(isinstance(alert.get(f), str) for f in ("ts", "key", "rule")):
+            names["#ts_key"] = "ts_key"
+            values[":ts_key"] = {"S": f"{alert['ts']}#{alert['key']}#{alert['rule']}"}
+            sets.append("#ts_key = if_not_exists(#ts_key, :ts_key)")
+        acquired = self._update(
+            Key=alert_key(alert),
+            UpdateExpression="SET " + ", ".join(sets),
+            ConditionExpression=("attribute_not_exists(#delivered.#channel) AND "
+                                 "(attribute_not_exists(#until) OR #until < :now)"),
+            ExpressionAttributeNames=names, ExpressionAttributeValues=values,
+        )
+        if acquired:
+            return Lease(Claim.ACQUIRED, token)
+        return Lease(Claim.DELIVERED if self.delivered_at(alert) else Claim.BUSY)
+
+    def delivered_at(self, alert: dict) -> str | None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            item = client("dynamodb").get_item(
+                TableName=self.table, Key=alert_key(alert), ConsistentRead=True,
+                ProjectionExpression="#delivered", ExpressionAttributeNames={"#delivered": "delivered"},
+            ).get("Item", {})
+        except (ClientError, BotoCoreError) as exc:
+            raise NotifierError(f"AlertsTable {self.table}: cannot read delivery ({exc})") from exc
+        return item.get("delivered", {}).get("M", {}).get(self.channel, {}).get("S")
+
+    def record_delivered(self, alert: dict, lease: Lease) -> None:
+        """Set `delivered.<channel>` (the first time wins) and drop the lease, in one update."""
+        from botocore.exceptions import ClientError
+
+        names = {"#delivered": "delivered", "#channel": self.channel, "#lease": f"{self.channel}_lease",
+                 "#until": f"{self.channel}_lease_until"}
+        at = {"S": rfc3339_now()}
+        try:
+            self._update(
+                Key=alert_key(alert),
+                UpdateExpression="SET #delivered.#channel = if_not_exists(#delivered.#channel, :at) REMOVE #lease, #until",
+                ExpressionAttributeNames=names, ExpressionAttributeValues={":at": at},
+            )
+        except NotifierError as exc:
+            # `delivered` vanished since the lease was taken (item replaced): write the whole map.
+            cause = exc.__cause__
+            if not (isinstance(cause, ClientError) and cause.response["Error"].get("Code") == "ValidationException"):
+                raise
+            self._update(
+                Key=alert_key(alert),
+                UpdateExpression="SET #delivered = :map REMOVE #lease, #until",
+                ConditionExpression="attribute_not_exists(#delivered)",
+                ExpressionAttributeNames={k: v for k, v in names.items() if k != "#channel"},
+                ExpressionAttributeValues={":map": {"M": {self.channel: at}}},
+            )
+
+    def release(self, alert: dict, lease: Lease) -> None:
+        """Give the lease back after a failed post, so that the retry need not wait for it to expire."""
+        self._update(
+            Key=alert_key(alert),
+            UpdateExpression="REMOVE #lease, #until",
+            ConditionExpression="#lease = :token",
+            ExpressionAttributeNames={"#lease": f"{self.channel}_lease", "#until": f"{self.channel}_lease_until"},
+            ExpressionAttributeValues={":token": {"S": lease.token}},
+        )

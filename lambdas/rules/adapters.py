@@ -1,0 +1,76 @@
+"""AlertsTable (the de-duplicating store) and the SNS alert topics."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from lambdas.core import resources
+from lambdas.core.notifications import alert_subject, alert_text
+from lambdas.core.rules import Alert
+from lambdas.shared.aws import client, resource_name
+from lambdas.shared.ddb import from_item, to_item
+
+TOPIC_ENV = {"market": resources.MARKET_TOPIC.env_var, "weather": resources.WEATHER_TOPIC.env_var}
+
+
+class AlertStoreError(RuntimeError):
+    """AlertsTable could not be read or written."""
+
+
+class PublishError(RuntimeError):
+    """An alert could not be published to its SNS topic."""
+
+
+def _table() -> str:
+    return resource_name(resources.ALERTS_TABLE.env_var)
+
+
+def store_alert(item: dict[str, Any]) -> bool:
+    """Conditional put: True when this is the first alert of its key, rule and local day."""
+    try:
+        client("dynamodb").put_item(TableName=_table(), Item=to_item(item),
+                                    ConditionExpression="attribute_not_exists(pk)")
+        return True
+    except ClientError as exc:
+        if exc.response["Error"].get("Code") == "ConditionalCheckFailedException":
+            return False
+        raise AlertStoreError(f"PutItem {item['pk']} {item['sk']}: {exc.response['Error'].get('Code')}") from exc
+
+
+def stored_alert(pk: str, sk: str) -> dict[str, Any] | None:
+    try:
+        response = client("dynamodb").get_item(TableName=_table(), Key={"pk": {"S": pk}, "sk": {"S": sk}},
+                                               ConsistentRead=True)
+    except ClientError as exc:
+        raise AlertStoreError(f"GetItem {pk} {sk}: {exc.response['Error'].get('Code')}") from exc
+    return from_item(response.get("Item"))
+
+
+def mark_published(pk: str, sk: str, message_id: str) -> None:
+    try:
+        client("dynamodb").update_item(
+            TableName=_table(), Key={"pk": {"S": pk}, "sk": {"S": sk}},
+            UpdateExpression="SET published = :t, message_id = :m",
+            ExpressionAttributeValues={":t": {"BOOL": True}, ":m": {"S": message_id}},
+        )
+    except ClientError as exc:
+        raise AlertStoreError(f"UpdateItem {pk} {sk}: {exc.response['Error'].get('Code')}") from exc
+
+
+def publish(alert: Alert) -> str:
+    """Publish with per-protocol bodies: JSON for machines (SQS, Lambda), plain text for email."""
+    message = alert.message()
+    body = json.dumps(message)
+    topic = resource_name(TOPIC_ENV[alert.kind])
+    try:
+        response = client("sns").publish(
+            TopicArn=topic, Subject=alert_subject(message), MessageStructure="json",
+            Message=json.dumps({"default": body, "sqs": body, "lambda": body, "email": alert_text(message)}),
+            MessageAttributes={name: {"DataType": "String", "StringValue": str(message[name])}
+                               for name in ("kind", "key", "rule")},
+        )
+    except ClientError as exc:
+        raise PublishError(f"Publish {alert.alert_id} to {topic}: {exc.response['Error'].get('Code')}") from exc
+    return response["MessageId"]

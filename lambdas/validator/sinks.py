@@ -1,0 +1,105 @@
+"""Where the validator writes: MetricsTable, the processed lake (Firehose) and the quarantine."""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Sequence
+
+from botocore.exceptions import ClientError
+
+from lambdas.core import resources
+from lambdas.core.errors import FieldError
+from lambdas.shared.aws import client, resource_name
+from lambdas.shared.ddb import to_item
+from lambdas.shared.errors import SinkError
+from lambdas.shared.lake import put_lake_records  # noqa: F401  (re-exported for the handler)
+
+BATCH_WRITE_MAX = 25
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """An invalid record, quarantined with its reason."""
+
+    reason: str
+    errors: tuple[FieldError, ...]
+    record: str  # the record's data as received (decoded as UTF-8 with replacement)
+    shard_id: str
+    sequence_number: str
+    arrival: str
+
+
+def write_metrics(items: Sequence[dict[str, Any]], attempts: int = 6) -> dict[int, SinkError]:
+    """BatchWriteItem in chunks of 25, retrying unprocessed items. Returns failures by position."""
+    table = resource_name(resources.METRICS_TABLE.env_var)
+    ddb = client("dynamodb")
+    failed: dict[int, SinkError] = {}
+    for start in range(0, len(items), BATCH_WRITE_MAX):
+        chunk = {i: {"PutRequest": {"Item": to_item(items[i])}} for i in range(start, min(start + BATCH_WRITE_MAX, len(items)))}
+        pending = dict(chunk)
+        for attempt in range(attempts):
+            try:
+                response = ddb.batch_write_item(RequestItems={table: list(pending.values())})
+            except ClientError as exc:
+                code = exc.response["Error"].get("Code", "")
+                if code in ("ProvisionedThroughputExceededException", "ThrottlingException") and attempt < attempts - 1:
+                    time.sleep(min(0.05 * 2**attempt, 2.0))
+                    continue
+                for i in pending:
+                    failed[i] = SinkError(f"BatchWriteItem on {table} failed: {code}")
+                break
+            unprocessed = response.get("UnprocessedItems", {}).get(table, [])
+            if not unprocessed:
+                pending = {}
+                break
+            keys = {(u["PutRequest"]["Item"]["pk"]["S"], u["PutRequest"]["Item"]["sk"]["S"]) for u in unprocessed}
+            pending = {i: r for i, r in pending.items()
+                       if (r["PutRequest"]["Item"]["pk"]["S"], r["PutRequest"]["Item"]["sk"]["S"]) in keys}
+            time.sleep(min(0.05 * 2**attempt, 2.0))
+        for i in pending:
+            failed.setdefault(i, SinkError(f"BatchWriteItem on {table}: item still unprocessed after {attempts} tries"))
+    return failed
+
+
+@lru_cache(maxsize=None)
+def _queue_url(env_var: str) -> str:
+    return client("sqs").get_queue_url(QueueName=resource_name(env_var))["QueueUrl"]
+
+
+def quarantine(rejections: Sequence[Rejection]) -> dict[int, SinkError]:
+    """Each invalid record: its body and reason in the raw bucket, and a DLQ message with the reason.
+
+    The object key is the record's stream position, so a retried batch overwrites rather than adds.
+    """
+    bucket = resource_name(resources.RAW_BUCKET.env_var)
+    s3, sqs = client("s3"), client("sqs")
+    failed: dict[int, SinkError] = {}
+    messages = []
+    for i, r in enumerate(rejections):
+        body = {"reason": r.reason, "errors": [e.as_dict() for e in r.errors], "record": r.record,
+                "shard_id": r.shard_id, "sequence_number": r.sequence_number, "arrival": r.arrival}
+        key = f"{resources.QUARANTINE_PREFIX}dt={r.arrival[:10]}/{r.shard_id}-{r.sequence_number}.json"
+        try:
+            s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(body).encode(), ContentType="application/json")
+        except ClientError as exc:
+            failed[i] = SinkError(f"quarantine put to s3://{bucket}/{key} failed: {exc.response['Error'].get('Code')}")
+            continue
+        messages.append((i, {"reason": r.reason, "errors": body["errors"], "object": f"s3://{bucket}/{key}",
+                             "sequence_number": r.sequence_number, "shard_id": r.shard_id}))
+    if messages:
+        url = _queue_url(resources.EVENTS_DLQ.env_var)
+        sqs = client("sqs")
+        for start in range(0, len(messages), 10):
+            chunk = messages[start:start + 10]
+            try:
+                response = sqs.send_message_batch(QueueUrl=url, Entries=[
+                    {"Id": str(n), "MessageBody": json.dumps(body)} for n, (_, body) in enumerate(chunk)])
+            except ClientError as exc:
+                for i, _ in chunk:
+                    failed[i] = SinkError(f"DLQ send failed: {exc.response['Error'].get('Code')}")
+                continue
+            for failure in response.get("Failed", []):
+                failed[chunk[int(failure["Id"])][0]] = SinkError(f"DLQ send failed: {failure.get('Code')}")
+    return failed

@@ -1,0 +1,103 @@
+"""SQL over the lake on one machine: DuckDB over the processed zone's Parquet (read by pyarrow).
+
+Tables, each also as `barometer.<name>` (the Glue database's name, so Athena SQL runs unchanged):
+- `quotes`, `weather`, `alerts`: one row per `event_id` (`alert_id`), since the lake is written at
+  least once; with the `dt` partition column.
+- `daily_ohlc`, `daily_weather`, `alert_summary`: the rollups materialized in the lake (empty until
+  a rollup has run), with `dt` = the local day of the partition.
+A missing table or partition reads as an empty table with the declared columns.
+"""
+from __future__ import annotations
+
+from datetime import date
+from typing import Self
+
+import duckdb
+import pyarrow as pa
+
+from barometer_sql.lake import LakeLocation, check_bucket, read_table
+from barometer_sql.result import LakeQueryError, QueryResult
+from barometer_sql.rollups import ROLLUP_PREFIX, ROLLUPS, render, rollup_spec, utc_partitions
+from barometer_sql.schemas import arrow_schema, conform, lake_schema
+from lambdas.core.lake import LAKE_ID_COLUMN, LAKE_SCHEMAS
+from lambdas.core.resources import GLUE_DATABASE
+
+# Of several copies of a row keep the first delivered (copies are identical but for ingested_at).
+_COPY_ORDER = {"quotes": "ingested_at NULLS LAST, dt", "weather": "ingested_at NULLS LAST, dt", "alerts": "ts, dt"}
+
+
+class DuckDBEngine:
+    """An in-memory DuckDB database holding the lake tables (loaded once, at construction)."""
+
+    def __init__(self, location: LakeLocation, *, tables: tuple[str, ...] | None = None,
+                 first_dt: str | None = None, last_dt: str | None = None, include_rollups: bool = True):
+        self.location = location
+        self._connection = duckdb.connect(":memory:", config={"threads": 2})
+        fs = location.filesystem()
+        check_bucket(fs, location)
+        self._connection.execute(f'CREATE SCHEMA "{GLUE_DATABASE}"')
+        for table in tables or tuple(LAKE_SCHEMAS):
+            rows = read_table(location, table, lake_schema(table, with_partition=True),
+                              first_dt=first_dt, last_dt=last_dt, fs=fs)
+            self._install(table, rows, self._dedup_sql(table))
+        if include_rollups:
+            for spec in ROLLUPS.values():
+                rows = read_table(location, spec.name, arrow_schema(spec.columns, with_partition=True),
+                                  zone_prefix=ROLLUP_PREFIX, fs=fs)
+                self._install(spec.name, rows, None)
+        # The lake is loaded: nothing a query says may read or write local files from here on.
+        self._connection.execute("SET enable_external_access = false")
+        self._connection.execute("SET lock_configuration = true")
+
+    @staticmethod
+    def _dedup_sql(table: str) -> str:
+        return (f"SELECT * EXCLUDE (copy_rank) FROM (SELECT *, row_number() OVER "
+                f"(PARTITION BY {LAKE_ID_COLUMN[table]} ORDER BY {_COPY_ORDER[table]}) AS copy_rank "
+                f"FROM {{source}}) WHERE copy_rank = 1")
+
+    def _install(self, name: str, rows: pa.Table, dedup_sql: str | None) -> None:
+        source = f"_arrow_{name}"
+        self._connection.register(source, rows)
+        select = dedup_sql.format(source=source) if dedup_sql else f"SELECT * FROM {source}"
+        # A table, not a view: deduplicated once, then every query reads it.
+        self._connection.execute(f'CREATE TABLE "{GLUE_DATABASE}".{name} AS {select}')
+        self._connection.unregister(source)
+        self._connection.execute(f'CREATE VIEW main.{name} AS SELECT * FROM "{GLUE_DATABASE}".{name}')
+
+    @classmethod
+    def for_days(cls, location: LakeLocation, table: str, first_day: date | str,
+                 last_day: date | str) -> DuckDBEngine:
+        """An engine holding only what a rollup of these local days reads."""
+        first_dt, last_dt = utc_partitions(first_day, last_day)
+        return cls(location, tables=(table,), first_dt=first_dt, last_dt=last_dt, include_rollups=False)
+
+    def query(self, sql: str) -> QueryResult:
+        try:
+            cursor = self._connection.execute(sql)
+            columns = tuple(d[0] for d in cursor.description or ())
+            rows = tuple(tuple(row) for row in cursor.fetchall()) if columns else ()
+        except duckdb.Error as exc:
+            raise LakeQueryError(str(exc).strip()) from None
+        return QueryResult(columns, rows)
+
+    def query_arrow(self, sql: str) -> pa.Table:
+        try:
+            relation = self._connection.sql(sql)
+            return relation.to_arrow_table() if relation is not None else pa.table({})
+        except duckdb.Error as exc:
+            raise LakeQueryError(str(exc).strip()) from None
+
+    def rollup(self, name: str, first_day: date | str, last_day: date | str | None = None) -> pa.Table:
+        """The rollup's rows for the local days, typed as declared."""
+        spec = rollup_spec(name)
+        table = self.query_arrow(render(name, first_day, last_day))
+        return conform(table, arrow_schema(spec.columns))
+
+    def close(self) -> None:
+        self._connection.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

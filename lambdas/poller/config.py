@@ -14,8 +14,9 @@ Every key is optional; errors name the key (`poller.drop_chance: ...`).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from lambdas.core.config import ConfigError
 from lambdas.poller.providers import MARKET_PROVIDERS, SIMULATOR, WEATHER_PROVIDERS

@@ -9,22 +9,13 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
+
+from lambdas.core.timeutil import format_public as rfc3339
 
 EVENT_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._\-]")
-
-
-def rfc3339(ts: datetime) -> str:
-    """UTC, whole seconds unless the provider gave fractions, with a `Z`."""
-    ts = ts.astimezone(timezone.utc)
-    spec = "microseconds" if ts.microsecond else "seconds"
-    return ts.replace(tzinfo=None).isoformat(timespec=spec) + "Z"
-
-
-def epoch_seconds(ts: datetime) -> int:
-    return int(ts.timestamp())
 
 
 def event_id(source: str, kind: str, key: str, stamp: int) -> str:

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import datetime, timezone
-from typing import Any, Callable
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import quote as url_quote
 
 from lambdas.core.config import SymbolRef
@@ -74,7 +76,7 @@ def parse_quote(symbol: str, body: bytes) -> dict[str, Any]:
     if stamp <= 0 or stamp != int(stamp):
         raise FinnhubError(f"finnhub quote for {symbol}: field 't' must be a positive epoch second, got {stamp!r}")
     try:
-        ts = datetime.fromtimestamp(int(stamp), tz=timezone.utc)
+        ts = datetime.fromtimestamp(int(stamp), tz=UTC)
     except (OverflowError, OSError, ValueError):
         raise FinnhubError(f"finnhub quote for {symbol}: field 't' is out of range ({stamp!r})") from None
     return quote_event(symbol, float(price), ts, source=SOURCE, stamp=int(stamp))
@@ -85,7 +87,7 @@ class FinnhubMarket:
 
     def __init__(self, api_key: Callable[[], str], *, transport: Transport = urllib_transport,
                  base_url: str = BASE_URL, timeout_s: float = 5.0, max_attempts: int = 3,
-                 sleep: Callable[[float], None] | None = None):
+                 sleep: Callable[[float], None] = time.sleep):
         self._api_key = api_key
         self._transport = transport
         self._base_url = base_url.rstrip("/")
@@ -97,11 +99,10 @@ class FinnhubMarket:
         return f"{self._base_url}/quote?symbol={url_quote(symbol, safe='')}"
 
     def quote(self, symbol: SymbolRef, now: datetime) -> dict[str, Any]:
-        extra = {"sleep": self._sleep} if self._sleep else {}
         try:
             response = get_with_retries(self._transport, self.url(symbol.symbol),
                                         headers={"X-Finnhub-Token": self._api_key()},
-                                        timeout_s=self._timeout_s, max_attempts=self._max_attempts, **extra)
+                                        timeout_s=self._timeout_s, max_attempts=self._max_attempts, sleep=self._sleep)
         except TransportError as exc:
             raise FinnhubError(f"finnhub quote for {symbol.symbol}: {exc}") from None
         check_status(symbol.symbol, response.status, response.body)

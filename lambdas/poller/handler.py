@@ -10,8 +10,9 @@ ids are deterministic, so what was put before the failure is only duplicated, ne
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
@@ -52,7 +53,7 @@ def handle(event: Any, *, put: PutEvents = put_on_stream, settings=None, provide
     settings = settings or get_settings()
     config = parse_poller_config(settings.raw)
     try:
-        request = parse_request(event, settings, config, now or datetime.now(timezone.utc))
+        request = parse_request(event, settings, config, now or datetime.now(UTC))
     except PollRequestError as exc:
         logger.error("bad poll request", extra={"error": str(exc)})
         metrics.add_metric(name="BadPollRequests", unit=MetricUnit.Count, value=1)

@@ -5,8 +5,8 @@ The transport is a plain callable so that tests replay recorded responses withou
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Callable, Mapping
 
 USER_AGENT = "barometer-poller/0.1 (+https://github.com/barometer)"
 MAX_BODY_BYTES = 1 << 20  # a quote or a current-weather answer is < 2 KB

@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 from lambdas.core.config import CityRef
 from lambdas.poller.events import weather_event
@@ -73,7 +75,7 @@ def _time(current: dict, offset_s: int, city: str) -> datetime:
     if local is None:
         raise OpenMeteoError(f"open-meteo weather for {city}: field 'current.time' must look like "
                              f"2026-11-24T15:00, got {text!r}")
-    return local.replace(tzinfo=timezone(timedelta(seconds=offset_s))).astimezone(timezone.utc)
+    return local.replace(tzinfo=timezone(timedelta(seconds=offset_s))).astimezone(UTC)
 
 
 def parse_current(city: str, body: bytes) -> dict[str, Any]:
@@ -116,7 +118,7 @@ class OpenMeteoWeather:
     name = SOURCE
 
     def __init__(self, *, transport: Transport = urllib_transport, base_url: str = BASE_URL,
-                 timeout_s: float = 5.0, max_attempts: int = 3, sleep: Callable[[float], None] | None = None):
+                 timeout_s: float = 5.0, max_attempts: int = 3, sleep: Callable[[float], None] = time.sleep):
         self._transport = transport
         self._base_url = base_url.rstrip("/")
         self._timeout_s = timeout_s
@@ -128,10 +130,9 @@ class OpenMeteoWeather:
                 f"&current={','.join(VARIABLES)}&wind_speed_unit=ms&timezone=GMT")
 
     def observe(self, city: CityRef, now: datetime) -> dict[str, Any]:
-        extra = {"sleep": self._sleep} if self._sleep else {}
         try:
             response = get_with_retries(self._transport, self.url(city), timeout_s=self._timeout_s,
-                                        max_attempts=self._max_attempts, **extra)
+                                        max_attempts=self._max_attempts, sleep=self._sleep)
         except TransportError as exc:
             raise OpenMeteoError(f"open-meteo weather for {city.name}: {exc}") from None
         check_status(city.name, response.status, response.body)

@@ -5,12 +5,14 @@ symbol or city, never an exception that stops the others.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 from lambdas.core.config import SYMBOL_PATTERN, CityRef, Settings, SymbolRef
+from lambdas.core.timeutil import TimestampError, parse_rfc3339
 from lambdas.poller.config import PollerConfig
 from lambdas.poller.ports import MarketProvider, ProviderError, WeatherProvider
 from lambdas.poller.providers import MARKET_PROVIDERS, WEATHER_PROVIDERS
@@ -42,12 +44,9 @@ def _parse_time(value: Any) -> datetime:
     if not isinstance(value, str):
         raise PollRequestError(f"time: expected an RFC 3339 string, got {type(value).__name__}")
     try:
-        ts = datetime.fromisoformat(value)
-    except ValueError:
-        raise PollRequestError(f"time: not an RFC 3339 timestamp: {value[:40]!r}") from None
-    if ts.tzinfo is None:
-        raise PollRequestError(f"time: needs a zone (Z or +hh:mm): {value[:40]!r}")
-    return ts.astimezone(timezone.utc)
+        return parse_rfc3339(value)
+    except TimestampError as exc:
+        raise PollRequestError(f"time: {exc} (got {value[:40]!r})") from None
 
 
 def _names(event: Mapping[str, Any], key: str) -> list[str] | None:
@@ -111,7 +110,7 @@ def parse_request(event: Any, settings: Settings, config: PollerConfig, now: dat
         event = {}
     if not isinstance(event, Mapping):
         raise PollRequestError("event: expected a JSON object")
-    when = _parse_time(event["time"]) if event.get("time") is not None else now.astimezone(timezone.utc)
+    when = _parse_time(event["time"]) if event.get("time") is not None else now.astimezone(UTC)
     market, weather = _providers(event, config)
     return PollRequest(when, market, weather, _symbols(event, settings), _cities(event, settings))
 
@@ -121,7 +120,7 @@ def _call(kind: str, key: str, provider: str, fn, *args) -> tuple[dict | None, d
         return fn(*args), None
     except ProviderError as exc:
         return None, {"kind": kind, "key": key, "provider": provider, "error": str(exc)}
-    except Exception as exc:  # a bug in one adapter must not cost the other symbols their poll
+    except Exception as exc:  # noqa: BLE001 - a bug in one adapter must not cost the others their poll
         from aws_lambda_powertools import Logger
 
         Logger(service=SERVICE, child=True).exception("provider %s crashed for %s %s", provider, kind, key)

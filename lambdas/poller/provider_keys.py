@@ -8,7 +8,8 @@ from __future__ import annotations
 import json
 import threading
 import time
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from lambdas.core.resources import PROVIDER_KEYS_SECRET
 from lambdas.poller.ports import ProviderError

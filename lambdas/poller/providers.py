@@ -5,7 +5,7 @@ only loads the adapters it uses.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from lambdas.core.config import Settings
@@ -19,7 +19,7 @@ MARKET_PROVIDERS = (SIMULATOR, FINNHUB)
 WEATHER_PROVIDERS = (SIMULATOR, OPEN_METEO)
 
 
-def build_market(name: str, config: "PollerConfig", settings: "Settings") -> "MarketProvider":
+def build_market(name: str, config: PollerConfig, settings: Settings) -> MarketProvider:
     if name == SIMULATOR:
         from lambdas.poller.simulator import SimulatedMarket
 
@@ -34,7 +34,7 @@ def build_market(name: str, config: "PollerConfig", settings: "Settings") -> "Ma
     raise ValueError(f"unknown market provider {name!r} (known: {', '.join(MARKET_PROVIDERS)})")
 
 
-def build_weather(name: str, config: "PollerConfig", settings: "Settings") -> "WeatherProvider":
+def build_weather(name: str, config: PollerConfig, settings: Settings) -> WeatherProvider:
     if name == SIMULATOR:
         from lambdas.poller.simulator import SimulatedWeather
 
@@ -45,5 +45,3 @@ def build_weather(name: str, config: "PollerConfig", settings: "Settings") -> "W
         return OpenMeteoWeather(timeout_s=config.timeout_s, max_attempts=config.max_attempts)
     raise ValueError(f"unknown weather provider {name!r} (known: {', '.join(WEATHER_PROVIDERS)})")
 
-
-ProviderFactory = Callable[[str, "PollerConfig", "Settings"], object]

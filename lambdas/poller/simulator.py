@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -44,7 +44,7 @@ def noise(seed: int, x: float, *parts: object) -> float:
 
 
 def _minute(now: datetime) -> datetime:
-    return now.astimezone(timezone.utc).replace(second=0, microsecond=0)
+    return now.astimezone(UTC).replace(second=0, microsecond=0)
 
 
 class SimulatedMarket:

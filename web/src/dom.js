@@ -1,0 +1,80 @@
+// A tiny element builder: h("td", {class: "num"}, "1.00").
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs ?? {})) {
+    if (value === null || value === undefined || value === false) continue;
+    if (name === "class") el.className = value;
+    else if (name === "text") el.textContent = value;
+    else if (name === "dataset") Object.assign(el.dataset, value);
+    else if (name.startsWith("on") && typeof value === "function") el.addEventListener(name.slice(2), value);
+    else if (name in el && typeof value !== "string") el[name] = value;
+    else el.setAttribute(name, value === true ? "" : value);
+  }
+  append(el, children);
+  return el;
+}
+
+function append(el, children) {
+  for (const child of children) {
+    if (child === null || child === undefined || child === false) continue;
+    if (Array.isArray(child)) append(el, child);
+    else el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+}
+
+export function replaceChildren(el, ...children) {
+  el.replaceChildren();
+  append(el, children);
+}
+
+/**
+ * A data table. columns: [{label, value(row) -> text|Node, numeric, testid}].
+ * rowAttrs(row) adds attributes to each <tr>.
+ */
+export function dataTable({ caption, columns, rows, empty = "No rows.", rowAttrs = () => ({}), testid }) {
+  const head = h("tr", {}, columns.map((column) => h("th", { scope: "col", class: column.numeric ? "num" : null }, column.label)));
+  const body = rows.length
+    ? rows.map((row) =>
+        h(
+          "tr",
+          rowAttrs(row),
+          columns.map((column, index) => {
+            const cell = column.value(row);
+            const attrs = { class: column.numeric ? "num" : null, dataset: column.testid ? { col: column.testid } : undefined };
+            return index === 0 && column.rowHeader ? h("th", { scope: "row", ...attrs }, cell) : h("td", attrs, cell);
+          }),
+        ),
+      )
+    : [h("tr", {}, h("td", { colSpan: columns.length, class: "empty" }, empty))];
+  return h(
+    "div",
+    { class: "table-wrap" },
+    h("table", { dataset: testid ? { testid } : undefined }, caption ? h("caption", {}, caption) : null, h("thead", {}, head), h("tbody", {}, body)),
+  );
+}
+
+/** A <dl> of label/value pairs, used as a chart's text alternative and for the health figures. */
+export function factList(pairs, testid) {
+  return h(
+    "dl",
+    { class: "facts", dataset: testid ? { testid } : undefined },
+    pairs.map(([label, value, id]) => h("div", { dataset: id ? { fact: id } : undefined }, h("dt", {}, label), h("dd", {}, value))),
+  );
+}
+
+/**
+ * Re-render `container` only when `signature` changed, keeping keyboard focus on the element
+ * with the same data-focus-id (tables are rebuilt on every refresh).
+ */
+export function renderIfChanged(container, signature, render) {
+  if (container.dataset.signature === signature) return false;
+  const active = document.activeElement;
+  const focusId = active && container.contains(active) ? active.dataset.focusId : undefined;
+  render();
+  container.dataset.signature = signature;
+  if (focusId) {
+    const again = [...container.querySelectorAll("[data-focus-id]")].find((el) => el.dataset.focusId === focusId);
+    again?.focus();
+  }
+  return true;
+}

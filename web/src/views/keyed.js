@@ -1,0 +1,258 @@
+// The shared shape of the stocks and weather views: a chart of the chosen key with its text
+// alternative and alerts, above a searchable, paged table of the latest state of every key.
+import { TimeChart, PALETTE } from "../chart.js";
+import { h, dataTable, factList, renderIfChanged, replaceChildren } from "../dom.js";
+import { collectPages } from "../lib/api.js";
+import { describeAlert, formatDelivered, formatTime, parseTs, toRfc3339 } from "../lib/format.js";
+import { Pager } from "../lib/pager.js";
+import { routeHash } from "../lib/route.js";
+import { RANGES, dropBefore, mergeEvents, rangeMs, toColumns } from "../lib/series.js";
+
+const PAGE_SIZE = 25;
+const MAX_POINTS = 20_000;
+const LATE_EVENTS_MS = 5 * 60_000; // re-read this much before the newest point to catch late events
+
+/**
+ * spec: {view, kind, alertKind, title, keyLabel, names(config) -> Map, columns(windows), charts(windows),
+ *        facts(latest, windows), headline(latest)}
+ */
+export function createKeyedView(ctx, spec) {
+  const state = {
+    q: "",
+    pager: new Pager(),
+    items: [],
+    selected: null,
+    knownKeys: new Set(),
+    range: "24h",
+    seriesFor: null,
+    events: [],
+    truncated: false,
+    charts: null,
+  };
+  const windows = ctx.config.windows ?? [];
+  const names = spec.names(ctx.config);
+  const id = (suffix) => `${spec.view}-${suffix}`;
+
+  const searchInput = h("input", { type: "search", id: id("search"), autocomplete: "off", spellcheck: false, placeholder: spec.searchPlaceholder });
+  let searchTimer = null;
+  searchInput.addEventListener("input", () => {
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(() => {
+      state.q = searchInput.value.trim();
+      state.pager.reset();
+      ctx.refreshNow();
+    }, 250);
+  });
+  const previousButton = h("button", { type: "button", onclick: () => state.pager.back() && ctx.refreshNow() }, "Previous page");
+  const nextButton = h("button", { type: "button", onclick: () => state.pager.forward() && ctx.refreshNow() }, "Next page");
+  const pageLabel = h("span", { class: "page-label", "aria-live": "polite" });
+  const tableHolder = h("div", { class: "table-holder" });
+
+  const rangeSelect = h(
+    "select",
+    { id: id("range"), onchange: () => { state.range = rangeSelect.value; ctx.refreshNow(); } },
+    RANGES.map((range) => h("option", { value: range.name, selected: range.name === state.range }, range.label)),
+  );
+  const detailTitle = h("h3", { id: id("detail-title") });
+  const headline = h("p", { class: "headline", dataset: { testid: `${spec.view}-headline` } });
+  const detailMessage = h("p", { class: "message" });
+  const chartSpecs = spec.charts(windows);
+  const figures = chartSpecs.map((chartSpec, index) =>
+    h(
+      "figure",
+      { class: "chart-figure", "aria-labelledby": id(`chart-${index}-caption`) },
+      h("figcaption", { id: id(`chart-${index}-caption`) }, chartSpec.title, h("span", { class: "hint" }, " — the same values are in the tables below the chart")),
+      h("div", { class: "chart", "aria-hidden": "true", dataset: { testid: `${spec.view}-chart-${index}` } }),
+      chartSpec.note ? h("p", { class: "hint" }, chartSpec.note) : null,
+    ),
+  );
+  const factsHolder = h("div", { class: "facts-holder" });
+  const keyAlertsHolder = h("div", { class: "table-holder" });
+  const detail = h(
+    "div",
+    { class: "detail", "aria-labelledby": id("detail-title"), role: "region" },
+    h("div", { class: "detail-head" }, detailTitle, h("label", { class: "inline" }, "Range ", rangeSelect)),
+    headline,
+    detailMessage,
+    figures,
+    h("h4", {}, "Latest values"),
+    factsHolder,
+    keyAlertsHolder,
+  );
+
+  const root = h(
+    "section",
+    { class: "view", id: id("view"), "aria-labelledby": id("title"), hidden: true },
+    h("h2", { id: id("title") }, spec.title),
+    detail,
+    h(
+      "div",
+      { class: "list", role: "region", "aria-labelledby": id("list-title") },
+      h("h3", { id: id("list-title") }, `Latest state of every ${spec.keySingular}`),
+      h(
+        "form",
+        { class: "toolbar", role: "search", onsubmit: (event) => event.preventDefault() },
+        h("label", { for: id("search") }, `Search ${spec.keyNoun} (prefix)`),
+        searchInput,
+      ),
+      tableHolder,
+      h("div", { class: "pager" }, previousButton, pageLabel, nextButton),
+    ),
+  );
+
+  function ensureCharts() {
+    if (state.charts) return;
+    state.charts = chartSpecs.map((chartSpec, index) => {
+      const container = figures[index].querySelector(".chart");
+      const series = chartSpec.series.map((s, i) => ({ stroke: PALETTE[i % PALETTE.length], ...s }));
+      return new TimeChart(container, { series, scales: chartSpec.scales, height: chartSpec.height ?? 260 });
+    });
+  }
+
+  async function loadList() {
+    const page = await ctx.api.latestList(spec.kind, { q: state.q, limit: PAGE_SIZE, next: state.pager.current });
+    state.items = page.items ?? [];
+    state.pager.loaded(page.next);
+    for (const item of state.items) state.knownKeys.add(item.key);
+    renderList();
+  }
+
+  function renderList() {
+    const columns = [
+      {
+        label: spec.keyLabel,
+        rowHeader: true,
+        testid: "key",
+        value: (item) =>
+          h("a", { href: routeHash(spec.view, item.key), dataset: { focusId: `key-${item.key}` }, "aria-current": item.key === state.selected ? "true" : null }, item.key),
+      },
+      ...spec.columns(windows, names),
+    ];
+    const signature = JSON.stringify([state.items, state.selected, state.q]);
+    renderIfChanged(tableHolder, signature, () =>
+      replaceChildren(
+        tableHolder,
+        dataTable({
+          caption: state.q ? `${spec.title} starting with “${state.q}”` : `All ${spec.keyNoun} with data`,
+          columns,
+          rows: state.items,
+          empty: state.q ? `No ${spec.keySingular} starts with “${state.q}”.` : `No ${spec.kind} events yet.`,
+          rowAttrs: (item) => ({ dataset: { key: item.key }, class: item.key === state.selected ? "selected" : null }),
+          testid: `${spec.view}-table`,
+        }),
+      ),
+    );
+    previousButton.disabled = !state.pager.hasPrevious;
+    nextButton.disabled = !state.pager.hasNext;
+    pageLabel.textContent = `Page ${state.pager.pageNumber}`;
+  }
+
+  async function findLatest(key) {
+    if (state.knownKeys.has(key)) return ctx.api.latest(spec.kind, key);
+    // Look the key up through the list first: asking for an unknown key answers 404.
+    const page = await ctx.api.latestList(spec.kind, { q: key, limit: 10 });
+    const match = (page.items ?? []).find((item) => item.key === key) ?? null;
+    if (match) state.knownKeys.add(key);
+    return match;
+  }
+
+  async function loadSeries(key) {
+    const fromMs = Date.now() - rangeMs(state.range);
+    const seriesFor = `${key}|${state.range}`;
+    const last = state.events.at(-1);
+    const incremental = state.seriesFor === seriesFor && last;
+    const from = incremental ? Math.max(fromMs, parseTs(last.ts) - LATE_EVENTS_MS) : fromMs;
+    const { items, truncated } = await collectPages(
+      (next) => ctx.api.series(spec.kind, key, { from: toRfc3339(from), next }),
+      "events",
+      MAX_POINTS,
+    );
+    state.events = dropBefore(incremental ? mergeEvents(state.events, items) : mergeEvents([], items), fromMs);
+    state.truncated = incremental ? state.truncated || truncated : truncated;
+    state.seriesFor = seriesFor;
+    return fromMs;
+  }
+
+  async function loadDetail() {
+    const key = state.selected;
+    if (!key) {
+      detailTitle.textContent = `No ${spec.keySingular} selected`;
+      headline.textContent = "";
+      detailMessage.textContent = `Nothing to chart yet: no ${spec.kind} has reached the platform.`;
+      return;
+    }
+    detailTitle.textContent = names.get(key) ? `${key} — ${names.get(key)}` : key;
+    const latest = await findLatest(key);
+    if (!latest) {
+      detailMessage.textContent = `No data for ${key} yet.`;
+      replaceChildren(headline);
+      return;
+    }
+    if (state.selected !== key) return; // the user moved on while we waited
+    const fromMs = await loadSeries(key);
+    const alertsPage = await ctx.api.alerts({ kind: spec.alertKind, key, from: toRfc3339(fromMs) });
+    if (state.selected !== key) return;
+    renderDetail(key, latest, alertsPage.alerts ?? []);
+  }
+
+  function renderDetail(key, latest, alerts) {
+    ensureCharts();
+    replaceChildren(headline, spec.headline(latest));
+    detailMessage.textContent = state.truncated
+      ? `Showing the first ${state.events.length.toLocaleString("en-US")} events of this range; choose a shorter range to see the newest.`
+      : state.events.length === 0
+        ? `No ${spec.kind} events for ${key} in this range.`
+        : "";
+    chartSpecs.forEach((chartSpec, index) => {
+      const columns = toColumns(state.events, chartSpec.series.map((s) => s.accessor));
+      state.charts[index].setData(columns, {
+        markers: chartSpec.markers(alerts),
+        lines: chartSpec.lines ? chartSpec.lines(latest) : [],
+      });
+    });
+    renderIfChanged(factsHolder, JSON.stringify(latest), () => replaceChildren(factsHolder, factList(spec.facts(latest, windows), `${spec.view}-latest`)));
+    renderIfChanged(keyAlertsHolder, JSON.stringify(alerts), () =>
+      replaceChildren(
+        keyAlertsHolder,
+        dataTable({
+          caption: `Alerts for ${key} in this range, newest first`,
+          columns: [
+            { label: "Time", value: (a) => formatTime(a.ts) },
+            { label: "Rule", value: (a) => a.rule, testid: "rule" },
+            { label: "What happened", value: (a) => describeAlert(a) },
+            { label: "Delivered", value: (a) => formatDelivered(a.delivered).text },
+          ],
+          rows: alerts,
+          empty: `No alerts for ${key} in this range.`,
+          testid: `${spec.view}-key-alerts`,
+        }),
+      ),
+    );
+  }
+
+  return {
+    name: spec.view,
+    element: root,
+    show({ key }) {
+      root.hidden = false;
+      if (key && key !== state.selected) {
+        state.selected = key;
+        state.seriesFor = null;
+        state.events = [];
+        // Until the new key's data arrives, show nothing rather than the previous key's chart.
+        state.charts?.forEach((chart, index) => chart.setData(toColumns([], chartSpecs[index].series.map((s) => s.accessor))));
+        replaceChildren(headline);
+        detailMessage.textContent = `Loading ${key}…`;
+      }
+    },
+    hide() {
+      root.hidden = true;
+    },
+    async refresh() {
+      await loadList();
+      if (!state.selected && state.items.length) state.selected = state.items[0].key;
+      renderList();
+      await loadDetail();
+    },
+  };
+}

@@ -1,0 +1,159 @@
+// Daily rollups from the lake (daily OHLC, daily weather) for a chosen range of days.
+import { TimeChart } from "../chart.js";
+import { h, dataTable, renderIfChanged, replaceChildren } from "../dom.js";
+import { formatInteger, formatNumber } from "../lib/format.js";
+
+export const ROLLUPS = {
+  daily_ohlc: {
+    label: "Daily OHLC (stocks)",
+    keyColumn: "symbol",
+    keyLabel: "Symbol",
+    columns: [
+      ["open", "Open", formatNumber],
+      ["high", "High", formatNumber],
+      ["low", "Low", formatNumber],
+      ["close", "Close", formatNumber],
+      ["volume", "Volume", formatInteger],
+      ["trades", "Trades", formatInteger],
+    ],
+    chart: { title: "Daily close, high and low", label: "price", series: [["close", "close"], ["high", "high"], ["low", "low"]] },
+  },
+  daily_weather: {
+    label: "Daily weather",
+    keyColumn: "city",
+    keyLabel: "City",
+    columns: [
+      ["temp_min_c", "Min °C", (v) => formatNumber(v, 1)],
+      ["temp_max_c", "Max °C", (v) => formatNumber(v, 1)],
+      ["temp_avg_c", "Avg °C", (v) => formatNumber(v, 1)],
+      ["precip_mm", "Precip mm", (v) => formatNumber(v, 1)],
+      ["max_wind_mps", "Max wind m/s", (v) => formatNumber(v, 1)],
+      ["observations", "Observations", formatInteger],
+    ],
+    chart: { title: "Daily average, minimum and maximum temperature", label: "°C", series: [["temp_avg_c", "avg °C"], ["temp_min_c", "min °C"], ["temp_max_c", "max °C"]] },
+  },
+};
+
+const DAY_MS = 86_400_000;
+const MAX_ROWS = 500;
+const isoDay = (ms) => new Date(ms).toISOString().slice(0, 10);
+
+export function createRollupsView(ctx) {
+  const firstSymbol = ctx.config.symbols?.[0]?.symbol ?? "";
+  const state = { name: "daily_ohlc", key: firstSymbol, from: isoDay(Date.now() - 30 * DAY_MS), to: isoDay(Date.now()), rows: [] };
+  let chart = null;
+  let chartName = null;
+
+  const nameSelect = h(
+    "select",
+    { id: "rollups-name", onchange: () => { state.name = nameSelect.value; keyInput.value = ""; state.key = ""; fillKeys(); } },
+    Object.entries(ROLLUPS).map(([name, rollup]) => h("option", { value: name }, rollup.label)),
+  );
+  const keyList = h("datalist", { id: "rollups-keys" });
+  const keyInput = h("input", { id: "rollups-key", type: "search", list: "rollups-keys", autocomplete: "off", placeholder: "all", value: state.key });
+  const fromInput = h("input", { id: "rollups-from", type: "date", value: state.from });
+  const toInput = h("input", { id: "rollups-to", type: "date", value: state.to });
+  const message = h("p", { class: "message", role: "status" });
+  const tableHolder = h("div", { class: "table-holder" });
+  const chartContainer = h("div", { class: "chart", "aria-hidden": "true" });
+  const chartCaption = h("figcaption", { id: "rollups-chart-caption" });
+  const figure = h("figure", { class: "chart-figure", "aria-labelledby": "rollups-chart-caption", hidden: true }, chartCaption, chartContainer);
+
+  const root = h(
+    "section",
+    { class: "view", id: "rollups-view", "aria-labelledby": "rollups-title", hidden: true },
+    h("h2", { id: "rollups-title" }, "Daily rollups"),
+    h(
+      "form",
+      {
+        class: "toolbar",
+        onsubmit: (event) => {
+          event.preventDefault();
+          Object.assign(state, { key: keyInput.value.trim(), from: fromInput.value, to: toInput.value });
+          ctx.refreshNow();
+        },
+      },
+      h("label", { for: "rollups-name" }, "Table"),
+      nameSelect,
+      h("label", { for: "rollups-key" }, "Symbol or city"),
+      keyInput,
+      keyList,
+      h("label", { for: "rollups-from" }, "From"),
+      fromInput,
+      h("label", { for: "rollups-to" }, "To"),
+      toInput,
+      h("button", { type: "submit" }, "Show"),
+    ),
+    message,
+    figure,
+    tableHolder,
+  );
+
+  function fillKeys() {
+    const keys = state.name === "daily_ohlc" ? (ctx.config.symbols ?? []).map((s) => s.symbol) : (ctx.config.cities ?? []).map((c) => c.name);
+    replaceChildren(keyList, keys.map((key) => h("option", { value: key })));
+  }
+  fillKeys();
+
+  function render() {
+    const rollup = ROLLUPS[state.name];
+    const rows = [...state.rows].sort((a, b) => String(b.day).localeCompare(String(a.day)) || String(a[rollup.keyColumn]).localeCompare(String(b[rollup.keyColumn])));
+    const shown = rows.slice(0, MAX_ROWS);
+    message.textContent = `${rows.length} row${rows.length === 1 ? "" : "s"}${rows.length > MAX_ROWS ? ` (the newest ${MAX_ROWS} shown; choose a symbol or city or a shorter range)` : ""} of ${rollup.label.toLowerCase()} from ${state.from || "the start"} to ${state.to || "today"}${state.key ? ` for ${state.key}` : ""}.`;
+    renderIfChanged(tableHolder, JSON.stringify([state.name, rows]), () =>
+      replaceChildren(
+        tableHolder,
+        dataTable({
+          caption: `${rollup.label}, newest day first`,
+          columns: [
+            { label: "Day", value: (r) => r.day, rowHeader: true },
+            { label: rollup.keyLabel, value: (r) => r[rollup.keyColumn] },
+            ...rollup.columns.map(([column, label, format]) => ({ label, numeric: true, value: (r) => format(r[column]), testid: column })),
+          ],
+          rows: shown,
+          empty: "No rollup rows in this range.",
+          testid: "rollups-table",
+        }),
+      ),
+    );
+    renderChart(rollup, rows);
+  }
+
+  function renderChart(rollup, rows) {
+    // One line per column only makes sense for one key.
+    const keys = new Set(rows.map((r) => r[rollup.keyColumn]));
+    figure.hidden = keys.size !== 1;
+    if (figure.hidden) return;
+    if (chartName !== state.name) {
+      chart?.destroy();
+      chart = new TimeChart(chartContainer, {
+        series: rollup.chart.series.map(([, label], i) => ({ label, width: i === 0 ? 2 : 1, dash: i === 0 ? undefined : [4, 3] })).map((s, i) => ({ ...s, stroke: ["#1f4e99", "#2e7d32", "#a14d00"][i] })),
+        scales: { y: { label: rollup.chart.label } },
+        height: 240,
+      });
+      chartName = state.name;
+    }
+    chartCaption.textContent = `${rollup.chart.title} for ${[...keys][0]} (values in the table below)`;
+    const dayRows = [...rows].reverse().filter((r) => !Number.isNaN(Date.parse(`${r.day}T00:00:00Z`)));
+    chart.setData([
+      dayRows.map((r) => Date.parse(`${r.day}T00:00:00Z`) / 1000),
+      ...rollup.chart.series.map(([column]) => dayRows.map((r) => (typeof r[column] === "number" ? r[column] : null))),
+    ]);
+  }
+
+  return {
+    name: "rollups",
+    element: root,
+    show() {
+      root.hidden = false;
+    },
+    hide() {
+      root.hidden = true;
+    },
+    async refresh() {
+      const page = await ctx.api.rollups(state.name, { key: state.key, from: state.from, to: state.to });
+      state.rows = page.rows ?? [];
+      render();
+    },
+  };
+}

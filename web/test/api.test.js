@@ -1,0 +1,56 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { ApiError, buildUrl, collectPages, createApi } from "../src/lib/api.js";
+import { Pager } from "../src/lib/pager.js";
+import { parseRoute, routeHash } from "../src/lib/route.js";
+
+test("URLs join the API base, escape keys and skip empty parameters", async () => {
+  const calls = [];
+  const api = createApi({
+    apiBase: "https://abc.execute-api.eu-west-1.amazonaws.com/prod/",
+    token: "t0k",
+    fetchImpl: async (url, init) => {
+      calls.push([url, init.headers.Authorization]);
+      return { ok: true, json: async () => ({ events: [], next: null }) };
+    },
+  });
+  await api.series("weather", "New York", { from: "2026-11-24T00:00:00Z", next: null });
+  assert.deepEqual(calls, [["https://abc.execute-api.eu-west-1.amazonaws.com/prod/v1/series/weather/New%20York?from=2026-11-24T00%3A00%3A00Z", "Bearer t0k"]]);
+  assert.equal(buildUrl("", "/v1/alerts", { kind: "", key: undefined, limit: 50 }), "/v1/alerts?limit=50");
+});
+
+test("errors carry the status and the server's message", async () => {
+  const api = createApi({
+    fetchImpl: async () => ({ ok: false, status: 400, statusText: "Bad Request", json: async () => ({ message: "from: not RFC 3339" }) }),
+  });
+  await assert.rejects(api.health(), (error) => error instanceof ApiError && error.status === 400 && error.message === "from: not RFC 3339");
+  const offline = createApi({ fetchImpl: async () => { throw new TypeError("Failed to fetch"); } });
+  await assert.rejects(offline.health(), (error) => error.status === 0 && /cannot reach the API/.test(error.message));
+});
+
+test("collecting pages follows next until the cap", async () => {
+  const pages = { null: { events: [1, 2], next: "p2" }, p2: { events: [3, 4], next: "p3" }, p3: { events: [5], next: null } };
+  assert.deepEqual(await collectPages(async (next) => pages[next], "events", 100), { items: [1, 2, 3, 4, 5], truncated: false });
+  assert.deepEqual(await collectPages(async (next) => pages[next], "events", 3), { items: [1, 2, 3, 4], truncated: true });
+});
+
+test("the pager walks forward with opaque tokens and back again", () => {
+  const pager = new Pager();
+  assert.equal(pager.forward(), false);
+  pager.loaded("opaque-2");
+  assert.equal(pager.forward(), true);
+  assert.equal(pager.current, "opaque-2");
+  assert.equal(pager.pageNumber, 2);
+  pager.loaded(null);
+  assert.equal(pager.hasNext, false);
+  assert.equal(pager.back(), true);
+  assert.equal(pager.current, null);
+});
+
+test("routes round-trip keys with spaces", () => {
+  assert.deepEqual(parseRoute(routeHash("weather", "New York")), { view: "weather", key: "New York" });
+  assert.deepEqual(parseRoute("#/alerts"), { view: "alerts", key: null });
+  assert.deepEqual(parseRoute(""), { view: "stocks", key: null });
+  assert.deepEqual(parseRoute("#/nowhere/x"), { view: "stocks", key: null });
+  assert.deepEqual(parseRoute("#/stocks/%E0%A4%A"), { view: "stocks", key: null });
+});

@@ -149,7 +149,7 @@ def poll(request: PollRequest, market: MarketProvider | None, weather: WeatherPr
         for (kind, key, name, _, _), future in zip(jobs, futures):
             if not future.done():
                 outcome.failures.append({"kind": kind, "key": key, "provider": name,
-                                         "error": f"no answer within the poll's {timeout_s:.0f}s budget"})
+                                         "error": f"no answer within the poll's {timeout_s:g}s budget"})
                 continue
             event, failure = future.result()
             if event is not None:

@@ -93,6 +93,7 @@ def test_an_event_that_is_not_an_sns_event_is_dead_lettered(event):
     ports, webhook, _, dead = fake_ports()
     assert lambda_handler(event, None, ports=ports)["dead_lettered"] == 1
     assert dead.sent[0]["errors"] == [{"field": "Records", "message": "expected a list"}]
+    assert webhook.posts == []
 
 
 @pytest.mark.parametrize(("record", "field"), [

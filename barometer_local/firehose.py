@@ -1,0 +1,161 @@
+"""Firehose delivery, done locally: the emulator's Firehose cannot read Kinesis or write Parquet.
+
+- RawDelivery reads the events stream (as a Kinesis-sourced delivery stream does) and writes gzip
+  JSON lines, every record exactly as received, to raw/dt=YYYY-MM-DD/ (dt = arrival date, UTC).
+- ProcessedDelivery takes the JSON that the handlers' PutRecordBatch calls left in the staging
+  prefix (the emulator's Firehose does write S3) and writes Parquet partitioned by table and dt,
+  as Firehose's record format conversion and dynamic partitioning do on AWS.
+
+Object names are derived from their first record (raw) or first staging object (processed): after
+a crash, the same group is written again under the same name, so nothing is doubled or lost.
+"""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import time
+from datetime import datetime, timezone
+from typing import Any
+
+from barometer_local.checkpoints import CheckpointStore
+from barometer_local.provision import STAGING_PREFIX
+from barometer_local.sources import KinesisShardReader
+from lambdas.core import resources as r
+from lambdas.core.lake import LAKE_SCHEMAS, PARTITION_COLUMN
+from lambdas.core.timeutil import parse_rfc3339
+
+
+class RawDelivery:
+    def __init__(self, reader: KinesisShardReader, s3, bucket: str, checkpoints: CheckpointStore, key: str,
+                 flush_seconds: float, metrics=None, stream_name: str = ""):
+        self.reader, self.s3, self.bucket = reader, s3, bucket
+        self.checkpoints, self.checkpoint_key = checkpoints, key
+        self.flush_seconds, self.metrics, self.stream_name = flush_seconds, metrics, stream_name
+        self.buffer: list[dict[str, Any]] = []
+        self.buffer_bytes = 0
+        self.first_buffered_at = 0.0
+        self.delivered = 0
+
+    def step(self, force: bool = False) -> int:
+        records = self.reader.read(5000)
+        if records:
+            if not self.buffer:
+                self.first_buffered_at = time.monotonic()
+            self.buffer.extend(records)
+            self.buffer_bytes += sum(len(x["kinesis"]["data"]) for x in records)
+            self._count_incoming(records)
+        due = self.buffer and (force or self.buffer_bytes >= 4_000_000
+                               or time.monotonic() - self.first_buffered_at >= self.flush_seconds)
+        if due:
+            return self.flush()
+        return 0
+
+    def flush(self) -> int:
+        import base64
+
+        first = self.buffer[0]["kinesis"]
+        arrival = datetime.fromtimestamp(first["approximateArrivalTimestamp"], timezone.utc)
+        lines = []
+        for record in self.buffer:
+            data = base64.b64decode(record["kinesis"]["data"])
+            lines.append(data if data.endswith(b"\n") else data + b"\n")
+        body = gzip.compress(b"".join(lines), compresslevel=6)
+        key = (f"{r.RAW_PREFIX}dt={arrival:%Y-%m-%d}/{r.RAW_DELIVERY.local_name}-{self.reader.shard_id}-"
+               f"{arrival:%Y-%m-%d-%H-%M-%S}-{first['sequenceNumber']}.gz")
+        self.s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentEncoding="gzip",
+                           ContentType="application/x-ndjson")
+        count = len(self.buffer)
+        self.checkpoints.set(self.checkpoint_key, self.buffer[-1]["kinesis"]["sequenceNumber"])
+        self.delivered += count
+        self.buffer, self.buffer_bytes = [], 0
+        return count
+
+    def _count_incoming(self, records: list[dict[str, Any]]) -> None:
+        """IncomingRecords per minute of arrival, as Kinesis reports it on AWS."""
+        if not self.metrics:
+            return
+        per_minute: dict[int, int] = {}
+        for record in records:
+            minute = int(record["kinesis"]["approximateArrivalTimestamp"] // 60 * 60)
+            per_minute[minute] = per_minute.get(minute, 0) + 1
+        for minute, count in per_minute.items():
+            self.metrics.add("AWS/Kinesis", {
+                "MetricName": "IncomingRecords", "Dimensions": [{"Name": "StreamName", "Value": self.stream_name}],
+                "Timestamp": datetime.fromtimestamp(minute, timezone.utc), "Value": float(count), "Unit": "Count"})
+
+
+
+
+def _arrow_schema(table: str):
+    import pyarrow as pa
+
+    types = {"string": pa.string(), "double": pa.float64(), "bigint": pa.int64(),
+             "timestamp": pa.timestamp("us", tz="UTC")}
+    return pa.schema([(name, types[kind]) for name, kind in LAKE_SCHEMAS[table]])
+
+
+def _convert(row: dict[str, Any], table: str) -> dict[str, Any]:
+    out = {}
+    for name, kind in LAKE_SCHEMAS[table]:
+        value = row.get(name)
+        if value is not None and kind == "timestamp":
+            value = parse_rfc3339(value)
+        elif value is not None and kind == "double":
+            value = float(value)
+        out[name] = value
+    return out
+
+
+class ProcessedDelivery:
+    def __init__(self, s3, bucket: str, flush_seconds: float, max_objects: int = 500):
+        self.s3, self.bucket = s3, bucket
+        self.flush_seconds, self.max_objects = flush_seconds, max_objects
+        self.last_run = 0.0
+        self.delivered = 0
+
+    def step(self, force: bool = False) -> int:
+        if not force and time.monotonic() - self.last_run < self.flush_seconds:
+            return 0
+        self.last_run = time.monotonic()
+        total = 0
+        for table in r.LAKE_TABLES:
+            total += self._deliver_table(table)
+        self.delivered += total
+        return total
+
+    def _staged(self, table: str) -> list[str]:
+        keys: list[str] = []
+        paginator = self.s3.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=f"{STAGING_PREFIX}{table}/"):
+            keys.extend(o["Key"] for o in page.get("Contents", []))
+            if len(keys) >= self.max_objects:
+                break
+        return sorted(keys)[: self.max_objects]
+
+    def _deliver_table(self, table: str) -> int:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        keys = self._staged(table)
+        if not keys:
+            return 0
+        by_dt: dict[str, list[dict[str, Any]]] = {}
+        for key in keys:
+            body = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+            for line in body.splitlines():
+                if line.strip():
+                    row = json.loads(line)
+                    by_dt.setdefault(row[PARTITION_COLUMN], []).append(_convert(row, table))
+        name = hashlib.blake2b(keys[0].encode(), digest_size=8).hexdigest()
+        schema = _arrow_schema(table)
+        for dt, rows in by_dt.items():
+            sink = io.BytesIO()
+            pq.write_table(pa.Table.from_pylist(rows, schema=schema), sink, compression="snappy")
+            self.s3.put_object(Bucket=self.bucket, Key=f"{r.PROCESSED_PREFIX}{table}/{PARTITION_COLUMN}={dt}/part-{name}.parquet",
+                               Body=sink.getvalue())
+        for start in range(0, len(keys), 1000):
+            self.s3.delete_objects(Bucket=self.bucket, Delete={"Objects": [{"Key": k} for k in keys[start:start + 1000]],
+                                                               "Quiet": True})
+        return sum(len(rows) for rows in by_dt.values())

@@ -1,0 +1,137 @@
+"""Invokes handler functions in this process as Lambda would, and does CloudWatch's part.
+
+Powertools Metrics prints EMF lines to stdout; on AWS, CloudWatch Logs turns them into metrics.
+Here the invoker captures them and puts the same metrics into the emulator's CloudWatch, along with
+the AWS/Lambda metrics (Invocations, Errors, Duration, IteratorAge) the Lambda service would report.
+Invocations are serialised (one at a time per process), which is what makes capturing stdout safe.
+"""
+from __future__ import annotations
+
+import importlib
+import io
+import json
+import sys
+import threading
+import time
+import traceback
+import uuid
+from contextlib import redirect_stdout
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from lambdas.core.resources import FunctionSpec
+
+
+@dataclass
+class LocalContext:
+    """The parts of Lambda's context object that handlers and Powertools read."""
+
+    function_name: str
+    memory_limit_in_mb: int
+    timeout_s: int
+    aws_request_id: str = ""
+    invoked_function_arn: str = ""
+    function_version: str = "$LATEST"
+    log_group_name: str = ""
+    log_stream_name: str = "local"
+    _deadline: float = 0.0
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+class MetricSink:
+    """Buffers metric data and puts it into CloudWatch in batches."""
+
+    def __init__(self, cloudwatch):
+        self.cloudwatch = cloudwatch
+        self._pending: dict[str, list[dict]] = {}
+        self._lock = threading.Lock()
+
+    def add(self, namespace: str, datum: dict) -> None:
+        with self._lock:
+            self._pending.setdefault(namespace, []).append(datum)
+
+    def flush(self) -> None:
+        with self._lock:
+            pending, self._pending = self._pending, {}
+        for namespace, data in pending.items():
+            for start in range(0, len(data), 500):
+                try:
+                    self.cloudwatch.put_metric_data(Namespace=namespace, MetricData=data[start:start + 500])
+                except Exception as exc:  # metrics must never take the pipeline down
+                    print(f"[invoker] could not put metrics: {exc}", file=sys.stderr)
+
+    def add_emf(self, line: str) -> bool:
+        """Turn one EMF document into metric data; False when the line is not EMF."""
+        try:
+            doc = json.loads(line)
+        except ValueError:
+            return False
+        meta = doc.get("_aws") if isinstance(doc, dict) else None
+        if not isinstance(meta, dict):
+            return False
+        when = datetime.fromtimestamp(meta.get("Timestamp", time.time() * 1000) / 1000, timezone.utc)
+        for directive in meta.get("CloudWatchMetrics", []):
+            dimension_sets = directive.get("Dimensions") or [[]]
+            for metric in directive.get("Metrics", []):
+                values = doc.get(metric["Name"])
+                values = values if isinstance(values, list) else [values]
+                for dims in dimension_sets:
+                    dimensions = [{"Name": d, "Value": str(doc[d])} for d in dims if d in doc]
+                    for value in values:
+                        if isinstance(value, (int, float)):
+                            self.add(directive["Namespace"], {
+                                "MetricName": metric["Name"], "Dimensions": dimensions, "Timestamp": when,
+                                "Value": float(value), "Unit": metric.get("Unit", "None")})
+        return True
+
+    def lambda_metric(self, function: str, name: str, value: float, unit: str) -> None:
+        self.add("AWS/Lambda", {"MetricName": name, "Dimensions": [{"Name": "FunctionName", "Value": function}],
+                                "Timestamp": datetime.now(timezone.utc), "Value": float(value), "Unit": unit})
+
+
+_INVOKE_LOCK = threading.Lock()
+
+
+class Invoker:
+    def __init__(self, spec: FunctionSpec, metrics: MetricSink | None):
+        self.spec = spec
+        self.metrics = metrics
+        module_name, _, attr = spec.handler.rpartition(".")
+        self._handler: Callable[[dict, Any], Any] = getattr(importlib.import_module(module_name), attr)
+
+    def invoke(self, event: dict[str, Any]) -> Any:
+        """Run the handler; its exceptions propagate (a function error), after metrics are recorded."""
+        context = LocalContext(self.spec.local_name, self.spec.memory_mb, self.spec.timeout_s,
+                               aws_request_id=str(uuid.uuid4()),
+                               invoked_function_arn=f"arn:aws:lambda:us-east-1:123456789012:function:{self.spec.local_name}",
+                               _deadline=time.monotonic() + self.spec.timeout_s)
+        buffer = io.StringIO()
+        started = time.perf_counter()
+        error: BaseException | None = None
+        with _INVOKE_LOCK:
+            try:
+                with redirect_stdout(buffer):
+                    result = self._handler(event, context)
+            except Exception as exc:  # a function error, as Lambda would report it
+                error = exc
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        self._forward_output(buffer.getvalue())
+        if self.metrics:
+            self.metrics.lambda_metric(self.spec.local_name, "Invocations", 1, "Count")
+            self.metrics.lambda_metric(self.spec.local_name, "Duration", elapsed_ms, "Milliseconds")
+            self.metrics.lambda_metric(self.spec.local_name, "Errors", 1 if error else 0, "Count")
+        if error is not None:
+            print(f"[{self.spec.local_name}] function error: {error!r}\n"
+                  + "".join(traceback.format_exception(error)[-3:]), file=sys.stderr)
+            raise error
+        return result
+
+    def _forward_output(self, output: str) -> None:
+        for line in output.splitlines():
+            if not line.strip():
+                continue
+            if self.metrics is None or not self.metrics.add_emf(line):
+                print(line)

@@ -1,0 +1,158 @@
+"""Creates in the emulator the resources the CDK app declares, from the same catalogue.
+
+Idempotent: an existing resource is left as it is, so provisioning again after a restart is safe.
+Local-only wiring that stands in for AWS features the emulator lacks is marked as such.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from botocore.exceptions import ClientError
+
+from barometer_local.emulator import ACCOUNT, REGION
+from lambdas.core import resources as r
+from lambdas.core.lake import LAKE_SCHEMAS, PARTITION_COLUMN
+
+# Stand-ins for AWS features moto does not run (see docs/local-runtime.md).
+STAGING_PREFIX = "_staging/"  # moto's Firehose writes JSON here; the local delivery turns it into Parquet
+NOTIFIER_QUEUE = f"{r.PROJECT}-local-notifier"  # SNS -> Lambda subscription (moto cannot invoke Lambda)
+EMAIL_QUEUE = f"{r.PROJECT}-local-email"  # SNS email subscription (moto sends no email)
+FIREHOSE_ROLE = f"arn:aws:iam::{ACCOUNT}:role/{r.PROJECT}-firehose"
+
+
+@dataclass
+class Provisioned:
+    queue_urls: dict[str, str]
+    stream_arns: dict[str, str]  # logical id of a table or stream -> stream ARN
+    topic_arns: dict[str, str]
+
+
+def _ignore_exists(call: Callable[[], Any], *codes: str) -> Any:
+    try:
+        return call()
+    except ClientError as exc:
+        if exc.response["Error"].get("Code") in codes:
+            return None
+        raise
+
+
+def topic_arn(name: str) -> str:
+    return f"arn:aws:sns:{REGION}:{ACCOUNT}:{name}"
+
+
+def provision(session, webhook_url: str) -> Provisioned:
+    """Create every catalogue resource; `session` is a boto3 session bound to the emulator."""
+    client = session.client
+    kinesis, ddb, s3, sqs, sns = (client(s) for s in ("kinesis", "dynamodb", "s3", "sqs", "sns"))
+    stream_arns: dict[str, str] = {}
+
+    for stream in (r.EVENTS_STREAM,):
+        _ignore_exists(lambda: kinesis.create_stream(StreamName=stream.local_name, ShardCount=stream.local_shards),
+                       "ResourceInUseException")
+        kinesis.get_waiter("stream_exists").wait(StreamName=stream.local_name, WaiterConfig={"Delay": 0.2})
+        stream_arns[stream.logical_id] = kinesis.describe_stream_summary(
+            StreamName=stream.local_name)["StreamDescriptionSummary"]["StreamARN"]
+
+    for table in r.TABLES:
+        _create_table(ddb, table)
+        description = ddb.describe_table(TableName=table.local_name)["Table"]
+        if table.stream_view:
+            stream_arns[table.logical_id] = description["LatestStreamArn"]
+
+    for bucket in r.BUCKETS:
+        _ignore_exists(lambda: s3.create_bucket(Bucket=bucket.local_name),
+                       "BucketAlreadyOwnedByYou", "BucketAlreadyExists")
+
+    queue_urls = {}
+    for queue in r.QUEUES:
+        queue_urls[queue.logical_id] = sqs.create_queue(
+            QueueName=queue.local_name,
+            Attributes={"MessageRetentionPeriod": str(queue.retention_s),
+                        "VisibilityTimeout": str(queue.visibility_timeout_s)})["QueueUrl"]
+    for name in (NOTIFIER_QUEUE, EMAIL_QUEUE):
+        queue_urls[name] = sqs.create_queue(QueueName=name, Attributes={"VisibilityTimeout": "5"})["QueueUrl"]
+
+    topic_arns = {}
+    for topic in r.TOPICS:
+        topic_arns[topic.logical_id] = sns.create_topic(Name=topic.local_name)["TopicArn"]
+        sensor_url = queue_urls[f"{topic.logical_id}SensorQueue"]
+        _subscribe(sqs, sns, topic_arns[topic.logical_id], sensor_url)
+    for topic in (r.MARKET_TOPIC, r.WEATHER_TOPIC):
+        _subscribe(sqs, sns, topic_arns[topic.logical_id], queue_urls[NOTIFIER_QUEUE])
+        _subscribe(sqs, sns, topic_arns[topic.logical_id], queue_urls[EMAIL_QUEUE])
+
+    secrets = client("secretsmanager")
+    secret_values = {r.SLACK_WEBHOOK_SECRET.logical_id: {"url": webhook_url},
+                     r.PROVIDER_KEYS_SECRET.logical_id: {}}
+    for secret in r.SECRETS:
+        value = json.dumps(secret_values[secret.logical_id])
+        created = _ignore_exists(lambda: secrets.create_secret(Name=secret.local_name, SecretString=value,
+                                                               Description=secret.description),
+                                 "ResourceExistsException")
+        if created is None:
+            secrets.put_secret_value(SecretId=secret.local_name, SecretString=value)
+
+    firehose = client("firehose")
+    for delivery in r.PROCESSED_DELIVERIES:
+        bucket = next(b for b in r.BUCKETS if b.logical_id == delivery.bucket)
+        _ignore_exists(lambda: firehose.create_delivery_stream(
+            DeliveryStreamName=delivery.local_name, DeliveryStreamType="DirectPut",
+            ExtendedS3DestinationConfiguration={
+                "RoleARN": FIREHOSE_ROLE, "BucketARN": f"arn:aws:s3:::{bucket.local_name}",
+                "Prefix": f"{STAGING_PREFIX}{delivery.lake_table}/", "ErrorOutputPrefix": delivery.error_prefix,
+                "BufferingHints": {"IntervalInSeconds": delivery.buffer_seconds, "SizeInMBs": delivery.buffer_mb},
+            }), "ResourceInUseException")
+
+    _register_glue_tables(client("glue"))
+    return Provisioned(queue_urls, stream_arns, topic_arns)
+
+
+def _create_table(ddb, table: r.TableSpec) -> None:
+    attributes = {table.pk: "S"}
+    key_schema = [{"AttributeName": table.pk, "KeyType": "HASH"}]
+    if table.sk:
+        attributes[table.sk] = "S"
+        key_schema.append({"AttributeName": table.sk, "KeyType": "RANGE"})
+    indexes = []
+    for index in table.indexes:
+        attributes[index.pk] = "S"
+        schema = [{"AttributeName": index.pk, "KeyType": "HASH"}]
+        if index.sk:
+            attributes[index.sk] = "S"
+            schema.append({"AttributeName": index.sk, "KeyType": "RANGE"})
+        indexes.append({"IndexName": index.name, "KeySchema": schema, "Projection": {"ProjectionType": "ALL"}})
+    kwargs: dict[str, Any] = {
+        "TableName": table.local_name, "KeySchema": key_schema, "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [{"AttributeName": k, "AttributeType": t} for k, t in attributes.items()],
+    }
+    if indexes:
+        kwargs["GlobalSecondaryIndexes"] = indexes
+    if table.stream_view:
+        kwargs["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": table.stream_view}
+    _ignore_exists(lambda: ddb.create_table(**kwargs), "ResourceInUseException")
+
+
+def _subscribe(sqs, sns, topic: str, queue_url: str) -> None:
+    """SNS -> SQS with the SNS envelope (not raw): consumers see Subject, MessageId and TopicArn."""
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    existing = sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
+    if not any(s["Endpoint"] == queue_arn for s in existing):
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+
+
+def _register_glue_tables(glue) -> None:
+    """The Glue catalog the lake's SQL names (database `barometer`): what Firehose and Athena use on AWS."""
+    _ignore_exists(lambda: glue.create_database(DatabaseInput={"Name": r.GLUE_DATABASE}), "AlreadyExistsException")
+    for table, columns in LAKE_SCHEMAS.items():
+        _ignore_exists(lambda: glue.create_table(DatabaseName=r.GLUE_DATABASE, TableInput={
+            "Name": table, "TableType": "EXTERNAL_TABLE",
+            "PartitionKeys": [{"Name": PARTITION_COLUMN, "Type": "string"}],
+            "StorageDescriptor": {
+                "Columns": [{"Name": n, "Type": t} for n, t in columns],
+                "Location": f"s3://{r.PROCESSED_BUCKET.local_name}/{r.PROCESSED_PREFIX}{table}/",
+                "InputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
+                "OutputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
+                "SerdeInfo": {"SerializationLibrary": "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"},
+            }}), "AlreadyExistsException")

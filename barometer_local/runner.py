@@ -1,0 +1,240 @@
+"""The stream runner: does locally what the Lambda service, Firehose and SNS do on AWS.
+
+One loop, one process: Kinesis -> validator, MetricsTable stream -> aggregator, LatestTable
+stream -> rules engine (each per shard, with the mapping settings of the catalogue), Kinesis -> raw
+zone, staging -> processed Parquet, SNS -> notifier, SNS -> local mailbox, and the poller's
+schedule when asked for. Positions are checkpointed in the state folder, so killing the runner
+and starting it again resumes without losing or doubling anything.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from barometer_local import provision as prov
+from barometer_local.checkpoints import CheckpointStore
+from barometer_local.firehose import ProcessedDelivery, RawDelivery
+from barometer_local.invoker import Invoker, MetricSink
+from barometer_local.mailbox import Mailbox, NotifierPump
+from barometer_local.mapping import ShardMapping
+from barometer_local.sources import DynamoShardReader, KinesisShardReader
+from lambdas.core import resources as r
+
+@dataclass
+class RunnerOptions:
+    flush_seconds: float = 2.0
+    poll_interval_s: float | None = None  # run the poller on this schedule (None: never)
+    idle_sleep_s: float = 0.05
+    metrics_flush_s: float = 2.0
+
+
+@dataclass
+class RunnerStats:
+    started_at: str = ""
+    loops: int = 0
+    consumers: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def local_environment(endpoint: str) -> dict[str, str]:
+    from barometer_local.emulator import FAKE_CREDENTIALS
+
+    return {**FAKE_CREDENTIALS, **r.CATALOGUE.local_environment(), r.ENDPOINT_ENV: endpoint,
+            "POWERTOOLS_METRICS_NAMESPACE": "Barometer", "POWERTOOLS_LOG_LEVEL": os.environ.get(
+                "POWERTOOLS_LOG_LEVEL", "WARNING")}
+
+
+class Runner:
+    def __init__(self, session, state_dir: Path, options: RunnerOptions):
+        self.session, self.options = session, options
+        self.state_dir = state_dir
+        self.checkpoints = CheckpointStore(state_dir / "checkpoints.json")
+        self.metrics = MetricSink(session.client("cloudwatch"))
+        self.sqs = session.client("sqs")
+        self.s3 = session.client("s3")
+        self.mappings: list[tuple[str, ShardMapping]] = []
+        self.raw: list[RawDelivery] = []
+        self.processed = ProcessedDelivery(self.s3, r.PROCESSED_BUCKET.local_name, options.flush_seconds)
+        self.poller: Invoker | None = None
+        self.next_poll = 0.0
+        self.stats = RunnerStats(started_at=datetime.now(timezone.utc).isoformat())
+        self._stop = False
+        self._build()
+
+    # -- wiring --------------------------------------------------------------------------------
+    def _queue_url(self, name: str) -> str:
+        return self.sqs.get_queue_url(QueueName=name)["QueueUrl"]
+
+    def _build(self) -> None:
+        kinesis = self.session.client("kinesis")
+        streams = self.session.client("dynamodbstreams")
+        ddb = self.session.client("dynamodb")
+        summary = kinesis.describe_stream_summary(StreamName=r.EVENTS_STREAM.local_name)["StreamDescriptionSummary"]
+        stream_id = f"{summary['StreamARN']}@{summary['StreamCreationTimestamp'].timestamp():.0f}"
+        shards = [s["ShardId"] for s in kinesis.list_shards(StreamName=r.EVENTS_STREAM.local_name)["Shards"]]
+        failure_url = self._queue_url(r.STREAM_FAILURES_DLQ.local_name)
+
+        for function in r.FUNCTIONS:
+            mapping = function.mapping
+            if mapping is None:
+                continue
+            invoker = Invoker(function, self.metrics)
+            if mapping.source_kind == "kinesis":
+                for shard in shards:
+                    key = f"{function.local_name}|{stream_id}|{shard}"
+                    reader = KinesisShardReader(kinesis, r.EVENTS_STREAM.local_name, summary["StreamARN"], shard,
+                                                self.checkpoints.get(key))
+                    self.mappings.append((function.local_name, ShardMapping(
+                        mapping, invoker, reader, self.checkpoints, key, self.sqs, failure_url, self.metrics)))
+            else:
+                table = r.CATALOGUE.by_logical_id(mapping.source)
+                stream_arn = ddb.describe_table(TableName=table.local_name)["Table"]["LatestStreamArn"]
+                description = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]
+                for shard in description["Shards"]:
+                    key = f"{function.local_name}|{stream_arn}|{shard['ShardId']}"
+                    reader = DynamoShardReader(streams, stream_arn, shard["ShardId"], self.checkpoints.get(key))
+                    self.mappings.append((function.local_name, ShardMapping(
+                        mapping, invoker, reader, self.checkpoints, key, self.sqs, failure_url, self.metrics)))
+
+        for shard in shards:
+            key = f"firehose-raw|{stream_id}|{shard}"
+            reader = KinesisShardReader(kinesis, r.EVENTS_STREAM.local_name, summary["StreamARN"], shard,
+                                        self.checkpoints.get(key))
+            self.raw.append(RawDelivery(reader, self.s3, r.RAW_BUCKET.local_name, self.checkpoints, key,
+                                        self.options.flush_seconds, self.metrics, r.EVENTS_STREAM.local_name))
+
+        notifier = Invoker(r.NOTIFIER_FUNCTION, self.metrics)
+        self.notifier = NotifierPump(self._queue_url(prov.NOTIFIER_QUEUE), lambda event, _: notifier.invoke(event),
+                                     self._queue_url(r.NOTIFY_DLQ.local_name),
+                                     function_name=r.NOTIFIER_FUNCTION.local_name, sqs=self.sqs)
+        self.mailbox = Mailbox(self.state_dir, self._queue_url(prov.EMAIL_QUEUE), sqs=self.sqs)
+        if self.options.poll_interval_s:
+            self.poller = Invoker(r.POLLER_FUNCTION, self.metrics)
+
+    # -- the loop ------------------------------------------------------------------------------
+    def run_once(self, force_flush: bool = False) -> int:
+        """One pass over every consumer; returns how many records moved."""
+        moved = 0
+        for _, mapping in self.mappings:
+            moved += mapping.step()
+        for raw in self.raw:
+            moved += raw.step(force=force_flush)
+        moved += self.processed.step(force=force_flush)
+        pumped = self.notifier.pump(max_rounds=5)
+        moved += pumped.delivered + pumped.failed
+        moved += len(self.mailbox.drain(max_rounds=5))
+        if self.poller and time.monotonic() >= self.next_poll:
+            self.next_poll = time.monotonic() + (self.options.poll_interval_s or 60)
+            self._poll()
+        self.stats.loops += 1
+        return moved
+
+    def run_forever(self) -> None:
+        last_metrics = time.monotonic()
+        last_status = 0.0
+        while not self._stop:
+            moved = self.run_once()
+            now = time.monotonic()
+            if now - last_metrics >= self.options.metrics_flush_s:
+                self.metrics.flush()
+                last_metrics = now
+            if now - last_status >= 1.0:
+                self.write_status()
+                last_status = now
+            if not moved:
+                time.sleep(self.options.idle_sleep_s)
+        for raw in self.raw:
+            if raw.buffer:
+                raw.flush()
+        self.processed.step(force=True)
+        self.metrics.flush()
+        self.write_status()
+
+    def stop(self, *_: Any) -> None:
+        self._stop = True
+
+    def drain(self, timeout_s: float = 60.0, quiet_passes: int = 3) -> None:
+        """Run until nothing moves for a few passes (tests and the demo)."""
+        deadline = time.monotonic() + timeout_s
+        quiet = 0
+        while time.monotonic() < deadline and quiet < quiet_passes:
+            moved = self.run_once(force_flush=True)
+            quiet = quiet + 1 if moved == 0 else 0
+        self.metrics.flush()
+        self.write_status()
+
+    def _poll(self) -> None:
+        try:
+            self.poller.invoke({"source": "barometer.local-scheduler",
+                                "time": datetime.now(timezone.utc).isoformat(timespec="seconds")})
+        except Exception as exc:
+            print(f"[runner] poll failed: {exc}", file=sys.stderr)
+
+    # -- status --------------------------------------------------------------------------------
+    def status(self) -> dict[str, Any]:
+        consumers: dict[str, dict[str, Any]] = {}
+        for name, mapping in self.mappings:
+            entry = consumers.setdefault(name, {"processed": 0, "discarded": 0, "buffered": 0, "lag_ms": 0.0})
+            entry["processed"] += mapping.processed
+            entry["discarded"] += mapping.discarded
+            entry["buffered"] += len(mapping.buffer)
+            if mapping.buffer:
+                age = (time.time() - mapping.reader.arrival_of(mapping.buffer[0])) * 1000
+                entry["lag_ms"] = max(entry["lag_ms"], round(age, 1))
+        consumers["firehose-raw"] = {"processed": sum(x.delivered for x in self.raw),
+                                     "buffered": sum(len(x.buffer) for x in self.raw)}
+        consumers["firehose-processed"] = {"processed": self.processed.delivered}
+        return {"pid": os.getpid(), "started_at": self.stats.started_at, "loops": self.stats.loops,
+                "updated_at": datetime.now(timezone.utc).isoformat(), "consumers": consumers}
+
+    def write_status(self) -> None:
+        from barometer_local.paths import write_json_atomic
+
+        write_json_atomic(self.state_dir / "runner-status.json", self.status(), durable=False)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m barometer_local.runner --endpoint URL`: the runner as its own process."""
+    import argparse
+
+    import boto3
+
+    parser = argparse.ArgumentParser(prog="barometer-runner", description=__doc__.splitlines()[0])
+    parser.add_argument("--endpoint", required=True, help="URL of the running emulator")
+    parser.add_argument("--state-dir", type=Path, help="state folder (default: $BAROMETER_HOME or .barometer)")
+    parser.add_argument("--flush-seconds", type=float, default=2.0, help="Firehose buffer interval (default 2)")
+    parser.add_argument("--poll-interval", type=float, default=None, help="run the poller every N seconds")
+    args = parser.parse_args(argv)
+    os.environ.update(local_environment(args.endpoint))
+    from barometer_local.paths import state_dir
+
+    session = boto3.session.Session(region_name="us-east-1")
+    runner = Runner(_EndpointSession(session, args.endpoint), args.state_dir or state_dir(),
+                    RunnerOptions(flush_seconds=args.flush_seconds, poll_interval_s=args.poll_interval))
+    signal.signal(signal.SIGTERM, runner.stop)
+    signal.signal(signal.SIGINT, runner.stop)
+    runner.run_forever()
+    return 0
+
+
+class _EndpointSession:
+    """A boto3 session whose clients all talk to the emulator."""
+
+    def __init__(self, session, endpoint: str):
+        self._session, self._endpoint = session, endpoint
+
+    def client(self, service: str):
+        from botocore.config import Config
+
+        return self._session.client(service, endpoint_url=self._endpoint,
+                                    config=Config(retries={"mode": "standard", "max_attempts": 5},
+                                                  max_pool_connections=16))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,123 @@
+"""Shard readers that hand out records in the exact shapes Lambda delivers to a function."""
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from barometer_local.emulator import REGION
+
+
+class ShardReader:
+    """Reads one shard from just after a sequence number (or from the start)."""
+
+    def __init__(self, shard_id: str, after: str | None):
+        self.shard_id = shard_id
+        self.after = after
+        self._iterator: str | None = None
+
+    def read(self, limit: int) -> list[dict[str, Any]]:
+        if self._iterator is None:
+            self._iterator = self._new_iterator()
+        try:
+            response = self._get_records(self._iterator, limit)
+        except ClientError as exc:
+            if exc.response["Error"].get("Code") in ("ExpiredIteratorException", "TrimmedDataAccessException"):
+                self._iterator = None
+                return []
+            raise
+        self._iterator = response.get("NextShardIterator")
+        records = [self._shape(r) for r in response.get("Records", [])]
+        if records:
+            self.after = self.sequence_of(records[-1])
+        return records
+
+    def _new_iterator(self) -> str:
+        raise NotImplementedError
+
+    def _get_records(self, iterator: str, limit: int) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _shape(self, record: dict[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError
+
+    @staticmethod
+    def sequence_of(record: dict[str, Any]) -> str:
+        raise NotImplementedError
+
+    @staticmethod
+    def arrival_of(record: dict[str, Any]) -> float:
+        raise NotImplementedError
+
+
+class KinesisShardReader(ShardReader):
+    def __init__(self, kinesis, stream_name: str, stream_arn: str, shard_id: str, after: str | None):
+        super().__init__(shard_id, after)
+        self.kinesis, self.stream_name, self.stream_arn = kinesis, stream_name, stream_arn
+
+    def _new_iterator(self) -> str:
+        kwargs: dict[str, Any] = {"StreamName": self.stream_name, "ShardId": self.shard_id}
+        if self.after:
+            kwargs.update(ShardIteratorType="AFTER_SEQUENCE_NUMBER", StartingSequenceNumber=self.after)
+        else:
+            kwargs["ShardIteratorType"] = "TRIM_HORIZON"
+        return self.kinesis.get_shard_iterator(**kwargs)["ShardIterator"]
+
+    def _get_records(self, iterator: str, limit: int) -> dict[str, Any]:
+        return self.kinesis.get_records(ShardIterator=iterator, Limit=min(limit, 10000))
+
+    def _shape(self, r: dict[str, Any]) -> dict[str, Any]:
+        arrival: datetime = r["ApproximateArrivalTimestamp"]
+        return {
+            "kinesis": {"kinesisSchemaVersion": "1.0", "partitionKey": r["PartitionKey"],
+                        "sequenceNumber": r["SequenceNumber"], "data": base64.b64encode(r["Data"]).decode(),
+                        "approximateArrivalTimestamp": arrival.timestamp()},
+            "eventSource": "aws:kinesis", "eventVersion": "1.0",
+            "eventID": f"{self.shard_id}:{r['SequenceNumber']}", "eventName": "aws:kinesis:record",
+            "invokeIdentityArn": "arn:aws:iam::123456789012:role/barometer-local", "awsRegion": REGION,
+            "eventSourceARN": self.stream_arn,
+        }
+
+    @staticmethod
+    def sequence_of(record: dict[str, Any]) -> str:
+        return record["kinesis"]["sequenceNumber"]
+
+    @staticmethod
+    def arrival_of(record: dict[str, Any]) -> float:
+        return record["kinesis"]["approximateArrivalTimestamp"]
+
+
+class DynamoShardReader(ShardReader):
+    def __init__(self, streams, stream_arn: str, shard_id: str, after: str | None):
+        super().__init__(shard_id, after)
+        self.streams, self.stream_arn = streams, stream_arn
+
+    def _new_iterator(self) -> str:
+        kwargs: dict[str, Any] = {"StreamArn": self.stream_arn, "ShardId": self.shard_id}
+        if self.after:
+            kwargs.update(ShardIteratorType="AFTER_SEQUENCE_NUMBER", SequenceNumber=self.after)
+        else:
+            kwargs["ShardIteratorType"] = "TRIM_HORIZON"
+        return self.streams.get_shard_iterator(**kwargs)["ShardIterator"]
+
+    def _get_records(self, iterator: str, limit: int) -> dict[str, Any]:
+        return self.streams.get_records(ShardIterator=iterator, Limit=min(limit, 1000))
+
+    def _shape(self, r: dict[str, Any]) -> dict[str, Any]:
+        dynamodb = dict(r["dynamodb"])
+        created = dynamodb.get("ApproximateCreationDateTime")
+        if isinstance(created, datetime):
+            dynamodb["ApproximateCreationDateTime"] = created.timestamp()
+        return {"eventID": r.get("eventID"), "eventName": r["eventName"], "eventVersion": "1.1",
+                "eventSource": "aws:dynamodb", "awsRegion": REGION, "dynamodb": dynamodb,
+                "eventSourceARN": self.stream_arn}
+
+    @staticmethod
+    def sequence_of(record: dict[str, Any]) -> str:
+        return record["dynamodb"]["SequenceNumber"]
+
+    @staticmethod
+    def arrival_of(record: dict[str, Any]) -> float:
+        return float(record["dynamodb"].get("ApproximateCreationDateTime") or 0)

@@ -1,0 +1,65 @@
+"""Run one poll from a shell: `python -m lambdas.poller [--time T] [--symbols AAPL,MSFT] [--dry-run]`.
+
+Without --dry-run the events go to the stream named by BAROMETER_EVENTS_STREAM (with
+BAROMETER_AWS_ENDPOINT pointing at the local emulator); --dry-run prints them as JSON lines.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+class _Stderr:
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
+def _names(text: str | None) -> list[str] | None:
+    return None if text is None else [n.strip() for n in text.split(",") if n.strip()]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m lambdas.poller", description=__doc__.splitlines()[0])
+    parser.add_argument("--time", help="RFC 3339 time of the poll (default: now)")
+    parser.add_argument("--market", help="market provider (default: poller.market)")
+    parser.add_argument("--weather", help="weather provider (default: poller.weather)")
+    parser.add_argument("--symbols", help="comma-separated symbols (default: all configured; '' for none)")
+    parser.add_argument("--cities", help="comma-separated cities (default: all configured; '' for none)")
+    parser.add_argument("--dry-run", action="store_true", help="print the events instead of putting them")
+    args = parser.parse_args(argv)
+
+    event: dict = {"source": "barometer.cli"}
+    if args.time:
+        event["time"] = args.time
+    providers = {k: v for k, v in (("market", args.market), ("weather", args.weather)) if v}
+    if providers:
+        event["providers"] = providers
+    for key in ("symbols", "cities"):
+        names = _names(getattr(args, key))
+        if names is not None:
+            event[key] = names
+
+    from lambdas.poller.handler import handle, logger, put_on_stream
+
+    # stdout carries only the events of --dry-run; logs go to whatever sys.stderr is at write time
+    previous = logger.registered_handler.setStream(_Stderr())
+
+    def print_events(events):
+        for e in events:
+            print(json.dumps(e, ensure_ascii=False))
+        return {}
+
+    try:
+        summary = handle(event, put=print_events if args.dry_run else put_on_stream)
+    finally:
+        logger.registered_handler.setStream(previous)
+    print(json.dumps(summary, ensure_ascii=False), file=sys.stderr)
+    return 1 if summary["failed"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

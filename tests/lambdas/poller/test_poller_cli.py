@@ -1,0 +1,38 @@
+"""`python -m lambdas.poller --dry-run`: one poll printed as JSON lines."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from lambdas.poller.__main__ import main
+from lambdas.poller.handler import metrics
+
+
+@pytest.fixture(autouse=True)
+def _repo_config(monkeypatch):
+    from lambdas.shared.settings import DEFAULT_CONFIG_PATH, get_settings
+
+    monkeypatch.setenv("BAROMETER_CONFIG", str(DEFAULT_CONFIG_PATH))
+    monkeypatch.delenv("BAROMETER_CONFIG_JSON", raising=False)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+    metrics.clear_metrics()
+
+
+def test_a_dry_run_prints_the_events_of_the_minute(capsys):
+    code = main(["--dry-run", "--time", "2026-11-24T15:04:30Z", "--symbols", "AAPL,MSFT", "--cities", "London"])
+    lines = capsys.readouterr().out.splitlines()
+    events = [json.loads(line) for line in lines]
+    assert code == 0
+    assert [(e["kind"], e.get("symbol") or e["city"]) for e in events] == [
+        ("quote", "AAPL"), ("quote", "MSFT"), ("weather", "London")]
+    assert {e["ts"] for e in events} == {"2026-11-24T15:04:00Z"}
+
+
+def test_a_failed_poll_exits_non_zero_with_the_reason(capsys):
+    code = main(["--dry-run", "--cities", "Atlantis", "--symbols", ""])
+    captured = capsys.readouterr()
+    assert code == 1 and captured.out == ""
+    assert "cities[0]: 'Atlantis' is not a configured city" in captured.err

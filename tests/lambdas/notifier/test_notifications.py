@@ -66,7 +66,9 @@ def test_renderings_never_crash_on_any_partial_alert(alert):
     assert alert_text(alert).endswith("\n")
     payload = slack_payload(alert)
     json.dumps(payload)  # serialisable
-    assert payload["text"] and payload["blocks"][0]["text"]["text"]
+    header = payload["blocks"][0]["text"]["text"]
+    assert payload["text"] and header and len(header) <= 150  # Slack's header limit
+    assert len(payload["blocks"][2]["fields"]) <= 10
 
 
 # --- email body --------------------------------------------------------------------------------

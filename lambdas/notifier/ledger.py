@@ -24,9 +24,9 @@ from lambdas.notifier.errors import NotifierError
 from lambdas.shared.aws import client, resource_name
 
 LEASE_S = 60  # longer than one post (5 s timeout) and than the function's 30 s timeout
-# Alert attributes copied onto an item that the rules engine did not write.
+# AlertsTable attributes (docs/contracts.md) copied onto an item that the rules engine did not write.
 _ALERT_FIELDS = ("alert_id", "kind", "key", "rule", "ts", "value", "local_day", "event_id", "reference_price",
-                 "change_pct", "threshold", "metric", "op", "summary")
+                 "change_pct", "threshold", "metric", "op")
 
 
 class Claim(Enum):

@@ -227,9 +227,9 @@ def test_keyboard_reaches_every_view_and_the_symbol_search(dashboard):
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.textContent") == "Skip to content"
 
-    def tab_to(predicate_js: str, limit: int = 40) -> None:
+    def tab_to(predicate_js: str, limit: int = 40, key: str = "Tab") -> None:
         for _ in range(limit):
-            page.keyboard.press("Tab")
+            page.keyboard.press(key)
             if page.evaluate(predicate_js):
                 return
         raise AssertionError(f"Tab never reached: {predicate_js}")
@@ -241,9 +241,9 @@ def test_keyboard_reaches_every_view_and_the_symbol_search(dashboard):
     expect(page.locator("#alerts-view")).to_be_visible()
     assert page.evaluate("document.activeElement.id") == "alerts-title"
 
-    page.keyboard.press("Shift+Tab")  # back into the navigation
-    tab_to(
-        "document.activeElement.textContent === 'Stocks' && document.activeElement.closest('nav') !== null"
+    tab_to(  # back up into the navigation
+        "document.activeElement.textContent === 'Stocks' && document.activeElement.closest('nav') !== null",
+        key="Shift+Tab",
     )
     page.keyboard.press("Enter")
     expect(page.locator("#stocks-view")).to_be_visible()
@@ -257,6 +257,31 @@ def test_keyboard_reaches_every_view_and_the_symbol_search(dashboard):
     tab_to("document.activeElement.dataset.focusId === 'key-AAPL'")
     page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile(r"#/stocks/AAPL$"))
+    dashboard.assert_clean()
+
+
+def test_many_symbols_are_searched_and_paged(dashboard):
+    page = dashboard.page
+    # Given 60 symbols sharing a prefix (the table shows 25 a page)
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    symbols = [f"PG{i:02d}" for i in range(60)]
+    dashboard.platform.post_events(
+        [{"kind": "quote", "symbol": s, "price": 10.0 + i, "ts": now} for i, s in enumerate(symbols)]
+    )
+    dashboard.go("#/stocks")
+    keys = page.locator('[data-testid="stocks-table"] tbody [data-col="key"]')
+    # When the table is searched for the prefix
+    page.fill("#stocks-search", "PG")
+    # Then it pages through them in key order, 25 at a time, forward and back
+    expect(keys).to_have_text(symbols[:25], timeout=LIVE_TIMEOUT_MS)
+    page.get_by_role("button", name="Next page").click()
+    expect(keys).to_have_text(symbols[25:50], timeout=LIVE_TIMEOUT_MS)
+    page.get_by_role("button", name="Next page").click()
+    expect(keys).to_have_text(symbols[50:], timeout=LIVE_TIMEOUT_MS)
+    page.get_by_role("button", name="Previous page").click()
+    expect(keys).to_have_text(symbols[25:50], timeout=LIVE_TIMEOUT_MS)
+    expect(page.locator("#stocks-view .page-label")).to_have_text("Page 2")
+    page.fill("#stocks-search", "")
     dashboard.assert_clean()
 
 

@@ -57,7 +57,8 @@ export class TimeChart {
       hooks: { draw: [(u) => this.drawOverlays(u)] },
     };
     this.plot = new uPlot(options, [[], ...series.map(() => [])], container);
-    this.resizeObserver = new ResizeObserver(() => this.resize());
+    // Resize on the next frame: resizing inside the observer's callback can loop ("ResizeObserver loop" errors).
+    this.resizeObserver = new ResizeObserver(() => requestAnimationFrame(() => this.resize()));
     this.resizeObserver.observe(container);
   }
 
@@ -130,6 +131,7 @@ export class TimeChart {
   }
 
   resize() {
+    if (!this.plot) return;
     const width = Math.max(this.container.clientWidth, 320);
     if (width !== this.plot.width) this.plot.setSize({ width, height: this.height });
   }
@@ -137,5 +139,6 @@ export class TimeChart {
   destroy() {
     this.resizeObserver.disconnect();
     this.plot.destroy();
+    this.plot = null;
   }
 }

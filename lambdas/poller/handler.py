@@ -67,7 +67,13 @@ def handle(event: Any, *, put: PutEvents = put_on_stream, settings=None, provide
     metrics.add_metric(name="EventsPolled", unit=MetricUnit.Count, value=len(outcome.events))
     metrics.add_metric(name="ProviderFailures", unit=MetricUnit.Count, value=len(outcome.failures))
 
-    rejected = put(outcome.events) if outcome.events else {}
+    try:
+        rejected = put(outcome.events) if outcome.events else {}
+    except Exception:
+        # The whole PutRecords failed: let the scheduler retry the poll (ids are deterministic).
+        logger.exception("stream put failed", extra={"events": len(outcome.events)})
+        metrics.add_metric(name="StreamFailures", unit=MetricUnit.Count, value=len(outcome.events))
+        raise
     stream_failures = [
         {"kind": outcome.events[i]["kind"], "key": outcome.events[i].get("symbol") or outcome.events[i]["city"],
          "event_id": outcome.events[i]["event_id"], "error": f"stream: {error}"}

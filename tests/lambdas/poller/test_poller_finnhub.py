@@ -115,3 +115,11 @@ def test_symbols_are_url_encoded():
     adapter = FinnhubMarket(lambda: "k")
     assert adapter.url("BRK.B") == "https://finnhub.io/api/v1/quote?symbol=BRK.B"
     assert adapter.url("A&B") == "https://finnhub.io/api/v1/quote?symbol=A%26B"
+
+
+def test_the_event_passes_the_domain_cores_validation(settings):
+    from lambdas.core.events import parse_event
+
+    event = parse_quote("AAPL", recorded("finnhub/quote_aapl").body)
+    parsed = parse_event(event, settings, now=NOW)
+    assert (parsed.key, parsed.value, parsed.event_id) == ("AAPL", 229.87, "finnhub:quote:AAPL:1732309200")

@@ -87,6 +87,17 @@ def test_a_bad_request_returns_its_reason_and_puts_nothing(settings):
     assert summary["failed"][0]["error"].startswith("providers.market: expected one of simulator, finnhub")
 
 
+def test_a_stream_that_refuses_the_whole_call_makes_the_poll_fail_for_a_retry(settings):
+    from lambdas.shared.stream import StreamError
+
+    def broken_stream(events):
+        raise StreamError("PutRecords on barometer-events failed: ResourceNotFoundException")
+
+    with pytest.raises(StreamError):
+        handle({"cities": []}, put=broken_stream, settings=settings)
+    assert metrics.metric_set["StreamFailures"]["Value"] == [3.0]
+
+
 def test_the_simulator_events_of_a_minute_are_the_same_on_every_poll(settings):
     first, second = Puts(), Puts()
     handle({"time": "2026-11-24T15:04:05Z"}, put=first, settings=settings)
@@ -161,3 +172,22 @@ def test_an_on_demand_poll_puts_only_what_it_asked_for(poller_env):
     summary = lambda_handler(scheduler_event("on_demand_override"), None)
     assert summary == {"polled": 3, "put": 3, "failed": []}
     assert sorted(r["PartitionKey"] for r in _read(kinesis, iterators)) == ["AAPL", "Seattle", "TSLA"]
+
+
+@pytest.mark.filterwarnings("ignore:No application metrics to publish")  # handle() is faked here
+def test_the_poll_budget_follows_the_lambda_contexts_remaining_time(monkeypatch):
+    import lambdas.poller.handler as handler_module
+
+    seen = {}
+    monkeypatch.setattr(handler_module, "handle",
+                        lambda event, budget_s: seen.setdefault("budget", budget_s) and {"polled": 0})
+
+    class Context:
+        def get_remaining_time_in_millis(self):
+            return 49_000
+
+    lambda_handler({}, Context())
+    assert seen["budget"] == 39.0
+    seen.clear()
+    lambda_handler({}, None)
+    assert seen["budget"] == handler_module.DEFAULT_POLL_BUDGET_S

@@ -111,3 +111,12 @@ def test_the_url_carries_the_coordinates_and_the_documented_parameters():
     assert url == ("https://api.open-meteo.com/v1/forecast?latitude=-33.8700&longitude=151.2100"
                    "&current=temperature_2m,relative_humidity_2m,precipitation,wind_speed_10m,surface_pressure"
                    "&wind_speed_unit=ms&timezone=GMT")
+
+
+@pytest.mark.parametrize("fixture", ["open_meteo/current_seattle", "open_meteo/current_partial_nulls"])
+def test_the_event_passes_the_domain_cores_validation(fixture, settings):
+    from lambdas.core.events import parse_event
+
+    event = parse_current("Seattle", recorded(fixture).body)
+    parsed = parse_event(event, settings, now=NOW)
+    assert (parsed.key, parsed.value, parsed.event_id) == ("Seattle", 9.4, "open-meteo:weather:Seattle:1732304700")

@@ -17,6 +17,7 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
+from lambdas.poller.events import partition_key
 from lambdas.poller.poll import SERVICE, PollRequestError, parse_request, poll
 
 logger = Logger(service=SERVICE)
@@ -30,7 +31,7 @@ PutEvents = Callable[[Sequence[dict[str, Any]]], dict[int, str]]
 
 def put_on_stream(events: Sequence[dict[str, Any]]) -> dict[int, str]:
     """Puts events on the events stream; {index: error} of the ones not accepted."""
-    from lambdas.poller.events import encode, partition_key
+    from lambdas.poller.events import encode
     from lambdas.shared.stream import StreamRecord, put_records
 
     return put_records([StreamRecord(encode(e), partition_key(e)) for e in events])
@@ -75,9 +76,9 @@ def handle(event: Any, *, put: PutEvents = put_on_stream, settings=None, provide
         metrics.add_metric(name="StreamFailures", unit=MetricUnit.Count, value=len(outcome.events))
         raise
     stream_failures = [
-        {"kind": outcome.events[i]["kind"], "key": outcome.events[i].get("symbol") or outcome.events[i]["city"],
-         "event_id": outcome.events[i]["event_id"], "error": f"stream: {error}"}
-        for i, error in sorted(rejected.items())
+        {"kind": event["kind"], "key": partition_key(event), "event_id": event["event_id"],
+         "error": f"stream: {error}"}
+        for event, error in ((outcome.events[i], error) for i, error in sorted(rejected.items()))
     ]
     for failure in stream_failures:
         logger.error("stream rejected an event", extra=failure)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from conftest import ReplayTransport, recorded, recorded_url
+from poller_fakes import ReplayTransport, recorded, recorded_url
 
 from lambdas.core.config import SymbolRef
 from lambdas.poller.events import EVENT_ID_PATTERN

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 import yaml
-from conftest import TEST_CONFIG, scheduler_event
+from poller_fakes import TEST_CONFIG, scheduler_event
 
 from lambdas.core.resources import CATALOGUE, EVENTS_STREAM
 from lambdas.poller.handler import build_providers, handle, lambda_handler, metrics

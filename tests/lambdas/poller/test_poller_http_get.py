@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import ReplayTransport
+from poller_fakes import ReplayTransport
 
 from lambdas.poller.http_get import HttpResponse, TransportError, get_with_retries
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from conftest import ReplayTransport, recorded, recorded_url
+from poller_fakes import ReplayTransport, recorded, recorded_url
 
 from lambdas.core.config import CityRef
 from lambdas.poller.http_get import TransportError

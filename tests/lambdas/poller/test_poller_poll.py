@@ -5,7 +5,7 @@ import time
 from datetime import UTC, datetime
 
 import pytest
-from conftest import scheduler_event
+from poller_fakes import scheduler_event
 
 from lambdas.poller.config import PollerConfig
 from lambdas.poller.poll import PollRequestError, parse_request, poll

@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
-from conftest import ReplayTransport, recorded
+from poller_fakes import ReplayTransport, recorded
 
 from lambdas.core.config import SymbolRef
 from lambdas.core.resources import PROVIDER_KEYS_SECRET

@@ -26,6 +26,13 @@ from lambdas.core.resources import GLUE_DATABASE
 _COPY_ORDER = {"quotes": "ingested_at NULLS LAST, dt", "weather": "ingested_at NULLS LAST, dt", "alerts": "ts, dt"}
 
 
+def dedup_sql(table: str) -> str:
+    """DuckDB SQL keeping one row per id of a lake table read from `{source}`."""
+    return (f"SELECT * EXCLUDE (copy_rank) FROM (SELECT *, row_number() OVER "
+            f"(PARTITION BY {LAKE_ID_COLUMN[table]} ORDER BY {_COPY_ORDER[table]}) AS copy_rank "
+            f"FROM {{source}}) WHERE copy_rank = 1")
+
+
 class DuckDBEngine:
     """An in-memory DuckDB database holding the lake tables (loaded once, at construction)."""
 
@@ -36,10 +43,10 @@ class DuckDBEngine:
         fs = location.filesystem()
         check_bucket(fs, location)
         self._connection.execute(f'CREATE SCHEMA "{GLUE_DATABASE}"')
-        for table in tables or tuple(LAKE_SCHEMAS):
+        for table in tuple(LAKE_SCHEMAS) if tables is None else tables:
             rows = read_table(location, table, lake_schema(table, with_partition=True),
                               first_dt=first_dt, last_dt=last_dt, fs=fs)
-            self._install(table, rows, self._dedup_sql(table))
+            self._install(table, rows, dedup_sql(table))
         if include_rollups:
             for spec in ROLLUPS.values():
                 rows = read_table(location, spec.name, arrow_schema(spec.columns, with_partition=True),
@@ -49,16 +56,10 @@ class DuckDBEngine:
         self._connection.execute("SET enable_external_access = false")
         self._connection.execute("SET lock_configuration = true")
 
-    @staticmethod
-    def _dedup_sql(table: str) -> str:
-        return (f"SELECT * EXCLUDE (copy_rank) FROM (SELECT *, row_number() OVER "
-                f"(PARTITION BY {LAKE_ID_COLUMN[table]} ORDER BY {_COPY_ORDER[table]}) AS copy_rank "
-                f"FROM {{source}}) WHERE copy_rank = 1")
-
-    def _install(self, name: str, rows: pa.Table, dedup_sql: str | None) -> None:
+    def _install(self, name: str, rows: pa.Table, dedup: str | None) -> None:
         source = f"_arrow_{name}"
         self._connection.register(source, rows)
-        select = dedup_sql.format(source=source) if dedup_sql else f"SELECT * FROM {source}"
+        select = dedup.format(source=source) if dedup else f"SELECT * FROM {source}"
         # A table, not a view: deduplicated once, then every query reads it.
         self._connection.execute(f'CREATE TABLE "{GLUE_DATABASE}".{name} AS {select}')
         self._connection.unregister(source)

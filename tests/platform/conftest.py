@@ -34,3 +34,46 @@ def filled_lake(emulator, sample_lake) -> LakeLocation:
 @pytest.fixture
 def empty_lake(emulator) -> LakeLocation:
     return LakeLocation(processed_bucket=new_bucket(emulator), s3_endpoint=emulator.url, region=REGION)
+
+
+@pytest.fixture(scope="session")
+def provisioned(emulator):
+    """The catalogue's resources in the session emulator (the local platform's own provisioning)."""
+    from barometer_local.provision import provision
+
+    session = boto3.session.Session(region_name=REGION)
+
+    class _Session:  # provision() asks for clients of a session bound to the emulator
+        @staticmethod
+        def client(service):
+            return session.client(service, endpoint_url=emulator.url)
+
+    return provision(_Session(), webhook_url="http://127.0.0.1:9/unused")
+
+
+@pytest.fixture
+def barometer(emulator, provisioned):
+    """The orchestrator's resource, pointed at the emulator (local environment)."""
+    from platform_assets.resources import BarometerResource
+
+    return BarometerResource(environment="local", endpoint=emulator.url, region=REGION)
+
+
+def create_table_like(emulator, spec, name: str) -> str:
+    """A DynamoDB table with a catalogue table's keys and indexes, under another name (test isolation)."""
+    ddb = boto3.client("dynamodb", endpoint_url=emulator.url, region_name=REGION)
+    attributes = {spec.pk: "S", **({spec.sk: "S"} if spec.sk else {})}
+    keys = [{"AttributeName": spec.pk, "KeyType": "HASH"}] + (
+        [{"AttributeName": spec.sk, "KeyType": "RANGE"}] if spec.sk else [])
+    indexes = []
+    for index in spec.indexes:
+        attributes[index.pk] = "S"
+        schema = [{"AttributeName": index.pk, "KeyType": "HASH"}]
+        if index.sk:
+            attributes[index.sk] = "S"
+            schema.append({"AttributeName": index.sk, "KeyType": "RANGE"})
+        indexes.append({"IndexName": index.name, "KeySchema": schema, "Projection": {"ProjectionType": "ALL"}})
+    ddb.create_table(TableName=name, KeySchema=keys, BillingMode="PAY_PER_REQUEST",
+                     AttributeDefinitions=[{"AttributeName": k, "AttributeType": t} for k, t in attributes.items()],
+                     **({"GlobalSecondaryIndexes": indexes} if indexes else {}))
+    return name

@@ -1,0 +1,11 @@
+"""DR group: the DR posture asset, its checks, the OpsAlert sensor and a daily run."""
+import dagster as dg
+
+from platform_assets.dr.checks import DR_CHECKS, dr_posture
+from platform_assets.dr.sensors import dr_checks_job, ops_alert_sensor
+
+daily_dr_checks = dg.ScheduleDefinition(name="daily_dr_checks", job=dr_checks_job, cron_schedule="0 6 * * *",
+                                        execution_timezone="UTC")
+
+defs = dg.Definitions(assets=[dr_posture], asset_checks=DR_CHECKS, jobs=[dr_checks_job],
+                      sensors=[ops_alert_sensor], schedules=[daily_dr_checks])

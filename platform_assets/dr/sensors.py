@@ -1,0 +1,19 @@
+"""OpsAlert -> the DR checks."""
+import dagster as dg
+
+from lambdas.core.resources import OPS_TOPIC
+from platform_assets.alert_sensors import build_queue_sensor
+from platform_assets.sensor_queue import QueueMessage
+
+dr_checks_job = dg.define_asset_job("dr_checks", selection=dg.AssetSelection.groups("dr"),
+                                    description="Describe the DR set-up and run every DR check")
+
+
+def ops_run_request(message: QueueMessage) -> dg.RunRequest:
+    return dg.RunRequest(run_key=f"ops:{message.key}", tags={
+        "barometer/ops_message": message.key, "barometer/ops_subject": (message.subject or "")[:200]})
+
+
+ops_alert_sensor = build_queue_sensor(
+    "ops_alerts", OPS_TOPIC, dr_checks_job, ops_run_request,
+    "OpsAlerts (via its SQS queue): run the DR checks")

@@ -1,0 +1,23 @@
+"""Daily partitions. The lake's are UTC days (`dt` = the event's UTC date); the rollups' are local
+calendar days (of the exchange or the city), which overlap the UTC day before and after."""
+from __future__ import annotations
+
+import os
+import warnings
+
+import dagster as dg
+
+START_ENV = "BAROMETER_PARTITIONS_START"
+DEFAULT_START = "2025-01-01"
+
+_start = os.environ.get(START_ENV) or DEFAULT_START
+# end_offset=1: today's (still filling) UTC day is a partition too.
+utc_days = dg.DailyPartitionsDefinition(start_date=_start, end_offset=1)
+# Local days run up to UTC+14, a day ahead of UTC.
+local_days = dg.DailyPartitionsDefinition(start_date=_start, end_offset=2)
+# A local day reads the UTC days before, of and after it.
+# The newest local days map to UTC days that are not partitions yet: allowed (a beta flag in 1.13).
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", dg.BetaWarning)
+    LOCAL_DAY_TO_UTC_DAYS = dg.TimeWindowPartitionMapping(start_offset=-1, end_offset=1,
+                                                          allow_nonexistent_upstream_partitions=True)

@@ -1,0 +1,116 @@
+"""The root stack's CloudFormation Parameters, and the Conditions derived from them.
+
+One synthesized root template deploys anything from the cheap demo (every toggle "false") to the full
+estate. Nested stacks receive the Parameters as objects (CDK turns each reference into a nested-stack
+parameter) and derive their own Conditions with `condition()`, because a Condition cannot cross a
+template boundary.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import CfnCondition, CfnParameter, Fn, Stack
+from constructs import Construct
+
+from lambdas.core.config import Settings
+
+# Toggles of the resources that cost money while idle.
+TOGGLES = {
+    "EnableMultiNat": "A NAT gateway in every AZ of prod-app (one NAT gateway otherwise)",
+    "EnableInterfaceEndpoints": "Interface VPC endpoints (Logs, STS, KMS, Secrets Manager, Kinesis, SNS, SQS, Firehose)",
+    "EnableDax": "A DAX cluster in prod-data in front of LatestTable",
+    "EnableQuickSight": "QuickSight data sources, datasets and the stocks/weather dashboard",
+    "EnableGuardDuty": "A GuardDuty detector in this region",
+    "EnableSecurityHub": "Security Hub with the AWS Foundational Security Best Practices standard",
+    "EnableConfig": "An AWS Config recorder and the managed rules (S3 public access, CMK encryption)",
+    "EnableSecondaryRegion": "S3 cross-region replication and DynamoDB replicas in SecondaryRegion",
+    "EnableFailoverDns": "A Route 53 health check and failover records for the API",
+}
+
+
+@dataclass(frozen=True)
+class EstateParameters:
+    alert_email: CfnParameter
+    symbols: CfnParameter
+    cities: CfnParameter
+    iterator_age_alarm_ms: CfnParameter
+    dlq_depth_alarm: CfnParameter
+    monthly_budget_usd: CfnParameter
+    secondary_region: CfnParameter
+    hosted_zone_id: CfnParameter
+    api_domain_name: CfnParameter
+    secondary_api_domain: CfnParameter
+    audit_account_id: CfnParameter
+    quicksight_principal_arn: CfnParameter
+    secret_rotation_lambda_arn: CfnParameter
+    toggles: dict[str, CfnParameter]
+
+    def toggle(self, name: str) -> CfnParameter:
+        return self.toggles[name]
+
+
+def declare_parameters(stack: Stack, settings: Settings) -> EstateParameters:
+    """Declare every Parameter on the root stack; defaults come from barometer.yaml."""
+
+    def text(name: str, default: str, description: str, **extra) -> CfnParameter:
+        return CfnParameter(stack, name, type="String", default=default, description=description, **extra)
+
+    toggles = {
+        name: text(name, "false", description, allowed_values=["true", "false"])
+        for name, description in TOGGLES.items()
+    }
+    return EstateParameters(
+        alert_email=text("AlertEmail", "", "E-mail address subscribed to the alert topics (empty: none)"),
+        symbols=text("Symbols", ",".join(settings.symbols), "Symbols the poller polls (comma-separated)"),
+        cities=text("Cities", ",".join(settings.cities), "Cities the poller polls (comma-separated)"),
+        iterator_age_alarm_ms=CfnParameter(
+            stack, "IteratorAgeAlarmMs", type="Number", default=60000, min_value=1000,
+            description="Alarm when a stream consumer falls this far behind (milliseconds)"),
+        dlq_depth_alarm=CfnParameter(
+            stack, "DlqDepthAlarm", type="Number", default=1, min_value=1,
+            description="Alarm when a dead-letter queue holds at least this many messages"),
+        monthly_budget_usd=CfnParameter(
+            stack, "MonthlyBudgetUsd", type="Number", default=50, min_value=1,
+            description="Monthly cost budget; FinOpsAlerts hears at 80% actual and 100% forecast"),
+        secondary_region=text("SecondaryRegion", "us-west-2", "Region of the DR replicas",
+                              allowed_pattern="^[a-z]{2}(-gov)?-[a-z]+-\\d$"),
+        hosted_zone_id=text("HostedZoneId", "", "Route 53 hosted zone of ApiDomainName (failover DNS)"),
+        api_domain_name=text("ApiDomainName", "", "DNS name of the API (failover records)"),
+        secondary_api_domain=text("SecondaryApiDomain", "", "Regional API host name in SecondaryRegion"),
+        audit_account_id=text("AuditAccountId", "", "Account allowed to assume the read-only audit role",
+                              allowed_pattern="^(\\d{12})?$"),
+        quicksight_principal_arn=text("QuickSightPrincipalArn", "",
+                                      "QuickSight user or group ARN that owns the dashboards"),
+        secret_rotation_lambda_arn=text("RotationFunctionArn", "",
+                                        "Rotation function of the provider/Slack secrets (empty: none)"),
+        toggles=toggles,
+    )
+
+
+def condition(scope: Construct, toggle: CfnParameter) -> CfnCondition:
+    """The Condition "toggle is true", created once in the template that holds `scope`."""
+    stack = Stack.of(scope)
+    name = f"{toggle.node.id}On"
+    existing = stack.node.try_find_child(name)
+    if existing is not None:
+        return existing  # type: ignore[return-value]
+    return CfnCondition(stack, name, expression=Fn.condition_equals(toggle.value_as_string, "true"))
+
+
+def has_value(scope: Construct, parameter: CfnParameter) -> CfnCondition:
+    """The Condition "parameter is not empty", created once in the template that holds `scope`."""
+    stack = Stack.of(scope)
+    name = f"Has{parameter.node.id}"
+    existing = stack.node.try_find_child(name)
+    if existing is not None:
+        return existing  # type: ignore[return-value]
+    return CfnCondition(
+        stack, name, expression=Fn.condition_not(Fn.condition_equals(parameter.value_as_string, "")))
+
+
+def all_of(scope: Construct, name: str, *conditions: CfnCondition) -> CfnCondition:
+    stack = Stack.of(scope)
+    existing = stack.node.try_find_child(name)
+    if existing is not None:
+        return existing  # type: ignore[return-value]
+    return CfnCondition(stack, name, expression=Fn.condition_and(*conditions))

@@ -1,0 +1,1 @@
+"""The root stack and its nested stacks, one per concern."""

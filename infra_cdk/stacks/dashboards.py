@@ -1,0 +1,80 @@
+"""DashboardsStack: a CloudWatch dashboard of pipeline health; QuickSight over the lake (optional)."""
+from __future__ import annotations
+
+from aws_cdk import Aws, Duration, NestedStack
+from aws_cdk import aws_apigateway as apigateway
+from aws_cdk import aws_athena as athena
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_kinesis as kinesis
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_quicksight as quicksight
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra_cdk.parameters import EstateParameters, all_of, condition, has_value
+from lambdas.core.lake import LAKE_SCHEMAS
+from lambdas.core.resources import GLUE_DATABASE, PROJECT
+
+PERIOD = Duration.minutes(1)
+QUICKSIGHT_TABLES = ("quotes", "weather", "alerts")
+QUICKSIGHT_TYPES = {"string": "STRING", "timestamp": "DATETIME", "double": "DECIMAL", "bigint": "INTEGER"}
+OWNER_ACTIONS = ["quicksight:DescribeDataSet", "quicksight:DescribeDataSetPermissions", "quicksight:PassDataSet",
+                 "quicksight:DescribeIngestion", "quicksight:ListIngestions", "quicksight:UpdateDataSet",
+                 "quicksight:DeleteDataSet", "quicksight:CreateIngestion", "quicksight:CancelIngestion",
+                 "quicksight:UpdateDataSetPermissions"]
+
+
+class DashboardsStack(NestedStack):
+    def __init__(self, scope: Construct, construct_id: str, *, params: EstateParameters,
+                 functions: list[lambda_.IFunction], stream: kinesis.IStream, queues: list[sqs.IQueue],
+                 api: apigateway.RestApi, workgroup: athena.CfnWorkGroup) -> None:
+        super().__init__(scope, construct_id, description="Barometer dashboards: pipeline health, QuickSight")
+        self.dashboard = cloudwatch.Dashboard(self, "PipelineHealth", dashboard_name=f"{PROJECT}-pipeline-health",
+                                              default_interval=Duration.hours(6))
+        self.dashboard.add_widgets(
+            cloudwatch.TextWidget(markdown="# Barometer pipeline health\nIngest, process, deliver, alert.",
+                                  width=24, height=2),
+            cloudwatch.GraphWidget(title="API requests and errors", width=12, left=[
+                api.metric_count(period=PERIOD), api.metric_client_error(period=PERIOD),
+                api.metric_server_error(period=PERIOD)], right=[api.metric_latency(period=PERIOD)]),
+            cloudwatch.GraphWidget(title="Events stream", width=12, left=[
+                stream.metric_incoming_records(period=PERIOD),
+                stream.metric_get_records_success(period=PERIOD)],
+                right=[stream.metric_get_records_iterator_age_milliseconds(period=PERIOD, statistic="Maximum")]),
+            cloudwatch.GraphWidget(title="Function errors", width=12,
+                                   left=[fn.metric_errors(period=PERIOD) for fn in functions]),
+            cloudwatch.GraphWidget(title="Function duration (p95)", width=12,
+                                   left=[fn.metric_duration(period=PERIOD, statistic="p95") for fn in functions]),
+            cloudwatch.GraphWidget(title="Dead-letter queues", width=12, left=[
+                queue.metric_approximate_number_of_messages_visible(period=PERIOD) for queue in queues]),
+        )
+        self._quicksight(params, workgroup)
+
+    def _quicksight(self, params: EstateParameters, workgroup: athena.CfnWorkGroup) -> None:
+        """Athena data source and one dataset per lake table, owned by QuickSightPrincipalArn."""
+        enabled = all_of(self, "QuickSightReady", condition(self, params.toggle("EnableQuickSight")),
+                         has_value(self, params.quicksight_principal_arn))
+        principal = params.quicksight_principal_arn.value_as_string
+        source = quicksight.CfnDataSource(
+            self, "AthenaSource", aws_account_id=Aws.ACCOUNT_ID, data_source_id=f"{PROJECT}-athena",
+            name="Barometer lake (Athena)", type="ATHENA",
+            data_source_parameters=quicksight.CfnDataSource.DataSourceParametersProperty(
+                athena_parameters=quicksight.CfnDataSource.AthenaParametersProperty(work_group=workgroup.ref)),
+            ssl_properties=quicksight.CfnDataSource.SslPropertiesProperty(disable_ssl=False),
+            permissions=[quicksight.CfnDataSource.ResourcePermissionProperty(principal=principal, actions=[
+                "quicksight:DescribeDataSource", "quicksight:DescribeDataSourcePermissions",
+                "quicksight:PassDataSource", "quicksight:UpdateDataSource", "quicksight:DeleteDataSource",
+                "quicksight:UpdateDataSourcePermissions"])])
+        source.cfn_options.condition = enabled
+        for table in QUICKSIGHT_TABLES:
+            dataset = quicksight.CfnDataSet(
+                self, f"{table.title()}DataSet", aws_account_id=Aws.ACCOUNT_ID, data_set_id=f"{PROJECT}-{table}",
+                name=f"Barometer {table}", import_mode="DIRECT_QUERY",
+                physical_table_map={table: quicksight.CfnDataSet.PhysicalTableProperty(
+                    relational_table=quicksight.CfnDataSet.RelationalTableProperty(
+                        data_source_arn=source.attr_arn, catalog="AwsDataCatalog", schema=GLUE_DATABASE, name=table,
+                        input_columns=[quicksight.CfnDataSet.InputColumnProperty(name=name, type=QUICKSIGHT_TYPES[kind])
+                                       for name, kind in LAKE_SCHEMAS[table]]))},
+                permissions=[quicksight.CfnDataSet.ResourcePermissionProperty(principal=principal,
+                                                                              actions=OWNER_ACTIONS)])
+            dataset.cfn_options.condition = enabled

@@ -1,0 +1,175 @@
+"""`barometer`: run Barometer on this machine, on the local AWS emulator.
+
+  barometer up        keep the local platform running until Ctrl-C (prints its URLs)
+  barometer token     print a bearer token for the local API
+  barometer query     run SQL over the lake of the running platform (CSV, or --json)
+  barometer health    print the pipeline's health from the running platform
+  barometer demo      start a platform, drive the whole data path through it, verify each step
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+
+from barometer_local.paths import HOME_ENV, PlatformNotRunningError, read_platform, state_dir
+
+
+def _up(args: argparse.Namespace) -> int:
+    from barometer_local.platform import LocalPlatform, PlatformError, PlatformOptions
+
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    options = PlatformOptions(api_port=args.port, emulator_port=args.emulator_port,
+                              poll_interval_s=args.poll_interval if args.poll else None,
+                              flush_seconds=args.flush_seconds)
+    platform = LocalPlatform(state_dir(), options)
+    try:
+        platform.start(progress=lambda m: print(f"[up] {m}", flush=True))
+        platform.wait_ready()
+    except (PlatformError, RuntimeError, OSError) as exc:
+        print(f"barometer up: {exc}", file=sys.stderr)
+        platform.stop()
+        return 1
+    print(f"""
+Barometer is running (state in {platform.state_dir}).
+  API         {platform.api_url}/v1/   (token: `barometer token`)
+  Dashboard   {platform.api_url}/
+  Health      {platform.api_url}/healthz
+  Emulator    {platform.emulator.url}   (AWS_ENDPOINT_URL for the AWS CLI/SDKs; any credentials)
+  Webhook     {platform.webhook.url}   (Slack posts recorded in {platform.state_dir / 'webhook'})
+  Mail        {platform.state_dir / 'mail'}
+Press Ctrl-C to stop.""", flush=True)
+    try:
+        while not stop.wait(1.0):
+            if platform.runner and platform.runner.poll() is not None:
+                print("the stream runner stopped; restarting it (it resumes from its checkpoints)", file=sys.stderr)
+                platform.start_runner()
+    finally:
+        print("\nstopping ...", flush=True)
+        platform.stop()
+    return 0
+
+
+def _token(args: argparse.Namespace) -> int:
+    from barometer_local.auth import READ_SCOPE, WRITE_SCOPE, issue_token
+    from lambdas.core.config import ConfigError, parse_duration
+
+    scopes = {"all": (WRITE_SCOPE, READ_SCOPE), "read": (READ_SCOPE,), "write": (WRITE_SCOPE,)}[args.scope]
+    try:
+        ttl = parse_duration(args.ttl, "--ttl")
+    except ConfigError as exc:
+        print(f"barometer token: {exc}", file=sys.stderr)
+        return 2
+    print(issue_token(state_dir(), scopes=scopes, ttl_s=ttl))
+    return 0
+
+
+def _query(args: argparse.Namespace) -> int:
+    from barometer_sql import LakeQueryError, run_query
+    from lambdas.core.resources import PROCESSED_BUCKET
+
+    try:
+        info = read_platform()
+        result = run_query(args.sql, s3_endpoint=info["aws_endpoint"], processed_bucket=PROCESSED_BUCKET.local_name,
+                           region=info.get("region", "us-east-1"))
+    except (PlatformNotRunningError, LakeQueryError) as exc:
+        print(f"barometer query: {exc}", file=sys.stderr)
+        return 2
+    sys.stdout.write(result.to_json() + "\n" if args.json else result.to_csv())
+    return 0
+
+
+def _health(args: argparse.Namespace) -> int:
+    import urllib.error
+    import urllib.request
+
+    from barometer_local.auth import READ_SCOPE, issue_token
+
+    try:
+        info = read_platform()
+    except PlatformNotRunningError as exc:
+        print(f"barometer health: {exc}", file=sys.stderr)
+        return 2
+    request = urllib.request.Request(f"{info['api_url']}/v1/health", headers={
+        "Authorization": f"Bearer {issue_token(state_dir(), scopes=(READ_SCOPE,))}"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            health = json.loads(response.read())
+    except (urllib.error.URLError, OSError) as exc:
+        print(f"barometer health: the API at {info['api_url']} did not answer: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(health, indent=2))
+    else:
+        from barometer_local.demo import format_health
+
+        print(format_health(health))
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from barometer_local.demo import run_demo
+
+    return run_demo(keep_running=args.keep_running)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="barometer", description=__doc__.splitlines()[0],
+                                     epilog=f"State lives in .barometer/ (or ${HOME_ENV}); "
+                                            "BAROMETER_CONFIG selects the configuration file.",
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    up = sub.add_parser("up", help="keep the local platform running until Ctrl-C",
+                        description="Start the emulator, provision it, run the stream runner, serve the API and "
+                                    "the dashboard on 127.0.0.1, and print the URLs. GET /healthz answers 200 once "
+                                    "everything is ready.")
+    up.add_argument("--port", type=int, default=8080, help="API and dashboard port (default 8080)")
+    up.add_argument("--emulator-port", type=int, default=None, help="moto server port (default: a free one)")
+    up.add_argument("--poll", action="store_true", help="run the poller on a schedule (simulated providers)")
+    up.add_argument("--poll-interval", type=float, default=60.0, help="seconds between polls with --poll (60)")
+    up.add_argument("--flush-seconds", type=float, default=2.0,
+                    help="Firehose buffer interval for the lake, in seconds (default 2)")
+    up.set_defaults(func=_up)
+
+    token = sub.add_parser("token", help="print a bearer token for the local API",
+                           description="Print a JWT signed with this state folder's key (the local stand-in for a "
+                                       "Cognito client-credentials token).")
+    token.add_argument("--scope", choices=("all", "read", "write"), default="all", help="scopes (default all)")
+    token.add_argument("--ttl", default="12h", help="lifetime such as 30m or 12h (default 12h)")
+    token.set_defaults(func=_token)
+
+    query = sub.add_parser("query", help="run SQL over the lake of the running platform",
+                           description="Run SQL over the processed Parquet zone with DuckDB (the same SQL runs on "
+                                       "Athena). Tables: quotes, weather, alerts (also as barometer.<table>), and "
+                                       "the rollups once materialized.")
+    query.add_argument("sql", help='for example "SELECT symbol, count(*) FROM quotes GROUP BY symbol"')
+    query.add_argument("--json", action="store_true", help="print a JSON array instead of CSV")
+    query.set_defaults(func=_query)
+
+    health = sub.add_parser("health", help="print the pipeline's health from the running platform",
+                            description="Events in, processed, quarantined, DLQ depths, stream lag, handler errors, "
+                                        "alerts sent (last 24h), read through the API.")
+    health.add_argument("--json", action="store_true", help="print the raw JSON")
+    health.set_defaults(func=_health)
+
+    demo = sub.add_parser("demo", help="run the platform's demo and verify every step",
+                          description="Start a platform in a fresh state folder, inject events through the "
+                                      "authenticated API, and verify each step of the data path; exits 0 only if "
+                                      "every step verified its own result.")
+    demo.add_argument("--keep-running", action="store_true", help="leave the platform running after the demo")
+    demo.set_defaults(func=_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,191 @@
+"""The whole local platform in one object: emulator, provisioning, webhook receiver, stream runner
+(its own process), and the HTTP API with the dashboard. `barometer up` and `barometer demo` use it.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from barometer_local.auth import issue_token, signing_key
+from barometer_local.emulator import REGION, Emulator
+from barometer_local.invoker import Invoker, MetricSink
+from barometer_local.paths import platform_file, read_json, write_json_atomic
+from barometer_local.provision import provision
+from barometer_local.runner import _EndpointSession, local_environment
+from barometer_local.server import LocalApiServer
+from barometer_local.webhook import WebhookReceiver
+from lambdas.core import resources as r
+from lambdas.shared.settings import config_path
+
+# Per-run state: the emulator keeps everything in memory, so a new run starts from nothing.
+RUN_STATE = ("checkpoints.json", "runner-status.json", "mail", "webhook", "platform.json")
+RUNNER_STALE_S = 10.0
+
+
+class PlatformError(RuntimeError):
+    """The local platform cannot start."""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@dataclass
+class PlatformOptions:
+    api_port: int = 8080
+    emulator_port: int | None = None
+    poll_interval_s: float | None = None
+    flush_seconds: float = 2.0
+    host: str = "127.0.0.1"
+
+
+class LocalPlatform:
+    def __init__(self, state_dir: Path, options: PlatformOptions):
+        self.state_dir, self.options = state_dir, options
+        self.emulator: Emulator | None = None
+        self.webhook: WebhookReceiver | None = None
+        self.runner: subprocess.Popen | None = None
+        self.server: LocalApiServer | None = None
+        self.api_url = ""
+        self._metrics: MetricSink | None = None
+        self._stop = threading.Event()
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def start(self, progress=print) -> "LocalPlatform":
+        self._clear_run_state()
+        logs = self.state_dir / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        progress(f"starting the AWS emulator (moto server, log {logs / 'emulator.log'})")
+        self.emulator = Emulator.start(self.options.emulator_port, log_path=logs / "emulator.log")
+        os.environ.update(local_environment(self.emulator.url))
+        from lambdas.shared import aws
+
+        aws.reset_clients()
+        self.webhook = WebhookReceiver(self.state_dir)
+        webhook_url = self.webhook.start(self.options.host, 0)
+        progress(f"provisioning the catalogue's resources in the emulator ({self.emulator.url})")
+        provision(self.session(), webhook_url)
+        progress("starting the stream runner (Kinesis/DynamoDB Streams -> handlers, Firehose, SNS delivery)")
+        self.start_runner()
+        self._metrics = MetricSink(self.session().client("cloudwatch"))
+        threading.Thread(target=self._flush_metrics, name="api-metrics", daemon=True).start()
+        self.server = LocalApiServer(Invoker(r.API_FUNCTION, self._metrics), signing_key(self.state_dir),
+                                     self.readiness, self.dashboard_config)
+        self.api_url = self.server.start(self.options.host, self.options.api_port)
+        write_json_atomic(platform_file(), {
+            "aws_endpoint": self.emulator.url, "api_url": self.api_url, "dashboard_url": f"{self.api_url}/",
+            "webhook_url": webhook_url, "region": REGION, "pid": os.getpid(),
+            "started_at": datetime.now(timezone.utc).isoformat(), "config_path": str(config_path()),
+            "state_dir": str(self.state_dir)})
+        return self
+
+    def start_runner(self) -> None:
+        log = open(self.state_dir / "logs" / "runner.log", "ab")
+        command = [sys.executable, "-m", "barometer_local.runner", "--endpoint", self.emulator.url,
+                   "--state-dir", str(self.state_dir), "--flush-seconds", str(self.options.flush_seconds)]
+        if self.options.poll_interval_s:
+            command += ["--poll-interval", str(self.options.poll_interval_s)]
+        self.runner = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy(),
+                                       start_new_session=True)
+
+    def stop_runner(self, kill: bool = False) -> None:
+        if self.runner and self.runner.poll() is None:
+            self.runner.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+            try:
+                self.runner.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.runner.kill()
+                self.runner.wait()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self.server:
+            self.server.stop()
+        self.stop_runner()
+        if self._metrics:
+            self._metrics.flush()
+        if self.webhook:
+            self.webhook.stop()
+        if self.emulator:
+            self.emulator.stop()
+        info = read_json(platform_file(), {})
+        if info.get("pid") == os.getpid():
+            platform_file().unlink(missing_ok=True)
+
+    def __enter__(self) -> "LocalPlatform":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    # -- helpers ---------------------------------------------------------------------------------
+    def session(self) -> _EndpointSession:
+        return _EndpointSession(boto3.session.Session(region_name=REGION), self.emulator.url)
+
+    def token(self) -> str:
+        return issue_token(self.state_dir)
+
+    def readiness(self) -> tuple[bool, dict[str, Any]]:
+        runner_alive = self.runner is not None and self.runner.poll() is None
+        status = read_json(self.state_dir / "runner-status.json", {}) or {}
+        fresh = False
+        if status.get("updated_at"):
+            age = time.time() - datetime.fromisoformat(status["updated_at"]).timestamp()
+            fresh = age < RUNNER_STALE_S
+        emulator_alive = self.emulator is not None and (self.emulator.process is None
+                                                         or self.emulator.process.poll() is None)
+        ready = runner_alive and fresh and emulator_alive
+        return ready, {"emulator": emulator_alive, "runner": runner_alive and fresh,
+                       "consumers": status.get("consumers", {})}
+
+    def wait_ready(self, timeout_s: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            ready, detail = self.readiness()
+            if ready:
+                return
+            if self.runner and self.runner.poll() is not None:
+                raise RuntimeError(f"the stream runner exited ({self.runner.returncode}); "
+                                   f"see {self.state_dir / 'logs' / 'runner.log'}")
+            time.sleep(0.2)
+        raise RuntimeError(f"the platform was not ready within {timeout_s:.0f}s: {self.readiness()[1]}")
+
+    def dashboard_config(self) -> dict[str, Any]:
+        # Local only: the page gets a read-only token; on AWS it is configured with a Cognito token.
+        from barometer_local.auth import READ_SCOPE
+
+        return {"api_base": "", "token": issue_token(self.state_dir, scopes=(READ_SCOPE,)), "refresh_ms": 3000}
+
+    def _flush_metrics(self) -> None:
+        while not self._stop.wait(2.0):
+            self._metrics.flush()
+
+    def _clear_run_state(self) -> None:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        running = read_json(self.state_dir / "platform.json", {}) or {}
+        if running.get("pid") and running["pid"] != os.getpid() and _alive(running["pid"]):
+            raise PlatformError(f"a local platform is already running (pid {running['pid']}, {running.get('api_url')}) "
+                                f"with state in {self.state_dir}; stop it, or set BAROMETER_HOME to another folder")
+        for name in RUN_STATE:
+            path = self.state_dir / name
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink(missing_ok=True)

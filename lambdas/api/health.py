@@ -1,0 +1,116 @@
+"""Pipeline health from CloudWatch metrics and SQS depths: the same reads on AWS and locally.
+
+Locally the runner puts into the emulator's CloudWatch what Lambda, Kinesis and CloudWatch Logs
+(EMF) report on AWS, so this code does not know which one it talks to.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from lambdas.core import resources as r
+from lambdas.shared.aws import client, resource_name
+
+NAMESPACE = "Barometer"
+TOTALS_WINDOW = timedelta(hours=24)
+RATE_WINDOW = timedelta(minutes=60)
+HANDLERS = {"validator": r.VALIDATOR_FUNCTION, "aggregator": r.AGGREGATOR_FUNCTION, "rules": r.RULES_FUNCTION,
+            "notifier": r.NOTIFIER_FUNCTION, "api": r.API_FUNCTION, "poller": r.POLLER_FUNCTION}
+DLQS = {"events": r.EVENTS_DLQ, "stream_failures": r.STREAM_FAILURES_DLQ, "notify": r.NOTIFY_DLQ}
+
+
+def _metric(namespace: str, name: str, dims: dict[str, str], stat: str, period: int) -> dict[str, Any]:
+    return {"Metric": {"Namespace": namespace, "MetricName": name,
+                       "Dimensions": [{"Name": k, "Value": v} for k, v in dims.items()]},
+            "Period": period, "Stat": stat}
+
+
+def _get(queries: dict[str, dict[str, Any]], start: datetime, end: datetime) -> dict[str, list[tuple[datetime, float]]]:
+    cloudwatch = client("cloudwatch")
+    ids = list(queries)
+    out: dict[str, list[tuple[datetime, float]]] = {k: [] for k in ids}
+    for chunk_start in range(0, len(ids), 100):
+        chunk = ids[chunk_start:chunk_start + 100]
+        kwargs: dict[str, Any] = {
+            "MetricDataQueries": [{"Id": f"q{i}", "MetricStat": queries[name], "ReturnData": True}
+                                  for i, name in enumerate(chunk, start=chunk_start)],
+            "StartTime": start, "EndTime": end}
+        while True:
+            response = cloudwatch.get_metric_data(**kwargs)
+            for result in response["MetricDataResults"]:
+                name = ids[int(result["Id"][1:])]
+                out[name].extend(zip(result.get("Timestamps", []), result.get("Values", [])))
+            if not response.get("NextToken"):
+                break
+            kwargs["NextToken"] = response["NextToken"]
+    return out
+
+
+def _total(points: list[tuple[datetime, float]]) -> int:
+    return int(sum(v for _, v in points))
+
+
+@lru_cache(maxsize=None)
+def _queue_url(env_var: str) -> str:
+    return client("sqs").get_queue_url(QueueName=resource_name(env_var))["QueueUrl"]
+
+
+def _dlq_depths() -> dict[str, int | None]:
+    depths: dict[str, int | None] = {}
+    for name, queue in DLQS.items():
+        try:
+            attributes = client("sqs").get_queue_attributes(
+                QueueUrl=_queue_url(queue.env_var), AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]
+            depths[name] = int(attributes["ApproximateNumberOfMessages"])
+        except (ClientError, KeyError, RuntimeError):
+            depths[name] = None  # unknown is not zero
+    return depths
+
+
+def _quarantine_fields() -> list[str]:
+    metrics = client("cloudwatch").list_metrics(Namespace=NAMESPACE, MetricName="QuarantinedByField")["Metrics"]
+    return sorted({d["Value"] for m in metrics for d in m["Dimensions"] if d["Name"] == "field"})
+
+
+def pipeline_health(now: datetime) -> dict[str, Any]:
+    stream = resource_name(r.EVENTS_STREAM.env_var)
+    day, hour = int(TOTALS_WINDOW.total_seconds()), 60
+    queries = {
+        "incoming": _metric("AWS/Kinesis", "IncomingRecords", {"StreamName": stream}, "Sum", hour),
+        "valid": _metric(NAMESPACE, "EventsValid", {"service": "validator"}, "Sum", day),
+        "quarantined": _metric(NAMESPACE, "EventsQuarantined", {"service": "validator"}, "Sum", day),
+        "alerts": _metric(NAMESPACE, "AlertsRaised", {"service": "rules"}, "Sum", day),
+        "lag": _metric("AWS/Lambda", "IteratorAge", {"FunctionName": r.VALIDATOR_FUNCTION.local_name}, "Maximum", hour),
+        "agg_lag": _metric("AWS/Lambda", "IteratorAge", {"FunctionName": r.AGGREGATOR_FUNCTION.local_name},
+                           "Maximum", hour),
+    }
+    for name, function in HANDLERS.items():
+        queries[f"errors:{name}"] = _metric("AWS/Lambda", "Errors", {"FunctionName": function.local_name}, "Sum", day)
+    fields = _quarantine_fields()
+    for field in fields:
+        queries[f"field:{field}"] = _metric(NAMESPACE, "QuarantinedByField", {"service": "validator", "field": field},
+                                            "Sum", day)
+    per_day = _get({k: v for k, v in queries.items() if v["Period"] == day}, now - TOTALS_WINDOW, now + timedelta(minutes=1))
+    per_minute = _get({k: v for k, v in queries.items() if v["Period"] == hour}, now - RATE_WINDOW,
+                      now + timedelta(minutes=1))
+    incoming = sorted(per_minute["incoming"])
+    lag_points = sorted(per_minute["lag"] + per_minute["agg_lag"])
+    reasons = sorted(({"reason": f, "count": _total(per_day[f"field:{f}"])} for f in fields),
+                     key=lambda x: -x["count"])
+    return {
+        "as_of": now.isoformat().replace("+00:00", "Z"),
+        "window": "24h",
+        "events_in_per_min": [{"minute": t.astimezone(now.tzinfo).isoformat().replace("+00:00", "Z"), "count": int(v)}
+                              for t, v in incoming],
+        "events_in_total": sum(int(v) for _, v in incoming),
+        "processed_total": _total(per_day["valid"]),
+        "quarantined_total": _total(per_day["quarantined"]),
+        "quarantine_reasons": [x for x in reasons if x["count"]][:10],
+        "dlq_depth": _dlq_depths(),
+        "stream_lag_ms": round(lag_points[-1][1], 1) if lag_points else 0.0,
+        "handler_errors": {name: _total(per_day[f"errors:{name}"]) for name in HANDLERS},
+        "alerts_sent": _total(per_day["alerts"]),
+    }

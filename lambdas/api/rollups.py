@@ -1,0 +1,63 @@
+"""Daily rollups for the read API, with the rollup SQL of `barometer_sql` (one text per rollup).
+
+The engine follows the runtime: DuckDB over the emulator's lake locally (computing the rollup for
+the requested days is cheaper than a round trip), Athena on AWS. Imported only by that route, so
+pyarrow/duckdb never weigh on the rest of the API's cold start.
+"""
+from __future__ import annotations
+
+import os
+import re
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+from lambdas.api.http import HttpError
+from lambdas.core import resources as r
+from lambdas.shared.aws import resource_name
+
+KEY_COLUMN = {"daily_ohlc": "symbol", "daily_weather": "city"}
+MAX_DAYS = 366
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+ENGINE_ENV = "BAROMETER_SQL_ENGINE"
+
+
+def _day(value: str | None, name: str, default: date) -> date:
+    if value is None or value == "":
+        return default
+    text = value[:10] if len(value) > 10 and value[10] in "Tt " else value
+    if not _DAY.match(text):
+        raise HttpError(400, f"{name}: expected a day YYYY-MM-DD or an RFC 3339 timestamp")
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise HttpError(400, f"{name}: not a valid day") from None
+
+
+def read_rollup(name: str, key: str | None, start: str | None, end: str | None) -> list[dict[str, Any]]:
+    if name not in KEY_COLUMN:
+        raise HttpError(404, f"unknown rollup: {name[:40]} (daily_ohlc or daily_weather)")
+    today = datetime.now(timezone.utc).date()
+    last = _day(end, "to", today)
+    first = _day(start, "from", last - timedelta(days=30))
+    if first > last:
+        raise HttpError(400, "from: must not be after to")
+    if (last - first).days > MAX_DAYS:
+        raise HttpError(400, f"from: at most {MAX_DAYS} days per request")
+    from barometer_sql import LakeLocation, LakeQueryError, open_engine
+
+    endpoint = os.environ.get(r.ENDPOINT_ENV) or None
+    engine_kind = os.environ.get(ENGINE_ENV) or ("duckdb" if endpoint else "athena")
+    location = LakeLocation(processed_bucket=resource_name(r.PROCESSED_BUCKET.env_var), s3_endpoint=endpoint)
+    try:
+        engine = open_engine(engine_kind, location)
+        try:
+            rows = engine.rollup(name, first, last).to_pylist()
+        finally:
+            engine.close()
+    except LakeQueryError as exc:
+        raise HttpError(503, f"the lake could not be queried: {exc}") from exc
+    column = KEY_COLUMN[name]
+    if key:
+        rows = [row for row in rows if row.get(column) == key]
+    rows.sort(key=lambda row: (row.get(column) or "", row.get("day") or ""))
+    return rows

@@ -192,8 +192,12 @@ def test_health_counters_follow_the_pipeline(dashboard, artifacts):
         arg=['[data-testid="health-flow"] [data-fact="events_in_total"] dd', before],
         timeout=LIVE_TIMEOUT_MS,
     )
-    expect(page.get_by_test_id("health-dlq").locator("[data-fact]")).to_have_count(3)
-    expect(page.get_by_test_id("health-errors").locator("[data-fact]")).to_have_count(4)
+    shown = page.locator('[data-testid="health-dlq"] [data-fact], [data-testid="health-errors"] [data-fact]')
+    facts = set(shown.evaluate_all("(els) => els.map((el) => el.dataset.fact)"))
+    expected_facts = {"dlq-events", "dlq-stream_failures", "dlq-notify"} | {
+        f"errors-{handler}" for handler in ("validator", "aggregator", "rules", "notifier")
+    }
+    assert expected_facts <= facts, f"missing from the health view: {expected_facts - facts}"
     expect(page.get_by_test_id("health-minutes").locator("tbody tr").first).to_contain_text("UTC")
     page.screenshot(path=artifacts / "health.png", full_page=True)
     dashboard.assert_clean()
@@ -213,8 +217,13 @@ def test_rollups_view_queries_the_chosen_range(dashboard, artifacts):
     assert response.status == 200
     query = dict(part.split("=", 1) for part in urlparse(response.url).query.split("&"))
     assert query["key"] == "Seattle" and query["from"] == "2026-01-01"
-    expect(page.get_by_test_id("rollups-table")).to_be_visible()
-    expect(page.locator("#rollups-view .message")).to_contain_text("daily weather")
+    # Then Seattle's day is summarised from the scenario's two observations (11.5 and 12.5 °C, 2 + 35 mm)
+    seattle_today = page.locator('[data-testid="rollups-table"] tbody tr', has_text="Seattle")
+    expect(seattle_today).to_have_count(1, timeout=LIVE_TIMEOUT_MS)
+    expect(seattle_today.locator('[data-col="temp_min_c"]')).to_have_text("11.5", timeout=LIVE_TIMEOUT_MS)
+    expect(seattle_today.locator('[data-col="temp_max_c"]')).to_have_text("12.5", timeout=LIVE_TIMEOUT_MS)
+    expect(seattle_today.locator('[data-col="precip_mm"]')).to_have_text("37.0", timeout=LIVE_TIMEOUT_MS)
+    expect(page.locator("#rollups-view .message")).to_contain_text("1 row of daily weather")
     page.screenshot(path=artifacts / "rollups.png", full_page=True)
     dashboard.assert_clean()
 

@@ -11,11 +11,15 @@ const utc = (seconds) => uPlot.tzDate(new Date(seconds * 1000), "Etc/UTC");
 export class TimeChart {
   /**
    * series: [{label, stroke, scale = "y", bars, dash, width}]
-   * scales: {y: {label}, y2: {label, side: "right"}}
+   * scales: {y: {label, min0}, y2: {label, min0}} (the second scale gets the right-hand axis; min0 keeps 0 in view)
+   * xPad: seconds of room around a lone point; xWindow: () => [from, to] in seconds, a fixed time window
    */
-  constructor(container, { series, scales = { y: {} }, height = 260 }) {
+  constructor(container, { series, scales = { y: {} }, height = 260, xPad = 60, xWindow = null }) {
     this.container = container;
     this.height = height;
+    this.scaleOptions = scales;
+    this.xPad = xPad;
+    this.xWindow = xWindow;
     this.markers = [];
     this.lines = [];
     const scaleNames = Object.keys(scales);
@@ -26,7 +30,8 @@ export class TimeChart {
       cursor: { focus: { prox: 16 } },
       legend: { live: true },
       scales: Object.fromEntries([
-        ["x", { time: true }],
+        // x is set explicitly after each setData (uPlot's own x autoscale ignores a range function)
+        ["x", { time: true, auto: false }],
         ...scaleNames.map((name) => [name, { range: (u, min, max) => this.range(name, min, max) }]),
       ]),
       axes: [
@@ -50,7 +55,7 @@ export class TimeChart {
           dash: spec.dash,
           fill: spec.bars ? `${spec.stroke}99` : undefined,
           paths: spec.bars ? uPlot.paths.bars({ size: [0.6, 24] }) : undefined,
-          points: { show: spec.bars ? false : undefined },
+          points: spec.bars ? { show: false } : { size: 6 },
           spanGaps: !spec.bars,
         })),
       ],
@@ -67,12 +72,23 @@ export class TimeChart {
     this.markers = markers;
     this.lines = lines.filter((line) => typeof line.y === "number" && Number.isFinite(line.y));
     const xs = columns[0];
-    // Without points uPlot cannot pick an x range; markers alone still deserve a chart.
-    if (xs.length === 0 && markers.length) {
-      const markerXs = markers.map((marker) => marker.x);
-      columns = [[Math.min(...markerXs) - 60, Math.max(...markerXs) + 60], ...columns.slice(1).map(() => [null, null])];
+    this.plot.setData(columns, false);
+    const [min, max] = this.xRange(xs.length ? xs[0] : null, xs.length ? xs[xs.length - 1] : null);
+    this.plot.setScale("x", { min, max });
+  }
+
+  xRange(min, max) {
+    if (this.xWindow) return this.xWindow();
+    const values = [min, max, ...this.markers.map((marker) => marker.x)].filter((v) => typeof v === "number" && Number.isFinite(v));
+    if (values.length === 0) {
+      const now = Date.now() / 1000;
+      return [now - 3600, now];
     }
-    this.plot.setData(columns);
+    const low = Math.min(...values);
+    const high = Math.max(...values);
+    // Room on both sides so that the newest point and its alert marker are not cut at the edge.
+    const pad = high === low ? this.xPad : Math.max((high - low) * 0.03, 1);
+    return [low - pad, high + pad];
   }
 
   range(scale, min, max) {
@@ -87,7 +103,7 @@ export class TimeChart {
     const pad = high === low ? Math.max(Math.abs(high) * 0.05, 1) : (high - low) * 0.08;
     low -= pad;
     high += pad;
-    if (scale !== "y" && Math.min(...values) >= 0) low = Math.max(0, low);
+    if (this.scaleOptions[scale]?.min0) low = Math.min(0, Math.min(...values));
     return [low, high];
   }
 
@@ -110,7 +126,9 @@ export class TimeChart {
       ctx.setLineDash([]);
       ctx.fillStyle = REFERENCE_COLOR;
       ctx.font = `${12 * ratio}px system-ui, sans-serif`;
-      ctx.fillText(line.label, bbox.left + 6 * ratio, y - 4 * ratio);
+      // Above the line, unless that would leave the plot.
+      const labelY = y - 16 * ratio < bbox.top ? y + 16 * ratio : y - 5 * ratio;
+      ctx.fillText(line.label, bbox.left + 6 * ratio, labelY);
     }
     for (const marker of this.markers) {
       const x = u.valToPos(marker.x, "x", true);

@@ -4,6 +4,7 @@ import { h, dataTable, factList, renderIfChanged, replaceChildren } from "../dom
 import { formatDuration, formatInteger, formatTime, parseTs } from "../lib/format.js";
 
 const RECENT_MINUTES = 10;
+const WINDOW_MINUTES = 60; // the chart shows the last hour
 
 export function createHealthView(ctx) {
   let chart = null;
@@ -20,7 +21,7 @@ export function createHealthView(ctx) {
     h(
       "figure",
       { class: "chart-figure", "aria-labelledby": "health-chart-caption" },
-      h("figcaption", { id: "health-chart-caption" }, "Events in per minute", h("span", { class: "hint" }, " — the last minutes are in the table below")),
+      h("figcaption", { id: "health-chart-caption" }, "Events in per minute, last hour", h("span", { class: "hint" }, " — the last minutes are in the table below")),
       chartContainer,
     ),
     h("div", { class: "two-columns" }, minutesHolder, reasonsHolder),
@@ -68,8 +69,12 @@ export function createHealthView(ctx) {
       .sort((a, b) => parseTs(a.minute) - parseTs(b.minute));
     chart ??= new TimeChart(chartContainer, {
       series: [{ label: "events in", bars: true, stroke: "#1f4e99" }],
-      scales: { y: { label: "events" } },
+      scales: { y: { label: "events", min0: true } },
       height: 200,
+      xWindow: () => {
+        const minute = Math.floor(Date.now() / 60_000) * 60;
+        return [minute - WINDOW_MINUTES * 60, minute + 60];
+      },
     });
     chart.setData([minutes.map((m) => parseTs(m.minute) / 1000), minutes.map((m) => m.count)]);
 

@@ -40,13 +40,13 @@ const isoDay = (ms) => new Date(ms).toISOString().slice(0, 10);
 
 export function createRollupsView(ctx) {
   const firstSymbol = ctx.config.symbols?.[0]?.symbol ?? "";
-  const state = { name: "daily_ohlc", key: firstSymbol, from: isoDay(Date.now() - 30 * DAY_MS), to: isoDay(Date.now()), rows: [] };
+  const state = { name: "daily_ohlc", key: firstSymbol, from: isoDay(Date.now() - 30 * DAY_MS), to: isoDay(Date.now()) };
   let chart = null;
   let chartName = null;
 
   const nameSelect = h(
     "select",
-    { id: "rollups-name", onchange: () => { state.name = nameSelect.value; keyInput.value = ""; state.key = ""; fillKeys(); } },
+    { id: "rollups-name", onchange: () => fillKeys(nameSelect.value) },
     Object.entries(ROLLUPS).map(([name, rollup]) => h("option", { value: name }, rollup.label)),
   );
   const keyList = h("datalist", { id: "rollups-keys" });
@@ -69,7 +69,7 @@ export function createRollupsView(ctx) {
         class: "toolbar",
         onsubmit: (event) => {
           event.preventDefault();
-          Object.assign(state, { key: keyInput.value.trim(), from: fromInput.value, to: toInput.value });
+          Object.assign(state, { name: nameSelect.value, key: keyInput.value.trim(), from: fromInput.value, to: toInput.value });
           ctx.refreshNow();
         },
       },
@@ -89,18 +89,19 @@ export function createRollupsView(ctx) {
     tableHolder,
   );
 
-  function fillKeys() {
-    const keys = state.name === "daily_ohlc" ? (ctx.config.symbols ?? []).map((s) => s.symbol) : (ctx.config.cities ?? []).map((c) => c.name);
+  function fillKeys(name) {
+    const keys = name === "daily_ohlc" ? (ctx.config.symbols ?? []).map((s) => s.symbol) : (ctx.config.cities ?? []).map((c) => c.name);
     replaceChildren(keyList, keys.map((key) => h("option", { value: key })));
   }
-  fillKeys();
+  fillKeys(state.name);
 
-  function render() {
-    const rollup = ROLLUPS[state.name];
-    const rows = [...state.rows].sort((a, b) => String(b.day).localeCompare(String(a.day)) || String(a[rollup.keyColumn]).localeCompare(String(b[rollup.keyColumn])));
+  // Renders what was asked for, even if the form has changed since (the next refresh catches up).
+  function render(asked, loadedRows) {
+    const rollup = ROLLUPS[asked.name];
+    const rows = [...loadedRows].sort((a, b) => String(b.day).localeCompare(String(a.day)) || String(a[rollup.keyColumn]).localeCompare(String(b[rollup.keyColumn])));
     const shown = rows.slice(0, MAX_ROWS);
-    message.textContent = `${rows.length} row${rows.length === 1 ? "" : "s"}${rows.length > MAX_ROWS ? ` (the newest ${MAX_ROWS} shown; choose a symbol or city or a shorter range)` : ""} of ${rollup.label.toLowerCase()} from ${state.from || "the start"} to ${state.to || "today"}${state.key ? ` for ${state.key}` : ""}.`;
-    renderIfChanged(tableHolder, JSON.stringify([state.name, rows]), () =>
+    message.textContent = `${rows.length} row${rows.length === 1 ? "" : "s"}${rows.length > MAX_ROWS ? ` (the newest ${MAX_ROWS} shown; choose a symbol or city or a shorter range)` : ""} of ${rollup.label.toLowerCase()} from ${asked.from || "the start"} to ${asked.to || "today"}${asked.key ? ` for ${asked.key}` : ""}.`;
+    renderIfChanged(tableHolder, JSON.stringify([asked.name, rows]), () =>
       replaceChildren(
         tableHolder,
         dataTable({
@@ -116,22 +117,23 @@ export function createRollupsView(ctx) {
         }),
       ),
     );
-    renderChart(rollup, rows);
+    renderChart(asked.name, rollup, rows);
   }
 
-  function renderChart(rollup, rows) {
+  function renderChart(name, rollup, rows) {
     // One line per column only makes sense for one key.
     const keys = new Set(rows.map((r) => r[rollup.keyColumn]));
     figure.hidden = keys.size !== 1;
     if (figure.hidden) return;
-    if (chartName !== state.name) {
+    if (chartName !== name) {
       chart?.destroy();
       chart = new TimeChart(chartContainer, {
         series: rollup.chart.series.map(([, label], i) => ({ label, width: i === 0 ? 2 : 1, dash: i === 0 ? undefined : [4, 3] })).map((s, i) => ({ ...s, stroke: ["#1f4e99", "#2e7d32", "#a14d00"][i] })),
         scales: { y: { label: rollup.chart.label } },
         height: 240,
+        xPad: DAY_MS / 1000 / 2,
       });
-      chartName = state.name;
+      chartName = name;
     }
     chartCaption.textContent = `${rollup.chart.title} for ${[...keys][0]} (values in the table below)`;
     const dayRows = [...rows].reverse().filter((r) => !Number.isNaN(Date.parse(`${r.day}T00:00:00Z`)));
@@ -151,9 +153,9 @@ export function createRollupsView(ctx) {
       root.hidden = true;
     },
     async refresh() {
-      const page = await ctx.api.rollups(state.name, { key: state.key, from: state.from, to: state.to });
-      state.rows = page.rows ?? [];
-      render();
+      const asked = { name: state.name, key: state.key, from: state.from, to: state.to };
+      const page = await ctx.api.rollups(asked.name, { key: asked.key, from: asked.from, to: asked.to });
+      render(asked, page.rows ?? []);
     },
   };
 }

@@ -36,7 +36,7 @@ export function createWeatherView(ctx) {
       },
       {
         title: "Precipitation (mm, bars) and wind (m/s, line) with their alerts",
-        scales: { y: { label: "mm" }, y2: { label: "m/s" } },
+        scales: { y: { label: "mm", min0: true }, y2: { label: "m/s", min0: true } },
         height: 220,
         series: [
           { label: "precip mm", accessor: fieldAccessor("precip_mm"), bars: true, stroke: "#1f4e99" },

@@ -126,6 +126,8 @@ export class TimeChart {
       ctx.setLineDash([]);
       ctx.fillStyle = REFERENCE_COLOR;
       ctx.font = `${12 * ratio}px system-ui, sans-serif`;
+      ctx.textAlign = "left"; // uPlot leaves the axes' alignment on the context
+      ctx.textBaseline = "alphabetic";
       // Above the line, unless that would leave the plot.
       const labelY = y - 16 * ratio < bbox.top ? y + 16 * ratio : y - 5 * ratio;
       ctx.fillText(line.label, bbox.left + 6 * ratio, labelY);

@@ -36,6 +36,11 @@ class LakeLocation:
                                      connect_timeout=5, request_timeout=60)
         return pafs.S3FileSystem(region=self.region, connect_timeout=5, request_timeout=60)
 
+    def s3_client(self):
+        import boto3
+
+        return boto3.session.Session(region_name=self.region).client("s3", endpoint_url=self.s3_endpoint)
+
     def table_prefix(self, table: str, zone_prefix: str = PROCESSED_PREFIX) -> str:
         return f"{self.processed_bucket}/{zone_prefix}{table}/"
 

@@ -18,6 +18,21 @@ from lambdas.core.lake import PARTITION_COLUMN
 PARTITION_FILE = "part-00000.parquet"
 
 
+def _delete(location: LakeLocation, paths: list[str]) -> None:
+    """Deletes `bucket/key` paths with S3's own API: pyarrow's delete_file leaves a directory marker
+    object (`dt=.../`) behind, which other readers would see as an empty file."""
+    if not paths:
+        return
+    s3 = location.s3_client()
+    prefix = f"{location.processed_bucket}/"
+    keys = [path[len(prefix):] for path in paths if path.startswith(prefix)]
+    for i in range(0, len(keys), 1000):
+        response = s3.delete_objects(Bucket=location.processed_bucket,
+                                     Delete={"Objects": [{"Key": k} for k in keys[i:i + 1000]], "Quiet": True})
+        if response.get("Errors"):
+            raise OSError(f"could not delete {response['Errors'][0]}")
+
+
 def partition_dir(location: LakeLocation, zone_prefix: str, table: str, dt: str) -> str:
     return f"{location.table_prefix(table, zone_prefix)}{PARTITION_COLUMN}={dt}"
 
@@ -39,9 +54,7 @@ def replace_partition(location: LakeLocation, zone_prefix: str, table: str, dt: 
         if obsolete is None:
             existing = fs.get_file_info(pafs.FileSelector(directory, recursive=True, allow_not_found=True))
             obsolete = [info.path for info in existing if info.type == pafs.FileType.File]
-        for path in obsolete:
-            if path != target:
-                fs.delete_file(path)
+        _delete(location, [path for path in obsolete if path != target])
     except OSError as exc:
         raise LakeQueryError(f"cannot write s3://{target}: {exc}") from None
     return f"s3://{target}"

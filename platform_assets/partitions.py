@@ -11,10 +11,12 @@ START_ENV = "BAROMETER_PARTITIONS_START"
 DEFAULT_START = "2025-01-01"
 
 _start = os.environ.get(START_ENV) or DEFAULT_START
-# end_offset=1: today's (still filling) UTC day is a partition too.
-utc_days = dg.DailyPartitionsDefinition(start_date=_start, end_offset=1)
-# Local days run up to UTC+14, a day ahead of UTC.
-local_days = dg.DailyPartitionsDefinition(start_date=_start, end_offset=2)
+# One definition for both, so that a single run (`dagster asset materialize --select '*' --partition D`)
+# can take day D of every group. end_offset=2: today's (still filling) day is a partition, and so is
+# tomorrow, which is already today's local day east of UTC (up to UTC+14).
+days = dg.DailyPartitionsDefinition(start_date=_start, end_offset=2)
+utc_days = days
+local_days = days
 # A local day reads the UTC days before, of and after it.
 # The newest local days map to UTC days that are not partitions yet: allowed (a beta flag in 1.13).
 with warnings.catch_warnings():

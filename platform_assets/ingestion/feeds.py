@@ -18,7 +18,7 @@ class Latest:
 
 
 def parse_ts(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+    return datetime.fromisoformat(text).astimezone(UTC)
 
 
 def latest_by_key(ddb: Any, latest_table: str, kind: str) -> dict[str, Latest]:

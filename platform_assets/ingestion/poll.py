@@ -6,6 +6,7 @@ from contextlib import contextmanager
 
 import dagster as dg
 from dagster_aws.pipes import PipesLambdaClient
+from pydantic import Field
 
 from lambdas.core.resources import POLLER_FUNCTION
 from platform_assets.resources import BarometerResource
@@ -15,7 +16,7 @@ POLL_SCHEDULE_ENV = "BAROMETER_POLL_SCHEDULE"  # "running" starts the local poll
 
 class PollConfig(dg.Config):
     # The poller's event: {"time", "providers": {"market", "weather"}, "symbols", "cities"}; all optional.
-    event: dict = {}
+    event: dict = Field(default_factory=dict)
 
 
 @contextmanager

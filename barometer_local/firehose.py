@@ -29,10 +29,10 @@ from lambdas.core.timeutil import parse_rfc3339
 
 class RawDelivery:
     def __init__(self, reader: KinesisShardReader, s3, bucket: str, checkpoints: CheckpointStore, key: str,
-                 flush_seconds: float, metrics=None, stream_name: str = ""):
+                 flush_seconds: float):
         self.reader, self.s3, self.bucket = reader, s3, bucket
         self.checkpoints, self.checkpoint_key = checkpoints, key
-        self.flush_seconds, self.metrics, self.stream_name = flush_seconds, metrics, stream_name
+        self.flush_seconds = flush_seconds
         self.buffer: list[dict[str, Any]] = []
         self.buffer_bytes = 0
         self.first_buffered_at = 0.0
@@ -45,7 +45,6 @@ class RawDelivery:
                 self.first_buffered_at = time.monotonic()
             self.buffer.extend(records)
             self.buffer_bytes += sum(len(x["kinesis"]["data"]) for x in records)
-            self._count_incoming(records)
         due = self.buffer and (force or self.buffer_bytes >= 4_000_000
                                or time.monotonic() - self.first_buffered_at >= self.flush_seconds)
         if due:
@@ -71,21 +70,6 @@ class RawDelivery:
         self.delivered += count
         self.buffer, self.buffer_bytes = [], 0
         return count
-
-    def _count_incoming(self, records: list[dict[str, Any]]) -> None:
-        """IncomingRecords per minute of arrival, as Kinesis reports it on AWS."""
-        if not self.metrics:
-            return
-        per_minute: dict[int, int] = {}
-        for record in records:
-            minute = int(record["kinesis"]["approximateArrivalTimestamp"] // 60 * 60)
-            per_minute[minute] = per_minute.get(minute, 0) + 1
-        for minute, count in per_minute.items():
-            self.metrics.add("AWS/Kinesis", {
-                "MetricName": "IncomingRecords", "Dimensions": [{"Name": "StreamName", "Value": self.stream_name}],
-                "Timestamp": datetime.fromtimestamp(minute, timezone.utc), "Value": float(count), "Unit": "Count"})
-
-
 
 
 def _arrow_schema(table: str):

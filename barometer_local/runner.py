@@ -106,7 +106,7 @@ class Runner:
             reader = KinesisShardReader(kinesis, r.EVENTS_STREAM.local_name, summary["StreamARN"], shard,
                                         self.checkpoints.get(key))
             self.raw.append(RawDelivery(reader, self.s3, r.RAW_BUCKET.local_name, self.checkpoints, key,
-                                        self.options.flush_seconds, self.metrics, r.EVENTS_STREAM.local_name))
+                                        self.options.flush_seconds))
 
         notifier = Invoker(r.NOTIFIER_FUNCTION, self.metrics)
         self.notifier = NotifierPump(self._queue_url(prov.NOTIFIER_QUEUE), lambda event, _: notifier.invoke(event),

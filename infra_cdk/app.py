@@ -6,13 +6,15 @@ finding not acknowledged in infra_cdk/nag.py.
 """
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
 
-from aws_cdk import App, Tags, Validations
+from aws_cdk import App, Aspects, Tags, Validations
 from cdk_nag import AwsSolutionsChecks
 
+from infra_cdk.checks.checkov_skips import ApplyCheckovSkips
 from infra_cdk.nag import acknowledge_findings
 from infra_cdk.replica import ReplicaStack
 from infra_cdk.stacks.root import BarometerStack
@@ -28,17 +30,23 @@ REPLICA_STACK = "BarometerReplica"
 def build_app(outdir: str | os.PathLike | None = None) -> App:
     raw_config = load_raw_config()
     settings = parse_settings(raw_config)  # a bad barometer.yaml fails the synthesis, naming the key
-    app = App(outdir=str(outdir or REPO_ROOT / "cdk.out"))
+    # The same feature flags for `python -m infra_cdk.app` and for the CDK CLI: both read cdk.json.
+    context = json.loads((REPO_ROOT / "cdk.json").read_text(encoding="utf-8"))["context"]
+    app = App(outdir=str(outdir or REPO_ROOT / "cdk.out"), context=context)
     BarometerStack(app, ROOT_STACK, settings=settings, raw_config=raw_config)
     ReplicaStack(app, REPLICA_STACK)
     Tags.of(app).add("project", PROJECT)
     return app
 
 
+
 def synth(app: App):
     """Synthesize with cdk-nag: a first pass resolves cross-stack references (finding ids embed them),
     the findings are acknowledged from infra_cdk/nag.py, and the validating pass fails on the rest."""
+    skips = ApplyCheckovSkips()
+    Aspects.of(app).add(skips)
     app.synth()
+    skips.check_all_used()
     acknowledge_findings(app)
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return app.synth(force=True)

@@ -15,7 +15,7 @@ def access_log_bucket(scope: Construct, construct_id: str) -> s3.Bucket:
         block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
         enforce_ssl=True,
         versioned=True,
-        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
         removal_policy=RemovalPolicy.RETAIN,
         lifecycle_rules=[s3.LifecycleRule(
             id="expire-access-logs", expiration=Duration.days(365),

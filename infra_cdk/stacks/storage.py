@@ -39,26 +39,25 @@ class StorageStack(NestedStack):
                 actions=["s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags"],
                 resources=[f"{destination}/*"]))
             cfn_bucket: s3.CfnBucket = bucket.node.default_child  # type: ignore[assignment]
-            cfn_bucket.replication_configuration = Fn.condition_if(  # type: ignore[assignment]
+            # Raw CloudFormation properties: property classes inside Fn::If are not rendered by CDK.
+            cfn_bucket.add_property_override("ReplicationConfiguration", Fn.condition_if(
                 replicate.logical_id,
-                s3.CfnBucket.ReplicationConfigurationProperty(
-                    role=role.role_arn,
-                    rules=[s3.CfnBucket.ReplicationRuleProperty(
-                        id="to-secondary-region", status="Enabled", priority=1,
-                        filter=s3.CfnBucket.ReplicationRuleFilterProperty(prefix=""),
-                        delete_marker_replication=s3.CfnBucket.DeleteMarkerReplicationProperty(status="Enabled"),
-                        source_selection_criteria=s3.CfnBucket.SourceSelectionCriteriaProperty(
-                            sse_kms_encrypted_objects=s3.CfnBucket.SseKmsEncryptedObjectsProperty(status="Enabled")),
-                        destination=s3.CfnBucket.ReplicationDestinationProperty(
-                            bucket=destination, storage_class="STANDARD_IA",
-                            encryption_configuration=s3.CfnBucket.EncryptionConfigurationProperty(
-                                replica_kms_key_id=replica_key_arn)),
-                    )],
-                ),
+                {
+                    "Role": role.role_arn,
+                    "Rules": [{
+                        "Id": "to-secondary-region", "Status": "Enabled", "Priority": 1,
+                        "Filter": {"Prefix": ""},
+                        "DeleteMarkerReplication": {"Status": "Enabled"},
+                        "SourceSelectionCriteria": {"SseKmsEncryptedObjects": {"Status": "Enabled"}},
+                        "Destination": {"Bucket": destination, "StorageClass": "STANDARD_IA",
+                                        "EncryptionConfiguration": {"ReplicaKmsKeyID": replica_key_arn}},
+                    }],
+                },
                 Aws.NO_VALUE,
-            )
+            ))
         data_key.grant_decrypt(role)
         role.add_to_policy(iam.PolicyStatement(actions=["kms:Encrypt", "kms:GenerateDataKey"],
                                                resources=[f"arn:{Aws.PARTITION}:kms:{region}:{Aws.ACCOUNT_ID}:key/*"],
                                                conditions={"ForAnyValue:StringEquals": {
                                                    "kms:ResourceAliases": replica_key_alias()}}))
+        role.node.find_child("DefaultPolicy").node.default_child.cfn_options.condition = replicate

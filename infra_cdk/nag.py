@@ -99,8 +99,6 @@ ACKNOWLEDGMENTS: tuple[Acknowledgment, ...] = (
     Acknowledgment("Barometer/Processing/RawDelivery/Resource", "AwsSolutions-KDF1",
                    "A Kinesis-sourced delivery stream cannot set server-side encryption: records stay encrypted "
                    "by the source stream's CMK and are written with SSE-KMS (data CMK) to S3"),
-    Acknowledgment("Barometer/Networking/EndpointSg/Resource", "AwsSolutions-EC23",
-                   "The rule cannot evaluate the ingress rule; it admits HTTPS from prod-app's CIDR only"),
 )
 
 

@@ -101,5 +101,6 @@ class NetworkingStack(NestedStack):
         enabled = condition(self, params.toggle("EnableInterfaceEndpoints"))
         for name, service in INTERFACE_ENDPOINTS.items():
             endpoint = self.app_vpc.add_interface_endpoint(
-                name, service=service, subnets=private, security_groups=[self.endpoint_sg], private_dns_enabled=True)
+                name, service=service, subnets=private, security_groups=[self.endpoint_sg], private_dns_enabled=True,
+                open=False)  # endpoint_sg already admits HTTPS from prod-app; a second, equal rule fails to deploy
             endpoint.node.default_child.cfn_options.condition = enabled  # type: ignore[union-attr]

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +12,7 @@ from lambdas.core.config import Settings, parse_settings
 from lambdas.core.currencies import ISO_4217
 
 HERE = Path(__file__).resolve().parent
-UTC = timezone.utc
+UTC = UTC
 
 
 def load_json(relative: str) -> Any:

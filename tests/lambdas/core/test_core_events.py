@@ -2,11 +2,21 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from core_builders import load_json, make_settings, offsets, rfc3339, valid_events, valid_quotes, valid_weather
-from hypothesis import given, settings as hsettings, strategies as st
+from core_builders import (
+    load_json,
+    make_settings,
+    offsets,
+    rfc3339,
+    valid_events,
+    valid_quotes,
+    valid_weather,
+)
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from lambdas.core.errors import ValidationError
 from lambdas.core.events import decode_json, event_local_day, parse_event
@@ -33,7 +43,7 @@ def test_a_valid_quote_is_normalised_to_utc_with_its_fields(settings, quote):
     event = parse_event(quote, settings)
     # Then it is keyed by symbol, valued by price, in UTC
     assert (event.kind, event.key, event.value) == ("quote", "AAPL", 187.5)
-    assert event.ts == datetime(2026, 11, 24, 15, 4, 5, tzinfo=timezone.utc)
+    assert event.ts == datetime(2026, 11, 24, 15, 4, 5, tzinfo=UTC)
     assert event.fields == {"price": 187.5, "volume": 1200, "currency": "USD"}
     assert event.as_dict()["ts"] == "2026-11-24T15:04:05Z"
     assert event.pk == "quote#AAPL"
@@ -71,12 +81,12 @@ def test_prices_at_the_edges_of_the_range_are_accepted(settings, quote, price):
 
 
 @pytest.mark.parametrize("ts, expected", [
-    ("2026-11-24T15:04:05Z", datetime(2026, 11, 24, 15, 4, 5, tzinfo=timezone.utc)),
-    ("2026-11-24t15:04:05z", datetime(2026, 11, 24, 15, 4, 5, tzinfo=timezone.utc)),
-    ("2026-11-24 15:04:05+00:00", datetime(2026, 11, 24, 15, 4, 5, tzinfo=timezone.utc)),
-    ("2026-11-25T00:34:05+09:30", datetime(2026, 11, 24, 15, 4, 5, tzinfo=timezone.utc)),
-    ("2026-11-24T15:04:05.123456789Z", datetime(2026, 11, 24, 15, 4, 5, 123456, tzinfo=timezone.utc)),
-    ("2026-11-24T15:04:05.5-00:00", datetime(2026, 11, 24, 15, 4, 5, 500000, tzinfo=timezone.utc)),
+    ("2026-11-24T15:04:05Z", datetime(2026, 11, 24, 15, 4, 5, tzinfo=UTC)),
+    ("2026-11-24t15:04:05z", datetime(2026, 11, 24, 15, 4, 5, tzinfo=UTC)),
+    ("2026-11-24 15:04:05+00:00", datetime(2026, 11, 24, 15, 4, 5, tzinfo=UTC)),
+    ("2026-11-25T00:34:05+09:30", datetime(2026, 11, 24, 15, 4, 5, tzinfo=UTC)),
+    ("2026-11-24T15:04:05.123456789Z", datetime(2026, 11, 24, 15, 4, 5, 123456, tzinfo=UTC)),
+    ("2026-11-24T15:04:05.5-00:00", datetime(2026, 11, 24, 15, 4, 5, 500000, tzinfo=UTC)),
 ])
 def test_rfc3339_timestamps_with_a_zone_are_read_as_that_instant(settings, quote, ts, expected):
     quote["ts"] = ts
@@ -178,7 +188,7 @@ def test_a_very_long_unknown_field_name_is_shortened_in_the_message(settings, qu
 
 def test_a_timestamp_too_far_in_the_future_is_rejected_when_now_is_given(settings, quote):
     # Given now and the configured skew of one hour
-    now = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
     quote["ts"] = rfc3339(now + timedelta(hours=1))
     assert parse_event(quote, settings, now=now).ts == now + timedelta(hours=1)
     # When the event is a microsecond beyond the skew, Then ts is named
@@ -341,7 +351,7 @@ def test_any_json_in_any_field_is_an_event_or_a_validation_error(base, changes):
     event.update(changes)
     # When it is parsed, Then it is an Event or a ValidationError naming fields, never another exception
     try:
-        parsed = parse_event(event, SETTINGS, now=datetime(2026, 11, 25, tzinfo=timezone.utc))
+        parsed = parse_event(event, SETTINGS, now=datetime(2026, 11, 25, tzinfo=UTC))
     except ValidationError as exc:
         assert exc.errors and all(e.field for e in exc.errors)
     else:

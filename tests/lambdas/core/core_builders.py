@@ -12,7 +12,6 @@ from lambdas.core.config import Settings, parse_settings
 from lambdas.core.currencies import ISO_4217
 
 HERE = Path(__file__).resolve().parent
-UTC = UTC
 
 
 def load_json(relative: str) -> Any:

@@ -157,6 +157,12 @@ def test_alert_feed_lists_alerts_newest_first_with_delivery(dashboard, artifacts
     parsed = [datetime.strptime(text, "%Y-%m-%d %H:%M:%S UTC") for text in times]
     assert parsed == sorted(parsed, reverse=True), f"alerts are not newest first: {times}"
     page.screenshot(path=artifacts / "alerts.png", full_page=True)
+    # And the feed filters by kind
+    page.select_option("#alerts-kind", "weather")
+    kinds = page.locator('[data-testid="alerts-table"] tbody tr')
+    expect(kinds).to_have_count(1, timeout=LIVE_TIMEOUT_MS)
+    expect(kinds.first).to_have_attribute("data-kind", "weather")
+    page.select_option("#alerts-kind", "")
     dashboard.assert_clean()
 
 

@@ -455,6 +455,7 @@ BAD_PARAMETERS = [
     ("/v1/latest/quote", {"limit": "abc"}, "limit"),
     ("/v1/latest/quote", {"limit": "1e3"}, "limit"),
     ("/v1/latest/quote", {"limit": "99999999999999999999"}, "limit"),
+    ("/v1/latest/quote", {"limit": "\u00b2"}, "limit"),
     ("/v1/latest/quote", {"next": "!!!not-a-token"}, "next"),
     ("/v1/latest/quote", {"next": _token_of({"forged": True})}, "next"),
     ("/v1/latest/quote", {"next": _token_of([1, 2])}, "next"),

@@ -68,16 +68,15 @@ export function createKeyedView(ctx, spec) {
   );
   const factsHolder = h("div", { class: "facts-holder" });
   const keyAlertsHolder = h("div", { class: "table-holder" });
+  // Hidden until the chosen key has data, so an empty platform shows a message, not empty frames.
+  const detailBody = h("div", { hidden: true }, figures, h("h4", {}, "Latest values"), factsHolder, keyAlertsHolder);
   const detail = h(
     "div",
     { class: "detail", "aria-labelledby": id("detail-title"), role: "region" },
     h("div", { class: "detail-head" }, detailTitle, h("label", { class: "inline" }, "Range ", rangeSelect)),
     headline,
     detailMessage,
-    figures,
-    h("h4", {}, "Latest values"),
-    factsHolder,
-    keyAlertsHolder,
+    detailBody,
   );
 
   const root = h(
@@ -179,6 +178,7 @@ export function createKeyedView(ctx, spec) {
       detailTitle.textContent = `No ${spec.keySingular} selected`;
       headline.textContent = "";
       detailMessage.textContent = `Nothing to chart yet: no ${spec.kind} has reached the platform.`;
+      detailBody.hidden = true;
       return;
     }
     detailTitle.textContent = names.get(key) ? `${key} — ${names.get(key)}` : key;
@@ -186,6 +186,7 @@ export function createKeyedView(ctx, spec) {
     if (!latest) {
       detailMessage.textContent = `No data for ${key} yet.`;
       replaceChildren(headline);
+      detailBody.hidden = true;
       return;
     }
     if (state.selected !== key) return; // the user moved on while we waited
@@ -196,6 +197,7 @@ export function createKeyedView(ctx, spec) {
   }
 
   function renderDetail(key, latest, alerts) {
+    detailBody.hidden = false;
     ensureCharts();
     replaceChildren(headline, spec.headline(latest));
     detailMessage.textContent = state.truncated

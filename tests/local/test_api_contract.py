@@ -1,6 +1,7 @@
 """The HTTP API's interface contract (issue #2), against the real local platform over HTTP.
 
-One platform (moto server, provisioning, stream runner, API server) serves the whole file. Each test
+One platform (moto server, provisioning, stream runner, API server) serves the whole file (module scope,
+so the environment it sets is restored before any other file runs). Each test
 uses its own symbols, so the tests do not depend on each other's order. Asynchronous effects are
 awaited with `ApiClient.wait_for`, never with fixed sleeps.
 """
@@ -63,7 +64,7 @@ def assert_same_rolling(actual: dict[str, Any], expected: dict[str, float]) -> N
         assert math.isclose(actual[name], value, rel_tol=1e-9), (name, actual[name], value)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def platform(tmp_path_factory):
     from barometer_local.platform import LocalPlatform, PlatformOptions
     from lambdas.shared import aws
@@ -84,7 +85,7 @@ def platform(tmp_path_factory):
         aws.reset_clients()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def api(platform) -> ApiClient:
     return ApiClient(platform.api_url, platform.token(), timeout_s=60)
 
@@ -361,7 +362,7 @@ def test_the_valid_records_of_a_mixed_batch_reach_the_latest_state(api):
 
 
 # -- GET /v1/latest ------------------------------------------------------------------------------------
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def market(api) -> dict[str, Any]:
     """DROP1: yesterday's close 100.0, today 95.0, then exactly 10% below (90.0), then 89.0."""
     now = datetime.now(UTC).replace(microsecond=0)
@@ -495,7 +496,7 @@ def test_unknown_paths_and_methods_are_4xx(api):
 
 
 # -- GET /v1/series --------------------------------------------------------------------------------------
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def series(api) -> dict[str, Any]:
     """SER1: 24 quotes at sub-minute instants over the last 2 hours, with ties at one instant."""
     now = datetime.now(UTC).replace(microsecond=0)
@@ -566,7 +567,7 @@ def _alerts(api: ApiClient, **params: Any) -> list[dict[str, Any]]:
     return body["alerts"]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def drop_alert(api, market) -> dict[str, Any]:
     alerts = api.wait_for(lambda: _alerts(api, kind="market", key="DROP1"), timeout_s=60, what="DROP1's alert")
     return {"alerts": alerts, **market}
@@ -605,7 +606,7 @@ def test_resending_the_drop_changes_nothing(api, drop_alert):
     assert [a["alert_id"] for a in _alerts(api, kind="market", key="DROP1")] == [drop_alert["alerts"][0]["alert_id"]]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def weather_alerts(api) -> list[dict[str, Any]]:
     """Heavy rain in Seattle and heat in London."""
     now = datetime.now(UTC).replace(microsecond=0)

@@ -1,0 +1,107 @@
+"""The functions as the catalogue declares them: handler, environment, layer, code asset, event sources."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from lambdas.core.config import parse_settings
+from lambdas.core.resources import (
+    CATALOGUE,
+    CONFIG_JSON_ENV,
+    FUNCTIONS,
+    NOTIFIER_FUNCTION,
+    NOTIFY_DLQ,
+    STREAM_FAILURES_DLQ,
+)
+from lambdas.shared.settings import load_raw_config
+
+pytestmark = pytest.mark.infra
+REPO_ROOT = Path(__file__).resolve().parents[2]
+HOMES = {"ApiFunction": "Ingestion", "PollerFunction": "Ingestion"}
+
+
+def _function(synthesized, spec) -> tuple[str, dict]:
+    stack = HOMES.get(spec.logical_id, "Processing")
+    functions = synthesized.resources(stack, "AWS::Lambda::Function")
+    return next((lid, f["Properties"]) for lid, f in functions.items()
+                if f["Properties"].get("FunctionName") == spec.local_name)
+
+
+@pytest.mark.parametrize("spec", FUNCTIONS, ids=lambda s: s.logical_id)
+def test_function_gets_the_env_vars_of_the_resources_it_uses(synthesized, spec):
+    _, props = _function(synthesized, spec)
+    variables = props["Environment"]["Variables"]
+    # Then one variable per used resource, resolved from that resource's construct (a reference, not a string)
+    for logical_id in spec.uses:
+        env_var = CATALOGUE.by_logical_id(logical_id).env_var
+        value = variables[env_var]
+        assert isinstance(value, dict), f"{env_var} is a literal: {value!r}"
+        assert logical_id in json.dumps(value), f"{env_var} does not reference {logical_id}: {value}"
+    # And the configuration is barometer.yaml as JSON, valid for the handlers' parser
+    config = json.loads(variables[CONFIG_JSON_ENV])
+    assert config == load_raw_config()
+    parse_settings(config)
+    assert props["Handler"] == spec.handler
+    assert props["Runtime"] == "python3.12"
+    assert props["MemorySize"] == spec.memory_mb and props["Timeout"] == spec.timeout_s
+    assert props["Layers"] == [{"Fn::FindInMap": ["PowertoolsLayer", {"Ref": "AWS::Region"}, "Arn"]}]
+    assert props["TracingConfig"] == {"Mode": "Active"}
+    assert "KmsKeyArn" in props and "VpcConfig" in props
+
+
+def test_powertools_layer_mapping_names_the_public_layer_per_region(synthesized):
+    mapping = synthesized.nested["Processing"]["Mappings"]["PowertoolsLayer"]
+    assert mapping["us-east-1"]["Arn"].startswith(
+        "arn:aws:lambda:us-east-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python312-x86_64:")
+    assert all(f":lambda:{region}:" in entry["Arn"] for region, entry in mapping.items())
+
+
+def test_code_asset_is_the_lambdas_package_only(synthesized):
+    _, props = _function(synthesized, FUNCTIONS[0])
+    asset_hash = props["Code"]["S3Key"].removesuffix(".zip")
+    asset = synthesized.outdir / f"asset.{asset_hash}"
+    assert sorted(p.name for p in asset.iterdir()) == ["lambdas"]
+    files = [p.relative_to(asset).as_posix() for p in asset.rglob("*") if p.is_file()]
+    assert "lambdas/core/resources.py" in files
+    assert not [f for f in files if "__pycache__" in f or "/tests/" in f or f.endswith(".pyc")]
+    for spec in FUNCTIONS:  # every handler module present in the repository ships
+        module = spec.handler.rsplit(".", 1)[0].replace(".", "/") + ".py"
+        assert (asset / module).exists() == (REPO_ROOT / module).exists(), module
+
+
+@pytest.mark.parametrize("spec", [f for f in FUNCTIONS if f.mapping], ids=lambda s: s.logical_id)
+def test_event_source_mapping_follows_the_catalogue(synthesized, spec):
+    function_id, _ = _function(synthesized, spec)
+    mappings = [m["Properties"] for m in synthesized.resources("Processing", "AWS::Lambda::EventSourceMapping").values()
+                if m["Properties"]["FunctionName"] == {"Ref": function_id}]
+    (props,) = mappings
+    mapping = spec.mapping
+    assert props["BatchSize"] == mapping.batch_size
+    assert props["MaximumBatchingWindowInSeconds"] == mapping.max_batching_window_s
+    assert props["BisectBatchOnFunctionError"] is mapping.bisect_on_error
+    assert props["MaximumRetryAttempts"] == mapping.max_retries
+    assert props["MaximumRecordAgeInSeconds"] == mapping.max_record_age_s
+    assert props["ParallelizationFactor"] == mapping.parallelization_factor
+    assert props["StartingPosition"] == mapping.starting_position
+    assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert STREAM_FAILURES_DLQ.logical_id in json.dumps(props["DestinationConfig"]["OnFailure"])
+    assert mapping.source in json.dumps(props["EventSourceArn"])
+    if mapping.event_names:
+        (criteria,) = props["FilterCriteria"]["Filters"]
+        assert json.loads(criteria["Pattern"]) == {"eventName": list(mapping.event_names)}
+    else:
+        assert "FilterCriteria" not in props
+
+
+def test_notifier_hears_the_alert_topics_and_parks_failures_in_notify_dlq(synthesized):
+    function_id, _ = _function(synthesized, NOTIFIER_FUNCTION)
+    subscriptions = [s["Properties"] for s in synthesized.resources("Processing", "AWS::SNS::Subscription").values()
+                     if s["Properties"]["Protocol"] == "lambda"]
+    assert sorted(topic for s in subscriptions for topic in NOTIFIER_FUNCTION.topics_subscribed
+                  if topic in json.dumps(s["TopicArn"])) == sorted(NOTIFIER_FUNCTION.topics_subscribed)
+    (invoke_config,) = synthesized.resources("Processing", "AWS::Lambda::EventInvokeConfig").values()
+    on_failure = invoke_config["Properties"]["DestinationConfig"]["OnFailure"]["Destination"]
+    assert NOTIFY_DLQ.logical_id in json.dumps(on_failure)
+    assert invoke_config["Properties"]["FunctionName"] == {"Ref": function_id}

@@ -65,23 +65,26 @@ class Platform:
         return self.kind == "local"
 
     def name(self, spec: Any) -> str:
-        """The physical name of a catalogue resource."""
+        """The physical name of a catalogue resource: an override, else its environment variable (as
+        the Lambda handlers read it; topics' variables hold ARNs), else the catalogue's local name
+        (on AWS only buckets must be given: CloudFormation names them)."""
         override = dict(self.overrides).get(spec.logical_id)
         if override:
             return override
-        if self.is_local:
-            return spec.local_name
-        if isinstance(spec, catalogue.BucketSpec):
-            value = os.environ.get(spec.env_var)
-            if not value:
-                raise PlatformConfigError(f"{spec.env_var} is not set: the physical name of {spec.logical_id}")
-            return value
-        return os.environ.get(getattr(spec, "env_var", None) or "", "") or spec.local_name
+        value = os.environ.get(getattr(spec, "env_var", None) or "")
+        if value:
+            return value.rsplit(":", 1)[-1] if isinstance(spec, catalogue.TopicSpec) else value
+        if not self.is_local and isinstance(spec, catalogue.BucketSpec):
+            raise PlatformConfigError(f"{spec.env_var} is not set: the physical name of {spec.logical_id}")
+        return spec.local_name
 
     def topic_arn(self, topic: catalogue.TopicSpec) -> str:
+        return os.environ.get(topic.env_var) or f"arn:aws:sns:{self.region}:{self._account()}:{self.name(topic)}"
+
+    def _account(self) -> str:
         if self.is_local:
-            return f"arn:aws:sns:{self.region}:123456789012:{self.name(topic)}"
-        return os.environ.get(topic.env_var) or self.client("sns").create_topic(Name=self.name(topic))["TopicArn"]
+            return "123456789012"  # the emulator's account
+        return self.client("sts").get_caller_identity()["Account"]
 
     def client(self, service: str) -> Any:
         import boto3
@@ -93,9 +96,11 @@ class Platform:
 
     def lambda_environment(self) -> dict[str, str]:
         """Environment variables that make Barometer's handlers run against this platform in-process."""
-        env = catalogue.CATALOGUE.local_environment(region=self.region)
-        for spec in catalogue.BUCKETS:
-            env[spec.env_var] = self.name(spec)
+        c = catalogue.CATALOGUE
+        env = {spec.env_var: self.name(spec)
+               for group in (c.tables, c.buckets, c.queues, c.secrets, c.streams, c.deliveries)
+               for spec in group if spec.env_var}
+        env.update({topic.env_var: self.topic_arn(topic) for topic in c.topics})
         if self.endpoint:
             env[catalogue.ENDPOINT_ENV] = self.endpoint
         return env

@@ -4,7 +4,10 @@ import dagster as dg
 from platform_assets.ingestion.assets import FEED_ASSETS, FRESHNESS_CHECKS, feed_key
 from platform_assets.ingestion.poll import poll_feeds, poll_schedule
 
-observe_feeds = dg.define_asset_job("observe_feeds", selection=dg.AssetSelection.groups("ingestion"))
+# Observable sources are left out of group selections unless asked for.
+observe_feeds = dg.define_asset_job("observe_feeds", selection=dg.AssetSelection.keys(feed_key("quote"),
+                                                                                     feed_key("weather")),
+                                    description="Observe the stock and weather feeds (and run their freshness checks)")
 
 defs = dg.Definitions(assets=FEED_ASSETS, asset_checks=FRESHNESS_CHECKS, jobs=[poll_feeds, observe_feeds],
                       schedules=[poll_schedule])

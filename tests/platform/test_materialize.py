@@ -21,7 +21,7 @@ from sample_lake import (
 from barometer_local.emulator import REGION
 from barometer_sql import LakeLocation, run_query
 from lambdas.core.resources import ALERTS_TABLE, LATEST_TABLE, METRICS_TABLE, PROCESSED_BUCKET, RAW_BUCKET
-from platform_assets.definitions import build_definitions, defs
+from platform_assets.definitions import build_definitions
 from platform_assets.resources import BarometerResource
 
 pytestmark = pytest.mark.emulator
@@ -182,14 +182,14 @@ def test_feeds_are_observed_and_checked_for_freshness_per_key(stage, emulator):
         ddb.put_item(TableName=barometer.name(LATEST_TABLE), Item={
             "pk": {"S": f"quote#{key}"}, "kind": {"S": "quote"}, "key": {"S": key},
             "ts": {"S": _fixed(now - age)}, "value": {"N": "100"}})
-    # When the stock feed is observed and its checks run
-    from platform_assets.ingestion import feed_key
-    from platform_assets.ingestion.assets import FRESHNESS_CHECKS
-
-    observed = dg.materialize([*FRESHNESS_CHECKS, *(a for a in defs.assets if getattr(a, "key", None) ==
-                                                     feed_key("quote"))],
-                              selection=dg.AssetSelection.checks_for_assets(feed_key("quote")),
-                              resources={"barometer": barometer}, instance=instance)
-    verdicts = {e.check_name: e.passed for e in observed.get_asset_check_evaluations()}
-    # Then a fresh symbol passes, a stale one and one never seen fail
+    # When the feeds are observed by their job (observable sources are not materialized)
+    result = stage[4].resolve_job_def("observe_feeds").execute_in_process(instance=instance)
+    assert result.success
+    observations = {e.asset_key.to_user_string(): e.event_specific_data.asset_observation
+                    for e in result.all_events if e.event_type_value == "ASSET_OBSERVATION"}
+    assert set(observations) == {"ingestion/stock_feed", "ingestion/weather_feed"}
+    assert observations["ingestion/stock_feed"].metadata["keys"].value == 2
+    # Then a fresh symbol passes its freshness check, a stale one and one never seen fail
+    verdicts = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
     assert verdicts["fresh_aapl"] is True and verdicts["fresh_msft"] is False and verdicts["fresh_sap"] is False
+    assert verdicts["fresh_london"] is False  # no weather in this LatestTable

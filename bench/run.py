@@ -1,0 +1,139 @@
+"""Barometer's benchmarks (`make bench`): hot path, cold start, end to end. Results in bench/results.json.
+
+Sections (see docs/benchmarks.md for what each figure means):
+  hot_path  the domain core per event (validate, enrich, rolling update, rules) vs plain JSON
+  imports   each handler module imported in a fresh process (cold start)
+  e2e       POST /v1/events -> LatestTable on the local platform, beside the emulator's DynamoDB ceiling
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform as host
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+SECTIONS = ("hot_path", "imports", "e2e")
+RESULTS = Path(__file__).resolve().parent / "results.json"
+
+
+def machine() -> dict[str, Any]:
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        model = host.processor()
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:
+        usable = os.cpu_count()
+    try:
+        memory_gb = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
+    except (ValueError, OSError):
+        memory_gb = None
+    return {"cores": os.cpu_count(), "usable_cores": usable, "cpu_model": model or "unknown",
+            "memory_gb": memory_gb, "python": host.python_version(), "implementation": host.python_implementation(),
+            "os": f"{host.system()} {host.release()}", "date": datetime.now(UTC).isoformat(timespec="seconds"),
+            "load_average_at_start": [round(x, 2) for x in os.getloadavg()]}
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", default=",".join(SECTIONS),
+                        help=f"comma-separated sections to run (default: all of {','.join(SECTIONS)})")
+    parser.add_argument("--quick", action="store_true",
+                        help="smaller workloads (a smoke run, under a minute; figures are noisier)")
+    parser.add_argument("--out", type=Path, default=RESULTS, help=f"results file (default {RESULTS})")
+    parser.add_argument("--hot-events", type=int, help="hot path: events per round (default 50000; quick 10000)")
+    parser.add_argument("--hot-rounds", type=int, help="hot path: timed rounds, median reported (default 5; quick 3)")
+    parser.add_argument("--profile", action="store_true",
+                        help="hot path: print a cProfile of one round (always done when the target is missed)")
+    parser.add_argument("--import-runs", type=int, default=7, help="cold start: runs per handler (median; default 7)")
+    parser.add_argument("--e2e-seconds", type=float,
+                        help="end to end: seconds of saturated load (default 60; quick 20)")
+    parser.add_argument("--e2e-events", type=int, default=40_000,
+                        help="end to end: most events per phase (default 40000)")
+    parser.add_argument("--e2e-latency-seconds", type=float,
+                        help="end to end: seconds of load at half the sustained rate, for latency (default 40; quick 15)")
+    parser.add_argument("--e2e-symbols", type=int, default=96,
+                        help="end to end: symbols beyond the configured ones (default 96)")
+    parser.add_argument("--e2e-backlog", type=int, default=2000,
+                        help="end to end: most events posted but not yet in LatestTable (default 2000)")
+    parser.add_argument("--e2e-poll", type=float, default=0.5,
+                        help="end to end: seconds between reads of the sampled keys in LatestTable (default 0.5)")
+    parser.add_argument("--emulator-profile", action="store_true",
+                        help="end to end: run the emulator with a per-operation timer and print where its time goes")
+    parser.add_argument("--ceiling-items", type=int,
+                        help="emulator DynamoDB ceiling: items written (default 10000; quick 3000)")
+    args = parser.parse_args(argv)
+    args.sections = [s.strip() for s in args.only.split(",") if s.strip()]
+    unknown = set(args.sections) - set(SECTIONS)
+    if unknown:
+        parser.error(f"--only: unknown section(s) {', '.join(sorted(unknown))}; choose from {', '.join(SECTIONS)}")
+    args.hot_events = args.hot_events or (10_000 if args.quick else 50_000)
+    args.hot_rounds = args.hot_rounds or (3 if args.quick else 5)
+    args.e2e_seconds = args.e2e_seconds or (20 if args.quick else 60)
+    args.e2e_latency_seconds = args.e2e_latency_seconds or (15 if args.quick else 40)
+    args.ceiling_items = args.ceiling_items or (3_000 if args.quick else 10_000)
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+
+    def progress(text: str) -> None:
+        print(text, flush=True)
+
+    from lambdas.shared.settings import get_settings
+
+    settings = get_settings()
+    results: dict[str, Any] = {"machine": machine(), "sections": args.sections, "quick": args.quick}
+    progress(f"machine: {results['machine']['cores']} cores, {results['machine']['cpu_model']}, "
+             f"Python {results['machine']['python']}, load average {results['machine']['load_average_at_start']}")
+    started = time.monotonic()
+    if "hot_path" in args.sections:
+        from bench import hot_path
+
+        section = hot_path.measure(settings, args.hot_events, args.hot_rounds, progress, profile=args.profile)
+        results.update({k: section.pop(k) for k in ("hot_path_events_per_s", "hot_path_vs_json_ratio")})
+        results["hot_path"] = section
+    if "imports" in args.sections:
+        from bench import cold_start
+
+        section = cold_start.measure(args.import_runs, progress)
+        results["import_ms"] = section.pop("import_ms")
+        results["imports"] = section
+    if "e2e" in args.sections:
+        from bench import e2e
+
+        section = e2e.measure(settings, seconds=args.e2e_seconds, max_events=args.e2e_events,
+                              extra_symbols=args.e2e_symbols, backlog=args.e2e_backlog,
+                              latency_seconds=args.e2e_latency_seconds, poll_s=args.e2e_poll,
+                              ceiling_items=args.ceiling_items, progress=progress,
+                              emulator_profile=args.emulator_profile)
+        results.update({k: section.pop(k) for k in ("e2e_events_per_s", "e2e_p50_ms", "e2e_p99_ms",
+                                                    "emulator_ddb_items_per_s")})
+        results["e2e"] = section
+    results["parameters"] = {
+        "hot_path": results.get("hot_path", {}).get("parameters"),
+        "imports": results.get("imports", {}).get("parameters"),
+        "e2e": results.get("e2e", {}).get("parameters"),
+        "argv": sys.argv[1:] if argv is None else argv,
+    }
+    results["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    results["duration_s"] = round(time.monotonic() - started, 1)
+    args.out.write_text(json.dumps(results, indent=1) + "\n")
+    progress(f"results written to {args.out} ({results['duration_s']}s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

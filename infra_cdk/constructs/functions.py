@@ -5,6 +5,7 @@ construct objects the stacks pass in (a `ResourceIndex`), plus the configuration
 """
 from __future__ import annotations
 
+import atexit
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -52,6 +53,7 @@ def lambda_source_dir() -> str:
     The asset hash depends on the content only, so the temporary location does not change it.
     """
     target = Path(tempfile.mkdtemp(prefix="barometer-lambda-src-"))
+    atexit.register(shutil.rmtree, target, ignore_errors=True)  # the asset is staged into cdk.out by then
     shutil.copytree(REPO_ROOT / "lambdas", target / "lambdas",
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "tests", "test_*.py"))
     return str(target)

@@ -54,3 +54,37 @@ def test_checkov_gate_counts_failures_unreasoned_skips_and_empty_scans():
     assert len(found) == 3
     found, _ = problems([{"summary": {"resource_count": 0}, "results": {}}])
     assert found == ["checkov scanned no resource: were the templates synthesized?"]
+
+
+def test_an_unacknowledged_finding_fails_the_synthesis(tmp_path):
+    # Given a small app with a bucket that breaks AwsSolutions rules and no acknowledgment for it
+    from aws_cdk import App, Stack, Validations
+    from aws_cdk import aws_s3 as s3
+    from cdk_nag import AwsSolutionsChecks
+
+    app = App(outdir=str(tmp_path))
+    s3.Bucket(Stack(app, "Probe"), "Open")
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    # When it is synthesized, Then the validation plugin fails the synthesis
+    with pytest.raises(RuntimeError, match=r"(?s)ValidationFailed.*AwsSolutions-S1"):
+        app.synth()
+
+
+def test_stale_waivers_fail(tmp_path):
+    # Given an app that triggers none of the acknowledged findings
+    from aws_cdk import App, Aspects, Stack
+    from aws_cdk import aws_sqs as sqs
+
+    from infra_cdk.checks.checkov_skips import ApplyCheckovSkips, UnusedCheckovSkipError
+    from infra_cdk.nag import StaleAcknowledgmentError, acknowledge_findings
+
+    app = App(outdir=str(tmp_path))
+    sqs.Queue(Stack(app, "Probe"), "Queue", enforce_ssl=True)
+    skips = ApplyCheckovSkips()
+    Aspects.of(app).add(skips)
+    app.synth()
+    # Then acknowledgments and skips that match nothing are reported, not silently kept
+    with pytest.raises(StaleAcknowledgmentError):
+        acknowledge_findings(app)
+    with pytest.raises(UnusedCheckovSkipError):
+        skips.check_all_used()

@@ -9,6 +9,7 @@ from barometer_sql.schemas import lake_schema
 from lambdas.core.lake import LAKE_ID_COLUMN, LAKE_SCHEMAS, PARTITION_COLUMN
 from lambdas.core.resources import ALERTS_TABLE, GLUE_DATABASE, LAKE_TABLES, LATEST_TABLE, METRICS_TABLE
 from lambdas.shared.settings import get_settings
+from platform_assets.ingestion.assets import feed_key
 from platform_assets.lake.catalog import ensure_table, register_partition
 from platform_assets.lake.compaction import compact_partition
 from platform_assets.lake.reconcile import source_count
@@ -16,6 +17,7 @@ from platform_assets.partitions import utc_days
 from platform_assets.resources import BarometerResource
 
 GROUP = "lake"
+FEED_OF_TABLE = {"quotes": "quote", "weather": "weather"}
 CHECK_UNIQUE = "no_duplicate_ids"
 CHECK_SCHEMA = "schema_as_declared"
 CHECK_RECONCILE = "rows_match_operational_table"
@@ -59,6 +61,7 @@ def build_compaction_asset(table: str) -> dg.AssetsDefinition:
 
     @dg.asset(
         key=key, group_name=GROUP, partitions_def=utc_days, kinds={"s3", "parquet", "glue"},
+        deps=[feed_key(FEED_OF_TABLE[table])] if table in FEED_OF_TABLE else [],
         description=f"`{table}` of the processed zone for one UTC day: one Parquet file, one row per "
                     f"{LAKE_ID_COLUMN[table]}, registered in the Glue catalog.",
         check_specs=[dg.AssetCheckSpec(CHECK_UNIQUE, asset=key, description="one row per id"),

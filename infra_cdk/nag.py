@@ -64,7 +64,7 @@ ACKNOWLEDGMENTS: tuple[Acknowledgment, ...] = (
     Acknowledgment("Barometer/Ingestion/Api/CloudWatchRole/*",
                    "AwsSolutions-IAM4[Policy::*AmazonAPIGatewayPushToCloudWatchLogs]",
                    "API Gateway's account-level logging role: AWS's managed policy is the documented setup"),
-    Acknowledgment("Barometer/DisasterRecovery/Plan/*",
+    Acknowledgment("Barometer/DisasterRecovery/BackupRole/*",
                    "AwsSolutions-IAM4[Policy::*AWSBackupServiceRolePolicyFor*]",
                    "AWS Backup's service role: AWS-maintained policies track the services Backup supports"),
     Acknowledgment("Barometer/Security/AuditReadOnlyRole", "AwsSolutions-IAM4[Policy::*SecurityAudit]",

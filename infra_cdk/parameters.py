@@ -43,6 +43,7 @@ class EstateParameters:
     audit_account_id: CfnParameter
     quicksight_principal_arn: CfnParameter
     secret_rotation_lambda_arn: CfnParameter
+    dynamodb_connector_arn: CfnParameter
     toggles: dict[str, CfnParameter]
 
     def toggle(self, name: str) -> CfnParameter:
@@ -83,6 +84,8 @@ def declare_parameters(stack: Stack, settings: Settings) -> EstateParameters:
                                       "QuickSight user or group ARN that owns the dashboards"),
         secret_rotation_lambda_arn=text("RotationFunctionArn", "",
                                         "Rotation function of the provider/Slack secrets (empty: none)"),
+        dynamodb_connector_arn=text("DynamoDbConnectorArn", "",
+                                    "Athena DynamoDB connector function (QuickSight reads LatestTable through it)"),
         toggles=toggles,
     )
 

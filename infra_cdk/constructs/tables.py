@@ -55,6 +55,10 @@ def catalogue_table(scope: Construct, spec: TableSpec, key: kms.IKey, *, seconda
                  "SSESpecification": {"KMSMasterKeyId": REPLICA_TABLE_KEY_ALIAS}, **replica_common}
     cfn_table: dynamodb.CfnGlobalTable = table.node.default_child  # type: ignore[assignment]
     cfn_table.add_property_override("SSESpecification", {"SSEEnabled": True, "SSEType": "KMS"})
+    if not spec.stream_view:
+        # A global table with more than one replica must have a stream (replication runs on it).
+        cfn_table.add_property_override("StreamSpecification", Fn.condition_if(
+            replicate.logical_id, {"StreamViewType": "NEW_AND_OLD_IMAGES"}, Aws.NO_VALUE))
     cfn_table.add_property_override("Replicas", Fn.condition_if(replicate.logical_id, [primary, secondary],
                                                                 [primary]))
     return table

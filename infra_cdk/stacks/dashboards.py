@@ -13,10 +13,15 @@ from constructs import Construct
 
 from infra_cdk.parameters import EstateParameters, all_of, condition, has_value
 from lambdas.core.lake import LAKE_SCHEMAS
-from lambdas.core.resources import GLUE_DATABASE, PROJECT
+from lambdas.core.resources import GLUE_DATABASE, LATEST_TABLE, PROJECT
 
 PERIOD = Duration.minutes(1)
 QUICKSIGHT_TABLES = ("quotes", "weather", "alerts")
+DYNAMODB_CATALOG = f"{PROJECT}_dynamodb"
+# LatestTable attributes QuickSight shows (docs/contracts.md); the connector maps DynamoDB types to these.
+LATEST_COLUMNS = (("pk", "STRING"), ("kind", "STRING"), ("key", "STRING"), ("value", "DECIMAL"), ("ts", "STRING"),
+                  ("local_day", "STRING"), ("change_pct", "DECIMAL"), ("previous_close", "DECIMAL"),
+                  ("updated_at", "STRING"))
 QUICKSIGHT_TYPES = {"string": "STRING", "timestamp": "DATETIME", "double": "DECIMAL", "bigint": "INTEGER"}
 OWNER_ACTIONS = ["quicksight:DescribeDataSet", "quicksight:DescribeDataSetPermissions", "quicksight:PassDataSet",
                  "quicksight:DescribeIngestion", "quicksight:ListIngestions", "quicksight:UpdateDataSet",
@@ -78,3 +83,26 @@ class DashboardsStack(NestedStack):
                 permissions=[quicksight.CfnDataSet.ResourcePermissionProperty(principal=principal,
                                                                               actions=OWNER_ACTIONS)])
             dataset.cfn_options.condition = enabled
+        self._latest_through_athena(params, enabled, source, principal)
+
+    def _latest_through_athena(self, params: EstateParameters, quicksight_on, source, principal: str) -> None:
+        """LatestTable in QuickSight: DynamoDB through Athena's federated DynamoDB connector (installed by the
+        operator from the Serverless Application Repository; its ARN is DynamoDbConnectorArn)."""
+        enabled = all_of(self, "DynamoDbThroughAthena", quicksight_on, has_value(self, params.dynamodb_connector_arn))
+        catalog = athena.CfnDataCatalog(
+            self, "DynamoDbCatalog", name=DYNAMODB_CATALOG, type="LAMBDA",
+            description="DynamoDB tables through the Athena DynamoDB connector",
+            parameters={"function": params.dynamodb_connector_arn.value_as_string})
+        catalog.cfn_options.condition = enabled
+        dataset = quicksight.CfnDataSet(
+            self, "LatestDataSet", aws_account_id=Aws.ACCOUNT_ID, data_set_id=f"{PROJECT}-latest",
+            name="Barometer latest values", import_mode="DIRECT_QUERY",
+            physical_table_map={"latest": quicksight.CfnDataSet.PhysicalTableProperty(
+                relational_table=quicksight.CfnDataSet.RelationalTableProperty(
+                    data_source_arn=source.attr_arn, catalog=DYNAMODB_CATALOG, schema="default",
+                    name=LATEST_TABLE.local_name,
+                    input_columns=[quicksight.CfnDataSet.InputColumnProperty(name=name, type=kind)
+                                   for name, kind in LATEST_COLUMNS]))},
+            permissions=[quicksight.CfnDataSet.ResourcePermissionProperty(principal=principal, actions=OWNER_ACTIONS)])
+        dataset.cfn_options.condition = enabled
+        dataset.add_resource_dependency(catalog)

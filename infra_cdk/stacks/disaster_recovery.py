@@ -10,6 +10,7 @@ from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_backup as backup
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_s3 as s3
@@ -19,6 +20,8 @@ from infra_cdk.parameters import EstateParameters, all_of, condition, has_value
 from lambdas.core.resources import PROJECT
 
 HEALTH_PATH = "health"
+BACKUP_POLICIES = ("AWSBackupServiceRolePolicyForBackup", "AWSBackupServiceRolePolicyForRestores",
+                   "AWSBackupServiceRolePolicyForS3Backup", "AWSBackupServiceRolePolicyForS3Restore")
 
 
 class DisasterRecoveryStack(NestedStack):
@@ -34,9 +37,14 @@ class DisasterRecoveryStack(NestedStack):
         self.plan.add_rule(backup.BackupPlanRule(
             rule_name="monthly", schedule_expression=events.Schedule.cron(day="1", hour="4", minute="0"),
             move_to_cold_storage_after=Duration.days(30), delete_after=Duration.days(365)))
-        self.plan.add_selection("Tables", backup_selection_name="tables", resources=[
+        # S3 backups need AWS Backup's S3 policy besides the general one (CDK's default role lacks it).
+        role = iam.Role(self, "BackupRole", assumed_by=iam.ServicePrincipal("backup.amazonaws.com"),
+                        description="AWS Backup of the Barometer buckets and tables",
+                        managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name(f"service-role/{name}")
+                                          for name in BACKUP_POLICIES])
+        self.plan.add_selection("Tables", backup_selection_name="tables", role=role, resources=[
             backup.BackupResource.from_arn(table.table_arn) for table in tables])
-        self.plan.add_selection("Buckets", backup_selection_name="buckets", resources=[
+        self.plan.add_selection("Buckets", backup_selection_name="buckets", role=role, resources=[
             backup.BackupResource.from_arn(bucket.bucket_arn) for bucket in buckets])
         self._failover(params, api)
 

@@ -187,11 +187,11 @@ def test_datastores_global_tables_match_the_catalogue(synthesized):
         assert props["SSESpecification"] == {"SSEEnabled": True, "SSEType": "KMS"}
         if spec.stream_view:
             assert props["StreamSpecification"]["StreamViewType"] == spec.stream_view
-        else:
-            assert "StreamSpecification" not in props
         assert {i["IndexName"] for i in props.get("GlobalSecondaryIndexes", [])} == {i.name for i in spec.indexes}
         condition, both, primary_only = props["Replicas"]["Fn::If"]
         assert condition == "EnableSecondaryRegionOn" and len(both) == 2 and len(primary_only) == 1
+        if not spec.stream_view:  # replication needs a stream once there are two replicas
+            assert props["StreamSpecification"]["Fn::If"][0] == "EnableSecondaryRegionOn"
         for replica in both:
             assert replica["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
             assert "KMSMasterKeyId" in replica["SSESpecification"]
@@ -307,6 +307,9 @@ def test_disaster_recovery_backs_up_buckets_and_tables_and_fails_over_when_asked
     selections = synthesized.resources("DisasterRecovery", "AWS::Backup::BackupSelection")
     assert len(selections) == 2
     assert {len(s["Properties"]["BackupSelection"]["Resources"]) for s in selections.values()} == {2, len(TABLES)}
+    (role,) = [r for lid, r in synthesized.resources("DisasterRecovery", "AWS::IAM::Role").items()
+               if lid.startswith("BackupRole")]
+    assert "AWSBackupServiceRolePolicyForS3Backup" in json.dumps(role["Properties"]["ManagedPolicyArns"])
     records = synthesized.resources("DisasterRecovery", "AWS::Route53::RecordSet")
     assert sorted(r["Properties"]["Failover"] for r in records.values()) == ["PRIMARY", "SECONDARY"]
     guarded = list(records.values()) + list(synthesized.resources("DisasterRecovery",
@@ -328,8 +331,13 @@ def test_dashboards_pipeline_health_and_optional_quicksight(synthesized):
     assert "IteratorAgeMilliseconds" in body and "ApproximateNumberOfMessagesVisible" in body
     quicksight = {**synthesized.resources("Dashboards", "AWS::QuickSight::DataSource"),
                   **synthesized.resources("Dashboards", "AWS::QuickSight::DataSet")}
-    assert len(quicksight) == 1 + len(LAKE_TABLES)
-    assert {r["Condition"] for r in quicksight.values()} == {"QuickSightReady"}
+    conditions = {lid: r["Condition"] for lid, r in quicksight.items()}
+    assert len(conditions) == 1 + len(LAKE_TABLES) + 1
+    # LatestTable comes through Athena's DynamoDB connector, only when its ARN is given
+    assert conditions.pop(next(lid for lid in conditions if lid.startswith("LatestDataSet"))) == "DynamoDbThroughAthena"
+    assert set(conditions.values()) == {"QuickSightReady"}
+    (catalog,) = synthesized.resources("Dashboards", "AWS::Athena::DataCatalog").values()
+    assert catalog["Properties"]["Type"] == "LAMBDA" and catalog["Condition"] == "DynamoDbThroughAthena"
 
 
 def test_replica_stack_holds_the_secondary_region_buckets_and_keys(synthesized):

@@ -5,7 +5,7 @@ DAGSTER_HOME ?= $(if $(BAROMETER_HOME),$(BAROMETER_HOME),$(CURDIR)/.barometer)/d
 DAGSTER_PORT ?= 3000
 DAY ?= $(shell date -u +%F)
 
-.PHONY: dagster-validate dagster-home dagster-dev dagster-materialize
+.PHONY: dagster-validate dagster-home dagster-dev dagster-materialize bench-orchestration
 
 dagster-validate: setup ## load the Dagster code location and validate its definitions
 	$(VENV)/bin/dagster definitions validate -w workspace.yaml
@@ -20,5 +20,8 @@ dagster-dev: setup dagster-home ## the Dagster UI and daemon (schedules, sensors
 
 dagster-materialize: setup dagster-home ## materialize every asset for DAY (default today, UTC) in one in-process run
 	DAGSTER_HOME=$(DAGSTER_HOME) $(VENV)/bin/dagster asset materialize -m platform_assets.definitions -a defs --select '*' --partition $(DAY)
+
+bench-orchestration: setup ## analytics group for one local day (in-process), on 2 days of Firehose-like deliveries
+	$(PY) tests/platform/bench_analytics.py
 
 TEST_EXTRA += dagster-validate

@@ -71,8 +71,9 @@ class DashboardsStack(NestedStack):
                 "quicksight:PassDataSource", "quicksight:UpdateDataSource", "quicksight:DeleteDataSource",
                 "quicksight:UpdateDataSourcePermissions"])])
         source.cfn_options.condition = enabled
+        datasets = {}
         for table in QUICKSIGHT_TABLES:
-            dataset = quicksight.CfnDataSet(
+            dataset = datasets[table] = quicksight.CfnDataSet(
                 self, f"{table.title()}DataSet", aws_account_id=Aws.ACCOUNT_ID, data_set_id=f"{PROJECT}-{table}",
                 name=f"Barometer {table}", import_mode="DIRECT_QUERY",
                 physical_table_map={table: quicksight.CfnDataSet.PhysicalTableProperty(
@@ -84,6 +85,44 @@ class DashboardsStack(NestedStack):
                                                                               actions=OWNER_ACTIONS)])
             dataset.cfn_options.condition = enabled
         self._latest_through_athena(params, enabled, source, principal)
+        self._stocks_weather_dashboard(enabled, datasets, principal)
+
+    def _stocks_weather_dashboard(self, enabled, datasets: dict, principal: str) -> None:
+        """One sheet: average price per symbol and average temperature per city, by hour."""
+        def line_chart(visual_id: str, title: str, dataset: str, key: str, measure: str) -> dict:
+            def column(name: str) -> dict:
+                return {"DataSetIdentifier": dataset, "ColumnName": name}
+
+            return {"LineChartVisual": {
+                "VisualId": visual_id,
+                "Title": {"Visibility": "VISIBLE", "FormatText": {"PlainText": title}},
+                "ChartConfiguration": {"FieldWells": {"LineChartAggregatedFieldWells": {
+                    "Category": [{"DateDimensionField": {"FieldId": f"{visual_id}-ts", "Column": column("ts"),
+                                                         "DateGranularity": "HOUR"}}],
+                    "Values": [{"NumericalMeasureField": {
+                        "FieldId": f"{visual_id}-{measure}", "Column": column(measure),
+                        "AggregationFunction": {"SimpleNumericalAggregation": "AVERAGE"}}}],
+                    "Colors": [{"CategoricalDimensionField": {"FieldId": f"{visual_id}-{key}",
+                                                              "Column": column(key)}}],
+                }}},
+            }}
+
+        dashboard = quicksight.CfnDashboard(
+            self, "StocksWeather", aws_account_id=Aws.ACCOUNT_ID, dashboard_id=f"{PROJECT}-stocks-weather",
+            name="Barometer stocks and weather",
+            permissions=[quicksight.CfnDashboard.ResourcePermissionProperty(principal=principal, actions=[
+                "quicksight:DescribeDashboard", "quicksight:ListDashboardVersions", "quicksight:QueryDashboard",
+                "quicksight:UpdateDashboard", "quicksight:DeleteDashboard", "quicksight:UpdateDashboardPermissions",
+                "quicksight:DescribeDashboardPermissions", "quicksight:UpdateDashboardPublishedVersion"])])
+        dashboard.add_property_override("Definition", {
+            "DataSetIdentifierDeclarations": [
+                {"Identifier": table, "DataSetArn": datasets[table].attr_arn} for table in ("quotes", "weather")],
+            "Sheets": [{"SheetId": "overview", "Name": "Overview", "Visuals": [
+                line_chart("prices", "Average price by symbol (hourly)", "quotes", "symbol", "price"),
+                line_chart("temperatures", "Average temperature by city (hourly)", "weather", "city", "temp_c"),
+            ]}],
+        })
+        dashboard.cfn_options.condition = enabled
 
     def _latest_through_athena(self, params: EstateParameters, quicksight_on, source, principal: str) -> None:
         """LatestTable in QuickSight: DynamoDB through Athena's federated DynamoDB connector (installed by the

@@ -336,6 +336,10 @@ def test_dashboards_pipeline_health_and_optional_quicksight(synthesized):
     # LatestTable comes through Athena's DynamoDB connector, only when its ARN is given
     assert conditions.pop(next(lid for lid in conditions if lid.startswith("LatestDataSet"))) == "DynamoDbThroughAthena"
     assert set(conditions.values()) == {"QuickSightReady"}
+    (dashboard,) = synthesized.resources("Dashboards", "AWS::QuickSight::Dashboard").values()
+    assert dashboard["Condition"] == "QuickSightReady"
+    visuals = dashboard["Properties"]["Definition"]["Sheets"][0]["Visuals"]
+    assert sorted(v["LineChartVisual"]["VisualId"] for v in visuals) == ["prices", "temperatures"]
     (catalog,) = synthesized.resources("Dashboards", "AWS::Athena::DataCatalog").values()
     assert catalog["Properties"]["Type"] == "LAMBDA" and catalog["Condition"] == "DynamoDbThroughAthena"
 

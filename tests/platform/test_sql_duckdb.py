@@ -129,3 +129,13 @@ def test_results_render_as_csv_and_json(filled_lake, sample_lake):
                                 "WHERE symbol = 'AAPL' GROUP BY symbol")
     assert result.to_csv().splitlines() == ["symbol,first_ts,nothing", f"AAPL,{first_ts},"]
     assert json.loads(result.to_json()) == [{"symbol": "AAPL", "first_ts": first_ts, "nothing": None}]
+
+
+def test_compute_rollup_loads_only_what_the_days_need(filled_lake, sample_lake):
+    from barometer_sql import compute_rollup
+
+    day = local_days(sample_lake)[2]
+    table = compute_rollup("daily_weather", day, s3_endpoint=filled_lake.s3_endpoint,
+                           processed_bucket=filled_lake.processed_bucket)
+    actual = {(r["city"], r["day"]): r for r in table.to_pylist()}
+    assert_rows_match(actual, {k: v for k, v in expected_daily_weather(sample_lake).items() if k[1] == day})

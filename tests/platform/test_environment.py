@@ -1,0 +1,58 @@
+"""Where the orchestrator finds the platform: the one local/AWS switch."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from lambdas.core.resources import MARKET_TOPIC, METRICS_TABLE, PROCESSED_BUCKET
+from platform_assets.environment import PlatformConfigError, resolve
+
+
+@pytest.fixture
+def clean_env(monkeypatch, tmp_path):
+    for name in ("BAROMETER_AWS_ENDPOINT", "BAROMETER_ENV", "BAROMETER_PROCESSED_BUCKET", "BAROMETER_METRICS_TABLE",
+                 "BAROMETER_MARKET_TOPIC"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("BAROMETER_HOME", str(tmp_path))
+    return tmp_path
+
+
+def test_local_reads_the_endpoint_from_platform_json(clean_env):
+    (clean_env / "platform.json").write_text(json.dumps({"aws_endpoint": "http://127.0.0.1:4566"}))
+    platform = resolve()
+    assert (platform.kind, platform.endpoint) == ("local", "http://127.0.0.1:4566")
+    assert platform.name(PROCESSED_BUCKET) == PROCESSED_BUCKET.local_name
+
+
+def test_the_endpoint_variable_wins_over_platform_json(clean_env, monkeypatch):
+    (clean_env / "platform.json").write_text(json.dumps({"aws_endpoint": "http://127.0.0.1:1"}))
+    monkeypatch.setenv("BAROMETER_AWS_ENDPOINT", "http://127.0.0.1:2")
+    assert resolve().endpoint == "http://127.0.0.1:2"
+
+
+def test_without_a_platform_the_error_says_how_to_start_one(clean_env):
+    with pytest.raises(PlatformConfigError, match="barometer up"):
+        resolve("local")
+    (clean_env / "platform.json").write_text("{}")
+    with pytest.raises(PlatformConfigError, match="no aws_endpoint"):
+        resolve("local")
+
+
+def test_aws_takes_buckets_from_their_variables_and_other_names_from_the_catalogue(clean_env, monkeypatch):
+    platform = resolve("aws")
+    assert platform.endpoint is None and platform.name(METRICS_TABLE) == METRICS_TABLE.local_name
+    with pytest.raises(PlatformConfigError, match="BAROMETER_PROCESSED_BUCKET"):
+        platform.name(PROCESSED_BUCKET)
+    monkeypatch.setenv("BAROMETER_PROCESSED_BUCKET", "barometer-processedbucket-abc123")
+    monkeypatch.setenv("BAROMETER_MARKET_TOPIC", "arn:aws:sns:eu-west-1:111122223333:market")
+    assert platform.name(PROCESSED_BUCKET) == "barometer-processedbucket-abc123"
+    assert platform.name(MARKET_TOPIC) == "market"
+
+
+def test_overrides_come_first_and_unknown_environments_are_refused(clean_env):
+    platform = resolve("local", endpoint="http://x", overrides={"MetricsTable": "t-metrics"})
+    assert platform.name(METRICS_TABLE) == "t-metrics"
+    assert platform.lambda_environment()["BAROMETER_METRICS_TABLE"] == "t-metrics"
+    with pytest.raises(PlatformConfigError, match="BAROMETER_ENV"):
+        resolve("gcp")

@@ -44,13 +44,36 @@ def machine() -> dict[str, Any]:
             "load_average_at_start": [round(x, 2) for x in os.getloadavg()]}
 
 
+# The top-level keys each section writes (the issue's contract) besides its own object.
+SECTION_KEYS = {"hot_path": ("hot_path_events_per_s", "hot_path_vs_json_ratio"), "imports": ("import_ms",),
+                "e2e": ("e2e_events_per_s", "e2e_p50_ms", "e2e_p99_ms", "emulator_ddb_items_per_s")}
+
+
+def merge_earlier(results: dict[str, Any], path: Path) -> dict[str, Any]:
+    """With --only, keep the other sections of the results file, each with the machine it ran on."""
+    skipped = [name for name in SECTIONS if name not in results["sections"]]
+    try:
+        earlier = json.loads(path.read_text()) if skipped else {}
+    except (OSError, ValueError):
+        earlier = {}
+    for name in skipped:
+        if name in earlier:
+            for key in (name, *SECTION_KEYS[name]):
+                results[key] = earlier[key]
+            results[name].setdefault("machine", earlier.get("machine"))
+    results["machine"] = {**results["machine"]}
+    for name in results["sections"]:
+        results[name]["machine"] = results["machine"]
+    return results
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", default=",".join(SECTIONS),
                         help=f"comma-separated sections to run (default: all of {','.join(SECTIONS)})")
     parser.add_argument("--quick", action="store_true",
-                        help="smaller workloads (a smoke run, under a minute; figures are noisier)")
+                        help="smaller workloads (a smoke run of about two minutes; figures are noisier)")
     parser.add_argument("--out", type=Path, default=RESULTS, help=f"results file (default {RESULTS})")
     parser.add_argument("--hot-events", type=int, help="hot path: events per round (default 50000; quick 10000)")
     parser.add_argument("--hot-rounds", type=int, help="hot path: timed rounds, median reported (default 5; quick 3)")
@@ -122,14 +145,11 @@ def main(argv: list[str] | None = None) -> int:
         results.update({k: section.pop(k) for k in ("e2e_events_per_s", "e2e_p50_ms", "e2e_p99_ms",
                                                     "emulator_ddb_items_per_s")})
         results["e2e"] = section
-    results["parameters"] = {
-        "hot_path": results.get("hot_path", {}).get("parameters"),
-        "imports": results.get("imports", {}).get("parameters"),
-        "e2e": results.get("e2e", {}).get("parameters"),
-        "argv": sys.argv[1:] if argv is None else argv,
-    }
     results["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     results["duration_s"] = round(time.monotonic() - started, 1)
+    results["argv"] = sys.argv[1:] if argv is None else argv
+    results = merge_earlier(results, args.out)
+    results["parameters"] = {name: results.get(name, {}).get("parameters") for name in SECTIONS}
     args.out.write_text(json.dumps(results, indent=1) + "\n")
     progress(f"results written to {args.out} ({results['duration_s']}s)")
     return 0

@@ -15,7 +15,6 @@ from typing import Any
 
 from lambdas.core.config import Settings
 
-UTC = UTC
 # A Monday 09:00 in New York; 36 hours of events cross every local midnight of the configuration.
 DEFAULT_START = datetime(2026, 11, 16, 14, 0, tzinfo=UTC)
 # By then it is the next local day in New York (05:00 UTC) and Europe: crashes compare with a close.

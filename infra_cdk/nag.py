@@ -53,8 +53,9 @@ ACKNOWLEDGMENTS: tuple[Acknowledgment, ...] = (
     Acknowledgment("Barometer/*", "AwsSolutions-IAM5[Resource::<*Table*Arn>/index/*]",
                    "The table's own global secondary indexes (granted with the table by grant_read_write_data)"),
     Acknowledgment(_FUNCTION_ROLES, "AwsSolutions-IAM5[Resource::*]",
-                   "X-Ray PutTraceSegments/PutTelemetryRecords and the VPC ENI actions support no resource-level "
-                   "permissions; Resource * is the only valid value"),
+                   "X-Ray PutTraceSegments/PutTelemetryRecords, the VPC ENI actions and CloudWatch GetMetricData/"
+                   "ListMetrics (the API's pipeline health) support no resource-level permissions; Resource * is "
+                   "the only valid value"),
     Acknowledgment(_FUNCTION_ROLES, "AwsSolutions-IAM4[Policy::*AWSLambdaBasicExecutionRole]",
                    "AWS-maintained minimum for Lambda logging; the function's log group is its own, KMS-encrypted"),
     Acknowledgment(_FUNCTION_ROLES, "AwsSolutions-IAM4[Policy::*AWSLambdaVPCAccessExecutionRole]",

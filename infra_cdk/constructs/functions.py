@@ -110,6 +110,7 @@ class ResourceIndex:
         if logical_id in self.queues:
             queue = self.queues[logical_id]
             queue.grant_send_messages(function)
+            queue.grant(function, "sqs:GetQueueUrl", "sqs:GetQueueAttributes")  # depth, for pipeline health
             return spec.env_var, queue.queue_name
         if logical_id in self.topics:
             topic = self.topics[logical_id]

@@ -56,6 +56,9 @@ class IngestionStack(NestedStack):
 
         self.api_function = CatalogueFunction(self, API_FUNCTION, placement=placement, resources=resources)
         self.poller_function = CatalogueFunction(self, POLLER_FUNCTION, placement=placement, resources=resources)
+        # The pipeline-health endpoint (lambdas/api/health.py) reads CloudWatch metrics.
+        self.api_function.function.add_to_role_policy(iam.PolicyStatement(
+            actions=["cloudwatch:GetMetricData", "cloudwatch:ListMetrics"], resources=["*"]))
         self._auth()
         self._api(messaging_key)
         self._waf(messaging_key)

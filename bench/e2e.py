@@ -232,6 +232,8 @@ class Driver:
                 time.sleep(0.01)
             if rate:
                 time.sleep(max(0.0, started + posted / rate - time.time()))
+                if time.time() - started >= seconds:
+                    break
             events, keys = self.load.batch(size)
             sent = time.time()
             self.watcher.add_posted(keys, sent, phase)

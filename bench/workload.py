@@ -15,11 +15,18 @@ from typing import Any
 
 from lambdas.core.config import Settings
 
-# A Monday 09:00 in New York; 36 hours of events cross every local midnight of the configuration.
-DEFAULT_START = datetime(2026, 11, 16, 14, 0, tzinfo=UTC)
-# By then it is the next local day in New York (05:00 UTC) and Europe: crashes compare with a close.
+# 16 hours after the start it is the next local day in New York (05:00 UTC) and Europe: crashes compare with a close.
 CRASH_AFTER_H = 16
 OFFSET = timezone(timedelta(hours=1))
+
+
+
+def default_start(today: datetime | None = None) -> datetime:
+    """Monday 14:00 UTC (09:00 or 10:00 in New York) two weeks back: in the past wherever the clock is,
+    and 36 hours of events from it cross every local midnight of the configuration."""
+    day = (today or datetime.now(UTC)).date()
+    monday = day - timedelta(days=day.weekday() + 14)
+    return datetime(monday.year, monday.month, monday.day, 14, 0, tzinfo=UTC)
 
 
 def extra_symbols(count: int) -> list[str]:
@@ -77,9 +84,10 @@ class Workload:
             event["event_id"] = f"{source}:{key.replace(' ', '-')}:{self.seq}"
         return event
 
-    def stream(self, count: int, start: datetime = DEFAULT_START, span_hours: float = 36.0) -> Iterator[dict]:
+    def stream(self, count: int, start: datetime | None = None, span_hours: float = 36.0) -> Iterator[dict]:
         """`count` events in arrival order over about `span_hours`; the clock moves by a random step."""
         rng = self.rng
+        start = start or default_start()
         mean_step_s = span_hours * 3600 / max(count, 1)
         crash_from = start + timedelta(hours=CRASH_AFTER_H)
         clock = start

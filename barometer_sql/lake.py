@@ -5,6 +5,7 @@ emulator endpoint) and handed to DuckDB as Arrow tables.
 """
 from __future__ import annotations
 
+import os
 import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -29,17 +30,26 @@ class LakeLocation:
     s3_endpoint: str | None = None
     region: str = "us-east-1"
 
+    def _emulator_credentials(self) -> dict[str, str]:
+        """An emulator takes any credentials; without some, clients look for instance metadata or refuse."""
+        if self.s3_endpoint and not os.environ.get("AWS_ACCESS_KEY_ID") and not os.environ.get("AWS_PROFILE"):
+            return {"access_key": "testing", "secret_key": "testing"}
+        return {}
+
     def filesystem(self) -> pafs.S3FileSystem:
         if self.s3_endpoint:
             scheme = "https" if self.s3_endpoint.startswith("https") else "http"
             return pafs.S3FileSystem(endpoint_override=self.s3_endpoint, scheme=scheme, region=self.region,
-                                     connect_timeout=5, request_timeout=60)
+                                     connect_timeout=5, request_timeout=60, **self._emulator_credentials())
         return pafs.S3FileSystem(region=self.region, connect_timeout=5, request_timeout=60)
 
     def s3_client(self):
         import boto3
 
-        return boto3.session.Session(region_name=self.region).client("s3", endpoint_url=self.s3_endpoint)
+        keys = self._emulator_credentials()
+        session = boto3.session.Session(region_name=self.region, aws_access_key_id=keys.get("access_key"),
+                                        aws_secret_access_key=keys.get("secret_key"))
+        return session.client("s3", endpoint_url=self.s3_endpoint)
 
     def table_prefix(self, table: str, zone_prefix: str = PROCESSED_PREFIX) -> str:
         return f"{self.processed_bucket}/{zone_prefix}{table}/"

@@ -24,6 +24,15 @@ ENVIRONMENTS = ("local", "aws")
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
+# The emulator accepts any credentials; without some, boto3 refuses to sign (a `dagster dev` started
+# from a plain shell has none).
+EMULATOR_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+
+
+def _missing_credentials() -> bool:
+    return not os.environ.get("AWS_ACCESS_KEY_ID") and not os.environ.get("AWS_PROFILE")
+
+
 class PlatformConfigError(RuntimeError):
     """The platform cannot be located: which environment, which endpoint, which name."""
 
@@ -91,8 +100,12 @@ class Platform:
         from botocore.config import Config
 
         config = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=60)
-        return boto3.session.Session(region_name=self.region).client(service, endpoint_url=self.endpoint,
-                                                                     config=config)
+        credentials = {}
+        if self.is_local and _missing_credentials():
+            credentials = {"aws_access_key_id": EMULATOR_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                           "aws_secret_access_key": EMULATOR_CREDENTIALS["AWS_SECRET_ACCESS_KEY"]}
+        return boto3.session.Session(region_name=self.region, **credentials).client(
+            service, endpoint_url=self.endpoint, config=config)
 
     def lambda_environment(self) -> dict[str, str]:
         """Environment variables that make Barometer's handlers run against this platform in-process."""
@@ -101,8 +114,11 @@ class Platform:
                for group in (c.tables, c.buckets, c.queues, c.secrets, c.streams, c.deliveries)
                for spec in group if spec.env_var}
         env.update({topic.env_var: self.topic_arn(topic) for topic in c.topics})
+        env.update(AWS_REGION=self.region, AWS_DEFAULT_REGION=self.region)
         if self.endpoint:
             env[catalogue.ENDPOINT_ENV] = self.endpoint
+        if self.is_local and _missing_credentials():
+            env.update(EMULATOR_CREDENTIALS)
         return env
 
 

@@ -56,3 +56,16 @@ def test_overrides_come_first_and_unknown_environments_are_refused(clean_env):
     assert platform.lambda_environment()["BAROMETER_METRICS_TABLE"] == "t-metrics"
     with pytest.raises(PlatformConfigError, match="BAROMETER_ENV"):
         resolve("gcp")
+
+
+def test_without_credentials_the_emulator_gets_dummy_ones(clean_env, monkeypatch):
+    # A `dagster dev` started from a plain shell has no AWS credentials; boto3 would refuse to sign.
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID", raising=False)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    platform = resolve("local", endpoint="http://127.0.0.1:1", region="eu-west-1")
+    env = platform.lambda_environment()
+    assert env["AWS_REGION"] == env["AWS_DEFAULT_REGION"] == "eu-west-1"
+    assert env["AWS_ACCESS_KEY_ID"] and env["AWS_SECRET_ACCESS_KEY"]
+    credentials = platform.client("s3")._request_signer._credentials
+    assert credentials is not None and credentials.access_key == env["AWS_ACCESS_KEY_ID"]
+    assert "AWS_ACCESS_KEY_ID" not in resolve("aws").lambda_environment()

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from lambdas.core.resources import MARKET_TOPIC, METRICS_TABLE, PROCESSED_BUCKET
+from lambdas.core.resources import MARKET_TOPIC, METRICS_TABLE, PROCESSED_BUCKET, TOPICS
 from platform_assets.environment import PlatformConfigError, resolve
 
 
@@ -68,4 +68,8 @@ def test_without_credentials_the_emulator_gets_dummy_ones(clean_env, monkeypatch
     assert env["AWS_ACCESS_KEY_ID"] and env["AWS_SECRET_ACCESS_KEY"]
     credentials = platform.client("s3")._request_signer._credentials
     assert credentials is not None and credentials.access_key == env["AWS_ACCESS_KEY_ID"]
+    monkeypatch.setenv("BAROMETER_RAW_BUCKET", "raw-abc")
+    monkeypatch.setenv("BAROMETER_PROCESSED_BUCKET", "processed-abc")
+    for topic in TOPICS:
+        monkeypatch.setenv(topic.env_var, f"arn:aws:sns:eu-west-1:111122223333:{topic.local_name}")
     assert "AWS_ACCESS_KEY_ID" not in resolve("aws").lambda_environment()

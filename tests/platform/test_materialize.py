@@ -193,3 +193,26 @@ def test_feeds_are_observed_and_checked_for_freshness_per_key(stage, emulator):
     verdicts = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
     assert verdicts["fresh_aapl"] is True and verdicts["fresh_msft"] is False and verdicts["fresh_sap"] is False
     assert verdicts["fresh_london"] is False  # no weather in this LatestTable
+
+
+def test_an_alerts_run_request_refreshes_its_day_and_records_the_incident(stage, emulator):
+    from platform_assets.analytics.sensors import alert_run_request
+    from platform_assets.sensor_queue import parse_body
+
+    lake, location, _, instance, stage_defs = stage
+    alert = next(a for a in lake.alerts if a["kind"] == "market" and a["local_day"] == LOCAL_DAY)
+    message = parse_body(json.dumps({"alert_id": alert["alert_id"], "kind": "market", "key": alert["key"],
+                                     "rule": "market_drop", "local_day": LOCAL_DAY}), "sqs-1")
+    # When the run the sensor asks for is executed
+    request = alert_run_request(message)
+    result = stage_defs.resolve_job_def("alert_response").execute_in_process(
+        instance=instance, partition_key=request.partition_key, asset_selection=request.asset_selection,
+        tags=request.tags)
+    # Then the alert's rollups and the incident record of its day are refreshed, naming the alert
+    assert result.success
+    assert {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()} == {
+        "analytics/daily_ohlc", "analytics/alert_summary", "analytics/alert_incidents"}
+    s3 = boto3.client("s3", endpoint_url=emulator.url, region_name=REGION)
+    record = json.loads(s3.get_object(Bucket=location.processed_bucket,
+                                      Key=f"incidents/dt={LOCAL_DAY}/incidents.json")["Body"].read())
+    assert record["triggered_by"] == alert["alert_id"]

@@ -5,7 +5,7 @@ from platform_assets.ingestion.assets import FEED_ASSETS, FRESHNESS_CHECKS, feed
 from platform_assets.ingestion.poll import poll_feeds, poll_schedule
 
 # Observable sources are left out of group selections unless asked for.
-observe_feeds = dg.define_asset_job("observe_feeds", selection=dg.AssetSelection.keys(feed_key("quote"),
+observe_feeds = dg.define_asset_job("observe_feeds", selection=dg.AssetSelection.assets(feed_key("quote"),
                                                                                      feed_key("weather")),
                                     description="Observe the stock and weather feeds (and run their freshness checks)")
 

@@ -55,7 +55,7 @@ def fill_operational_tables(ddb, names: dict[str, str], lake: SampleLake) -> Non
 @pytest.fixture(scope="module")
 def stage(emulator, provisioned):
     """A lake of its own (bucket and tables under test names), filled with the sample events."""
-    from conftest import create_table_like, new_bucket
+    from platform_helpers import create_table_like, new_bucket
 
     lake = make_events()
     suffix = uuid.uuid4().hex[:8]

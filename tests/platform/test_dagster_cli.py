@@ -26,7 +26,7 @@ DAY = "2026-11-24"
 @pytest.fixture(scope="module")
 def cli_env(emulator, provisioned, tmp_path_factory):
     """A platform.json naming the session emulator, and lake/table names of this test's own."""
-    from conftest import create_table_like, new_bucket
+    from platform_helpers import create_table_like, new_bucket
 
     home = tmp_path_factory.mktemp("barometer-home")
     (home / "platform.json").write_text(json.dumps({"aws_endpoint": emulator.url, "region": REGION}))

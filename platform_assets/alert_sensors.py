@@ -15,6 +15,13 @@ def sensor_queue_spec(topic: TopicSpec):
     return next(q for q in SENSOR_QUEUES if q.local_name == topic.sensor_queue)
 
 
+def queue_url(sqs, name: str) -> str:
+    """The queue's URL; the deployment may hand the orchestrator a URL instead of a name."""
+    if name.startswith(("https://", "http://")):
+        return name
+    return sqs.get_queue_url(QueueName=name)["QueueUrl"]
+
+
 def build_queue_sensor(name: str, topic: TopicSpec, target, to_run_request: Callable[[QueueMessage], dg.RunRequest],
                        description: str) -> dg.SensorDefinition:
     queue = sensor_queue_spec(topic)
@@ -25,7 +32,7 @@ def build_queue_sensor(name: str, topic: TopicSpec, target, to_run_request: Call
         cursor = SensorCursor.parse(context.cursor)
         try:
             sqs = barometer.client("sqs")
-            url = sqs.get_queue_url(QueueName=barometer.name(queue))["QueueUrl"]
+            url = queue_url(sqs, barometer.name(queue))
         except PlatformConfigError as exc:
             return dg.SkipReason(f"the platform is not reachable: {exc}")
         messages = read_queue(sqs, url, cursor)

@@ -132,3 +132,12 @@ def test_without_a_platform_the_sensor_skips(monkeypatch, tmp_path):
     monkeypatch.setenv("BAROMETER_HOME", str(tmp_path))
     result = evaluate(market_alert_sensor, BarometerResource(environment="local"), None)
     assert result.run_requests == [] and "barometer up" in result.skip_message
+
+
+def test_a_queue_given_by_url_is_used_as_is(sqs, provisioned):
+    from platform_assets.alert_sensors import queue_url
+
+    url = sqs.get_queue_url(QueueName=MARKET_TOPIC.sensor_queue)["QueueUrl"]
+    assert queue_url(sqs, MARKET_TOPIC.sensor_queue) == url
+    assert queue_url(sqs, "https://sqs.eu-west-1.amazonaws.com/111122223333/q") == \
+        "https://sqs.eu-west-1.amazonaws.com/111122223333/q"

@@ -82,6 +82,8 @@ def _events_of(body: str | None) -> list[Any]:
         payload = decode_json(body)
     except ValueError as exc:
         raise HttpError(400, f"body: not valid JSON ({exc})") from None
+    except RecursionError:
+        raise HttpError(400, "body: JSON nested too deeply") from None
     if not isinstance(payload, dict):
         raise HttpError(400, 'body: must be a JSON object {"events": [...]}')
     unknown = sorted(str(k)[:40] for k in payload if k != "events")
@@ -147,8 +149,8 @@ def get_config(request: Request) -> Any:
 @router.route("GET", "/v1/latest/{kind}")
 def list_latest(request: Request) -> Any:
     kind = _kind(request.params["kind"])
-    items, last = queries.latest_page(kind, request.param("q") or None, paging.limit(request.param("limit")),
-                                      paging.decode(request.param("next")))
+    start = paging.decode(request.param("next"), lambda s: paging.is_ddb_key(s, ("pk", "kind", "key")))
+    items, last = queries.latest_page(kind, request.param("q") or None, paging.limit(request.param("limit")), start)
     return {"items": items, "next": paging.encode(last)}
 
 
@@ -167,7 +169,8 @@ def get_series(request: Request) -> Any:
     pk = f"{kind}#{key}"
     lower = format_fixed(start) if start else "0"
     upper = format_fixed(end) + "$" if end else "~"
-    token = paging.decode(request.param("next"))
+    token = paging.decode(request.param("next"),
+                          lambda s: isinstance(s, dict) and set(s) == {"sk"} and isinstance(s["sk"], str))
     items, last = queries.metrics_range(pk, lower, upper, limit=limit,
                                         start={"pk": {"S": pk}, "sk": {"S": token["sk"]}} if token else None)
     if not items:
@@ -215,13 +218,22 @@ def list_alerts(request: Request) -> Any:
         _require_latest(_ALERT_KIND_TO_EVENT_KIND[kind], key)
         matching = sorted((a for a in queries.alerts_of_key(kind, key) if lower <= a["ts_key"] <= upper),
                           key=lambda a: a["ts_key"], reverse=True)
-        offset = (paging.decode(request.param("next")) or {}).get("offset", 0)
+        offset = (paging.decode(request.param("next"), lambda s: isinstance(s, dict) and set(s) == {"offset"}
+                                and type(s["offset"]) is int and s["offset"] >= 0) or {}).get("offset", 0)
         page = matching[offset:offset + limit]
         more = offset + limit < len(matching)
         return {"alerts": [_public_alert(a) for a in page],
                 "next": paging.encode({"offset": offset + limit}) if more else None}
     return _alerts_across_kinds([kind] if kind else ["market", "weather"], lower, upper, limit,
-                                paging.decode(request.param("next")) or {})
+                                paging.decode(request.param("next"), _is_alert_cursor) or {})
+
+
+def _is_alert_cursor(state: Any) -> bool:
+    if not isinstance(state, dict) or not set(state) <= set(_ALERT_KIND_TO_EVENT_KIND):
+        return False
+    return all(isinstance(c, dict) and set(c) == {"start", "done"} and isinstance(c["done"], bool)
+               and (c["start"] is None or paging.is_ddb_key(c["start"], ("kind", "ts_key", "pk", "sk")))
+               for c in state.values())
 
 
 def _alerts_across_kinds(kinds: list[str], lower: str, upper: str, limit: int, state: dict) -> dict[str, Any]:

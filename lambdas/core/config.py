@@ -80,7 +80,7 @@ class Settings:
 
 def parse_duration(text: Any, key: str) -> int:
     """'5m' -> 300. Units s, m, h, d."""
-    match = _DURATION.match(text) if isinstance(text, str) else None
+    match = _DURATION.fullmatch(text) if isinstance(text, str) else None
     if not match or int(match.group(1)) <= 0:
         raise ConfigError(f"{key}: expected a positive duration such as '5m', '1h' or '24h', got {text!r}")
     return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
@@ -121,7 +121,7 @@ def _parse_symbols(raw: Mapping[str, Any], default_tz: str) -> dict[str, SymbolR
         key = f"symbols[{i}]"
         item = _mapping(item, key)
         symbol = item.get("symbol")
-        if not isinstance(symbol, str) or not SYMBOL_PATTERN.match(symbol):
+        if not isinstance(symbol, str) or not SYMBOL_PATTERN.fullmatch(symbol):
             raise ConfigError(f"{key}.symbol: expected 1-10 characters of A-Z 0-9 . -, got {symbol!r}")
         if symbol in symbols:
             raise ConfigError(f"{key}.symbol: {symbol} is listed twice")
@@ -158,9 +158,10 @@ def _parse_windows(raw: Mapping[str, Any]) -> tuple[Window, ...]:
     windows = []
     for i, name in enumerate(names):
         seconds = parse_duration(name, f"rolling_windows[{i}]")
+        name = str(name).strip()
         if any(w.name == name for w in windows):
             raise ConfigError(f"rolling_windows[{i}]: {name} is listed twice")
-        windows.append(Window(str(name).strip(), seconds))
+        windows.append(Window(name, seconds))
     return tuple(windows)
 
 
@@ -170,7 +171,7 @@ def _parse_weather_rules(raw: Mapping[str, Any]) -> tuple[WeatherRule, ...]:
         key = f"weather_rules[{i}]"
         item = _mapping(item, key)
         name = item.get("name")
-        if not isinstance(name, str) or not RULE_NAME_PATTERN.match(name) or name == MARKET_DROP_RULE:
+        if not isinstance(name, str) or not RULE_NAME_PATTERN.fullmatch(name) or name == MARKET_DROP_RULE:
             raise ConfigError(f"{key}.name: expected a lower_snake_case name (not {MARKET_DROP_RULE!r})")
         if any(r.name == name for r in rules):
             raise ConfigError(f"{key}.name: {name} is listed twice")

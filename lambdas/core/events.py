@@ -115,7 +115,11 @@ def _number(obj: dict, name: str, errors: list[FieldError], *, required: bool) -
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         errors.append(FieldError(name, f"must be a number (got {type(value).__name__})"))
         return None
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:  # an integer literal with hundreds of digits
+        errors.append(FieldError(name, "is too large"))
+        return None
     if not math.isfinite(value):
         errors.append(FieldError(name, "must be a finite number"))
         return None
@@ -129,7 +133,7 @@ def _string(obj: dict, name: str, errors: list[FieldError], pattern: re.Pattern,
     if not isinstance(value, str):
         errors.append(FieldError(name, f"must be a string (got {type(value).__name__})"))
         return None
-    if not pattern.match(value):
+    if not pattern.fullmatch(value):
         errors.append(FieldError(name, hint))
         return None
     return value
@@ -175,7 +179,7 @@ def _parse_quote(obj: dict, errors: list[FieldError]) -> tuple[str | None, float
     symbol = obj.get("symbol")
     if symbol is None:
         errors.append(FieldError("symbol", "is required"))
-    elif not isinstance(symbol, str) or not SYMBOL_PATTERN.match(symbol):
+    elif not isinstance(symbol, str) or not SYMBOL_PATTERN.fullmatch(symbol):
         errors.append(FieldError("symbol", "must be 1-10 characters of A-Z 0-9 . -"))
         symbol = None
     price = _number(obj, "price", errors, required=True)
@@ -229,7 +233,7 @@ def _parse_weather(obj: dict, errors: list[FieldError], settings: Settings) -> t
         known = ", ".join(sorted(settings.cities)[:10])
         errors.append(FieldError("city", f"must be a configured city ({known})"))
         city = None
-    if "temp_c" not in obj and "temp_f" not in obj:
+    if obj.get("temp_c") is None and obj.get("temp_f") is None:
         errors.append(FieldError("temp_c", "is required"))
     fields: dict[str, Any] = {
         "temp_c": _first_of(obj, errors, "temp_c", "temp_f", lambda f: (f - 32.0) * 5.0 / 9.0),

@@ -20,7 +20,7 @@ class TimestampError(ValueError):
 
 def parse_rfc3339(text: str) -> datetime:
     """Parse an RFC 3339 timestamp with a zone into an aware UTC datetime (microsecond precision)."""
-    match = _RFC3339.match(text)
+    match = _RFC3339.fullmatch(text)
     if match is None:
         raise TimestampError("must be an RFC 3339 timestamp with a zone, e.g. 2026-11-24T15:04:05Z")
     year, month, day, hour, minute, second, frac, zone = match.groups()
@@ -37,7 +37,12 @@ def parse_rfc3339(text: str) -> datetime:
         value = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), micros, tzinfo=tz)
     except ValueError as exc:  # month 13, Feb 30, second 60, ...
         raise TimestampError(f"is not a valid date-time ({exc})") from None
-    return value if tz is UTC else value.astimezone(UTC)
+    if tz is UTC:
+        return value
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 and the like fall outside datetime's range in UTC
+        raise TimestampError("is out of the supported range") from None
 
 
 def format_fixed(value: datetime) -> str:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import gzip
 import json
 import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -167,7 +166,7 @@ def step_alerts(d: Demo) -> None:
         status, body = d.api.get("/v1/alerts", kind="market")
         return status == 200 and body["alerts"] and body["alerts"]
 
-    alerts = d.api.wait_for(market_alerts, timeout_s=60, what="the market alert")
+    d.api.wait_for(market_alerts, timeout_s=60, what="the market alert")
     time.sleep(1.0)  # give a wrongly doubled alert the chance to show up before counting
     status, body = d.api.get("/v1/alerts", kind="market")
     check(len(body["alerts"]) == 1, f"{len(body['alerts'])} market alerts, expected exactly 1")

@@ -36,10 +36,15 @@ class RawDelivery:
         self.buffer: list[dict[str, Any]] = []
         self.buffer_bytes = 0
         self.first_buffered_at = 0.0
+        self.next_read_at = 0.0
         self.delivered = 0
 
     def step(self, force: bool = False) -> int:
-        records = self.reader.read(5000)
+        records = []
+        if time.monotonic() >= self.next_read_at:
+            records = self.reader.read(5000)
+            if not records:
+                self.next_read_at = time.monotonic() + 0.25
         if records:
             if not self.buffer:
                 self.first_buffered_at = time.monotonic()

@@ -21,6 +21,7 @@ from barometer_local.sources import ShardReader
 from lambdas.core.resources import MappingSpec
 
 RETRY_BACKOFF_S = (0.2, 0.5, 1.0, 2.0, 4.0)
+IDLE_POLL_S = 0.25
 
 
 class ShardMapping:
@@ -33,6 +34,7 @@ class ShardMapping:
         self.limit = spec.batch_size
         self.attempts = 0
         self.retry_at = 0.0
+        self.next_read_at = 0.0
         self.processed = 0
         self.discarded = 0
         self.last_arrival = 0.0
@@ -42,8 +44,12 @@ class ShardMapping:
         return not self.spec.event_names or record.get("eventName") in self.spec.event_names
 
     def _fill(self) -> None:
-        if len(self.buffer) < self.spec.batch_size:
-            self.buffer.extend(self.reader.read(max(self.spec.batch_size * 2, 100)))
+        # Lambda polls a shard a few times a second; an idle shard is not read again sooner.
+        if len(self.buffer) < self.spec.batch_size and time.monotonic() >= self.next_read_at:
+            records = self.reader.read(max(self.spec.batch_size * 2, 100))
+            self.buffer.extend(records)
+            if not records:
+                self.next_read_at = time.monotonic() + IDLE_POLL_S
 
     def _seq(self, record: dict[str, Any]) -> str:
         return self.reader.sequence_of(record)

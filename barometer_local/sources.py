@@ -106,7 +106,7 @@ class DynamoShardReader(ShardReader):
         return self.streams.get_records(ShardIterator=iterator, Limit=min(limit, 1000))
 
     def _shape(self, r: dict[str, Any]) -> dict[str, Any]:
-        dynamodb = dict(r["dynamodb"])
+        dynamodb = _base64_binaries(dict(r["dynamodb"]))
         created = dynamodb.get("ApproximateCreationDateTime")
         if isinstance(created, datetime):
             dynamodb["ApproximateCreationDateTime"] = created.timestamp()
@@ -121,3 +121,13 @@ class DynamoShardReader(ShardReader):
     @staticmethod
     def arrival_of(record: dict[str, Any]) -> float:
         return float(record["dynamodb"].get("ApproximateCreationDateTime") or 0)
+
+
+def _base64_binaries(value: Any) -> Any:
+    """Binary attributes as Lambda delivers them in stream events: base64 text (boto3 gives bytes)."""
+    if isinstance(value, dict):
+        return {k: (base64.b64encode(v).decode() if k == "B" and isinstance(v, (bytes, bytearray))
+                    else _base64_binaries(v)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_base64_binaries(v) for v in value]
+    return value

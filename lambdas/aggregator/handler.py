@@ -7,6 +7,7 @@ no-op for every key already written.
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from collections import OrderedDict
 from typing import Any, Sequence
 
 from aws_lambda_powertools import Logger, Metrics
@@ -16,7 +17,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 
 from lambdas.aggregator import store
 from lambdas.core.records import event_from_metrics_item
-from lambdas.core.state import state_from_item, state_to_item
+from lambdas.core.state import KeyState, state_from_item, state_to_item
 from lambdas.core.timeutil import format_public
 from lambdas.shared.batch import BufferedBatchProcessor
 from lambdas.shared.ddb import from_item
@@ -42,11 +43,41 @@ def process_record(record: DynamoDBRecord) -> Change:
     return Change(record)
 
 
+# Warm-container cache of key states: a stream shard's keys come back batch after batch, and the
+# optimistic lock on the write catches a state someone else changed meanwhile (then it is re-read).
+_STATES: OrderedDict[str, KeyState] = OrderedDict()
+MAX_CACHED_STATES = 5000
+
+
+def _state_for(pk: str, kind: str, key: str, fresh: bool) -> KeyState:
+    state = None if fresh else _STATES.get(pk)
+    if state is None:
+        state = state_from_item(store.load_state_item(pk), kind, key)
+    return state
+
+
+def _remember(pk: str, state: KeyState) -> None:
+    _STATES[pk] = state
+    _STATES.move_to_end(pk)
+    while len(_STATES) > MAX_CACHED_STATES:
+        _STATES.popitem(last=False)
+
+
 def _apply_key(changes: list[Change]) -> None:
+    first = changes[0]
+    try:
+        _apply_key_once(changes)
+    except BaseException:
+        _STATES.pop(first.pk, None)  # the cached state may hold changes that were never written
+        raise
+
+
+def _apply_key_once(changes: list[Change]) -> None:
     settings = get_settings()
     first = changes[0]
     for attempt in range(MAX_CONFLICT_RETRIES + 1):
-        state = state_from_item(store.load_state_item(first.pk), first.kind, first.key)
+        state = _state_for(first.pk, first.kind, first.key, fresh=attempt > 0)
+        _STATES.pop(first.pk, None)
         expected_version = state.version
         recent = []
         for change in changes:
@@ -55,12 +86,15 @@ def _apply_key(changes: list[Change]) -> None:
             if applied is not None:
                 recent.append(applied.as_recent())
         if not recent:
+            _remember(first.pk, state)
             return  # every record was applied by an earlier delivery
         snapshot = state.snapshot(settings.windows, settings.max_window_s,
                                   lambda lo, hi: store.values_between(first.pk, lo, hi))
         item = state_to_item(state, snapshot, recent, format_public(datetime.now(timezone.utc)))
         try:
             store.save_state_item(item, expected_version)
+            state.version = expected_version + 1
+            _remember(first.pk, state)
             return
         except store.StateConflictError:
             if attempt == MAX_CONFLICT_RETRIES:

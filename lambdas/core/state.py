@@ -7,6 +7,8 @@ most recent earlier local day with prices (the previous trading day for markets)
 """
 from __future__ import annotations
 
+import json
+import zlib
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -105,11 +107,27 @@ class KeyState:
         return out
 
 
+def pack_buckets(buckets: MinuteBuckets) -> bytes:
+    """One compressed binary attribute: a day of minute buckets as a DynamoDB map is ~70 KB of typed
+    values that every read, write and stream record would carry; packed it is a few KB."""
+    rows = [[m, b[0], b[1], b[2], b[3]] for m, b in sorted(buckets.buckets.items())]
+    return zlib.compress(json.dumps(rows, separators=(",", ":")).encode(), 6)
+
+
+def unpack_buckets(value: Any) -> MinuteBuckets:
+    if not value:
+        return MinuteBuckets()
+    if isinstance(value, dict):  # the readable map form
+        return MinuteBuckets({int(m): [float(b[0]), int(b[1]), int(b[2]), int(b[3])] for m, b in value.items()})
+    rows = json.loads(zlib.decompress(bytes(value)))
+    return MinuteBuckets({int(r[0]): [float(r[1]), int(r[2]), int(r[3]), int(r[4])] for r in rows})
+
+
 def state_to_item(state: KeyState, snapshot: dict[str, Any], recent: list[dict[str, Any]], updated_at: str
                   ) -> dict[str, Any]:
     """The LatestTable item (plain Python values; the adapter converts numbers for DynamoDB)."""
     item = {"pk": f"{state.kind}#{state.key}", **snapshot, "updated_at": updated_at, "recent": recent,
-            "buckets": {str(m): list(b) for m, b in state.buckets.buckets.items()},
+            "buckets": pack_buckets(state.buckets),
             "closes": {d: list(c) for d, c in state.closes.items()},
             "applied_seq": str(state.applied_seq), "version": state.version + 1}
     if state.latest is not None and state.latest.source is not None:
@@ -128,8 +146,7 @@ def state_from_item(item: dict[str, Any] | None, kind: str, key: str) -> KeyStat
         state.latest = Event(kind, key, parse_rfc3339(item["ts"]), item["event_id"], float(item["value"]),
                              dict(item.get("fields") or {}), item.get("source"))
         state.latest_day = item.get("local_day")
-    state.buckets = MinuteBuckets({int(m): [float(b[0]), int(b[1]), int(b[2]), int(b[3])]
-                                   for m, b in (item.get("buckets") or {}).items()})
+    state.buckets = unpack_buckets(item.get("buckets"))
     state.closes = {d: [int(c[0]), float(c[1]), str(c[2])] for d, c in (item.get("closes") or {}).items()}
     state.applied_seq = int(item.get("applied_seq", -1))
     state.events = int(item.get("events", 0))

@@ -5,6 +5,7 @@ through repr(), which DynamoDB's 38-digit numbers hold.
 """
 from __future__ import annotations
 
+import base64
 from typing import Any, Mapping
 
 
@@ -15,6 +16,8 @@ def to_attr(value: Any) -> dict[str, Any]:
         return {"BOOL": value}
     if isinstance(value, str):
         return {"S": value}
+    if isinstance(value, (bytes, bytearray)):
+        return {"B": bytes(value)}
     if isinstance(value, int):
         return {"N": str(value)}
     if isinstance(value, float):
@@ -46,6 +49,8 @@ def from_attr(attr: Mapping[str, Any]) -> Any:
         return {k: from_attr(v) for k, v in value.items()}
     if kind == "L":
         return [from_attr(v) for v in value]
+    if kind == "B":  # bytes from boto3; base64 text in Lambda's stream events
+        return value if isinstance(value, (bytes, bytearray)) else base64.b64decode(value)
     if kind == "BOOL":
         return bool(value)
     if kind == "NULL":

@@ -34,8 +34,8 @@ setup: $(VENV)/.synced ## create the virtual environment from uv.lock (all group
 demo: setup ## run the platform's demo on the embedded default (emulator, API, stream, alerts)
 	$(PY) -m barometer_local.cli demo
 
-up: setup ## keep the local platform running until Ctrl-C
-	$(PY) -m barometer_local.cli up
+up: setup web ## the local platform and `dagster dev` (UI at 127.0.0.1:3000) until Ctrl-C
+	$(PY) -m barometer_local.cli up --dagster
 
 test: setup $(TEST_PREREQS) ## the whole suite (CI runs exactly this)
 	$(PY) -m pytest $(PYTEST_ARGS)
@@ -48,7 +48,7 @@ bench: setup ## benchmarks; results in bench/results.json
 	$(PY) -m bench.run
 
 lint: setup ## ruff
-	$(VENV)/bin/ruff check lambdas barometer_local infra_cdk platform_assets tests bench
+	$(VENV)/bin/ruff check lambdas barometer_local barometer_sql infra_cdk platform_assets tests bench
 
 clean: ## remove local state and build outputs (keeps the virtual environments)
 	rm -rf .barometer cdk.out test-artifacts .pytest_cache

@@ -34,6 +34,11 @@ def _up(args: argparse.Namespace) -> int:
         print(f"barometer up: {exc}", file=sys.stderr)
         platform.stop()
         return 1
+    dagster = None
+    if args.dagster:
+        from barometer_local import dagster_dev
+
+        dagster = dagster_dev.start(platform.state_dir, args.dagster_port, platform.state_dir / "logs" / "dagster.log")
     print(f"""
 Barometer is running (state in {platform.state_dir}).
   API         {platform.api_url}/v1/   (token: `barometer token`)
@@ -41,8 +46,9 @@ Barometer is running (state in {platform.state_dir}).
   Health      {platform.api_url}/healthz
   Emulator    {platform.emulator.url}   (AWS_ENDPOINT_URL for the AWS CLI/SDKs; any credentials)
   Webhook     {platform.webhook.url}   (Slack posts recorded in {platform.state_dir / 'webhook'})
-  Mail        {platform.state_dir / 'mail'}
-Press Ctrl-C to stop.""", flush=True)
+  Mail        {platform.state_dir / 'mail'}""" + (f"""
+  Dagster     http://127.0.0.1:{args.dagster_port}/   (log {platform.state_dir / 'logs' / 'dagster.log'})"""
+                                                  if dagster else "") + "\nPress Ctrl-C to stop.", flush=True)
     try:
         while not stop.wait(1.0):
             if platform.runner and platform.runner.poll() is not None:
@@ -50,6 +56,10 @@ Press Ctrl-C to stop.""", flush=True)
                 platform.start_runner()
     finally:
         print("\nstopping ...", flush=True)
+        if dagster:
+            from barometer_local import dagster_dev
+
+            dagster_dev.stop(dagster)
         platform.stop()
     return 0
 
@@ -134,6 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--poll-interval", type=float, default=60.0, help="seconds between polls with --poll (60)")
     up.add_argument("--flush-seconds", type=float, default=2.0,
                     help="Firehose buffer interval for the lake, in seconds (default 2)")
+    up.add_argument("--dagster", action="store_true", help="also run `dagster dev` (UI and daemon) beside it")
+    up.add_argument("--dagster-port", type=int, default=3000, help="Dagster UI port with --dagster (3000)")
     up.set_defaults(func=_up)
 
     token = sub.add_parser("token", help="print a bearer token for the local API",

@@ -43,17 +43,14 @@ def read_rollup(name: str, key: str | None, start: str | None, end: str | None) 
         raise HttpError(400, "from: must not be after to")
     if (last - first).days > MAX_DAYS:
         raise HttpError(400, f"from: at most {MAX_DAYS} days per request")
-    from barometer_sql import LakeLocation, LakeQueryError, open_engine
+    from barometer_sql import LakeQueryError
+    from barometer_sql.engine import compute_rollup
 
     endpoint = os.environ.get(r.ENDPOINT_ENV) or None
     engine_kind = os.environ.get(ENGINE_ENV) or ("duckdb" if endpoint else "athena")
-    location = LakeLocation(processed_bucket=resource_name(r.PROCESSED_BUCKET.env_var), s3_endpoint=endpoint)
     try:
-        engine = open_engine(engine_kind, location)
-        try:
-            rows = engine.rollup(name, first, last).to_pylist()
-        finally:
-            engine.close()
+        rows = compute_rollup(name, first, last, s3_endpoint=endpoint, engine=engine_kind,
+                              processed_bucket=resource_name(r.PROCESSED_BUCKET.env_var)).to_pylist()
     except LakeQueryError as exc:
         raise HttpError(503, f"the lake could not be queried: {exc}") from exc
     column = KEY_COLUMN[name]

@@ -222,7 +222,8 @@ _STREAM_MAPPING = dict(
 API_FUNCTION = FunctionSpec(
     "ApiFunction", f"{PROJECT}-api", "lambdas.api.handler.lambda_handler", memory_mb=512, timeout_s=29,
     uses=(EVENTS_STREAM.logical_id, METRICS_TABLE.logical_id, LATEST_TABLE.logical_id,
-          ALERTS_TABLE.logical_id, PROCESSED_BUCKET.logical_id, EVENTS_DLQ.logical_id),
+          ALERTS_TABLE.logical_id, PROCESSED_BUCKET.logical_id, EVENTS_DLQ.logical_id,
+          STREAM_FAILURES_DLQ.logical_id, NOTIFY_DLQ.logical_id),
     description="HTTP API: POST /v1/events and the read endpoints",
 )
 POLLER_FUNCTION = FunctionSpec(

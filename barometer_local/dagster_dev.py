@@ -1,0 +1,51 @@
+"""Runs `dagster dev` beside the local platform (`barometer up --dagster`, which `make up` uses).
+
+`dagster dev` started from a script ignores SIGTERM unless the child's SIGINT/SIGTERM handlers are
+reset to their defaults (shared/DESIGN.md), so the child gets fresh handlers and its own process
+group, and is stopped by signalling that group.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from barometer_local.paths import REPO_ROOT
+
+
+def _reset_signals() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def prepare_home(state_dir: Path) -> Path:
+    home = state_dir / "dagster"
+    (home / ".nux").mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(REPO_ROOT / "dagster.yaml", home / "dagster.yaml")
+    (home / ".nux" / "nux.yaml").write_text("seen: 1\n")  # hides the UI's first-run modal
+    return home
+
+
+def start(state_dir: Path, port: int, log_path: Path) -> subprocess.Popen:
+    home = prepare_home(state_dir)
+    dagster = Path(sys.executable).with_name("dagster")
+    env = {**os.environ, "DAGSTER_HOME": str(home), "BAROMETER_HOME": str(state_dir)}
+    return subprocess.Popen([str(dagster), "dev", "-w", str(REPO_ROOT / "workspace.yaml"), "-h", "127.0.0.1",
+                             "-p", str(port)], cwd=REPO_ROOT, env=env, stdout=open(log_path, "ab"),
+                            stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_reset_signals)
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    except ProcessLookupError:
+        pass

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 from datetime import datetime, timezone
 from typing import Any
@@ -140,6 +141,8 @@ class ShardMapping:
             },
         }
         self.sqs.send_message(QueueUrl=self.on_failure_url, MessageBody=json.dumps(message))
+        print(f"[{self.invoker.spec.local_name}] gave up on {len(batch_positions)} record(s) of "
+              f"{self.reader.shard_id} ({condition}: {error})", file=sys.stderr, flush=True)
         self.discarded += len(batch_positions)
         self.attempts = 0
         self.limit = self.spec.batch_size

@@ -102,7 +102,8 @@ class LocalPlatform:
                    "--state-dir", str(self.state_dir), "--flush-seconds", str(self.options.flush_seconds)]
         if self.options.poll_interval_s:
             command += ["--poll-interval", str(self.options.poll_interval_s)]
-        self.runner = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy(),
+        self.runner = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
+                                       env={**os.environ, "PYTHONUNBUFFERED": "1"},
                                        start_new_session=True)
 
     def stop_runner(self, kill: bool = False) -> None:

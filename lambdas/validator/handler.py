@@ -37,6 +37,10 @@ def process_record(record: KinesisStreamRecord) -> Accepted | sinks.Rejection:
         return _rejection("invalid event", exc.errors, data, record, arrival)
     except (ValueError, UnicodeDecodeError) as exc:  # not JSON at all
         return _rejection("not valid JSON", [FieldError("record", str(exc)[:200])], data, record, arrival)
+    except Exception as exc:  # a record no retry can fix must not hold up (or take down) its shard
+        logger.exception("unexpected error validating a record; quarantined")
+        return _rejection("could not be processed", [FieldError("record", f"{type(exc).__name__}: {exc}"[:200])],
+                          data, record, arrival)
     return Accepted(event, event_local_day(event, get_settings()), arrival)
 
 

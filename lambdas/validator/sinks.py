@@ -32,7 +32,21 @@ class Rejection:
 
 
 def write_metrics(items: Sequence[dict[str, Any]], attempts: int = 6) -> dict[int, SinkError]:
-    """BatchWriteItem in chunks of 25, retrying unprocessed items. Returns failures by position."""
+    """BatchWriteItem in chunks of 25, retrying unprocessed items. Returns failures by position.
+
+    A batch may hold the same event twice (a re-sent duplicate); BatchWriteItem rejects a request
+    with a key twice, so each key is written once and its outcome applies to every copy.
+    """
+    positions: dict[tuple[str, str], list[int]] = {}
+    for i, item in enumerate(items):
+        positions.setdefault((item["pk"], item["sk"]), []).append(i)
+    unique = [items[p[-1]] for p in positions.values()]
+    failed_unique = _write_unique(unique, attempts)
+    keys = list(positions)
+    return {i: error for u, error in failed_unique.items() for i in positions[keys[u]]}
+
+
+def _write_unique(items: Sequence[dict[str, Any]], attempts: int) -> dict[int, SinkError]:
     table = resource_name(resources.METRICS_TABLE.env_var)
     ddb = client("dynamodb")
     failed: dict[int, SinkError] = {}

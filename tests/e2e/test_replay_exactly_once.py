@@ -97,7 +97,7 @@ def _count(ddb, table: str) -> int:
 def _start_runner(endpoint: str, state: Path, log: Path) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "barometer_local.runner", "--endpoint", endpoint,
                              "--state-dir", str(state), "--flush-seconds", "1"],
-                            stdout=open(log, "ab"), stderr=subprocess.STDOUT, env=os.environ.copy())
+                            stdout=open(log, "ab"), stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
 
 
 def _wait(predicate, timeout_s: float, what: str, quiet_file: Path | None = None):
@@ -163,8 +163,9 @@ def test_replay_with_duplicates_and_a_killed_runner_is_exact(tmp_path, monkeypat
                   f"{expected['unique']} events in MetricsTable", quiet_file=status_file)
             # and every key's aggregate applied each of its events exactly once
             def aggregated():
-                items = ddb.scan(TableName=r.LATEST_TABLE.local_name, ProjectionExpression="#k, events",
-                                 ExpressionAttributeNames={"#k": "key"})["Items"]
+                items = [i for page in ddb.get_paginator("scan").paginate(
+                    TableName=r.LATEST_TABLE.local_name, ProjectionExpression="#k, events",
+                    ExpressionAttributeNames={"#k": "key"}) for i in page["Items"]]
                 counts = {i["key"]["S"]: int(i["events"]["N"]) for i in items}
                 return counts == dict(expected["per_key"]) and counts
 

@@ -1,0 +1,39 @@
+"""The validator's MetricsTable writes, against the real emulator."""
+from __future__ import annotations
+
+import boto3
+import pytest
+
+from barometer_local.provision import provision
+from barometer_local.runner import _EndpointSession, local_environment
+from lambdas.core import resources as r
+
+pytestmark = pytest.mark.emulator
+
+
+@pytest.fixture
+def provisioned(emulator, monkeypatch):
+    from lambdas.shared import aws
+
+    for key, value in local_environment(emulator.url).items():
+        monkeypatch.setenv(key, value)
+    aws.reset_clients()
+    provision(_EndpointSession(boto3.session.Session(region_name="us-east-1"), emulator.url), "http://127.0.0.1:9/")
+    yield boto3.client("dynamodb", endpoint_url=emulator.url, region_name="us-east-1")
+    aws.reset_clients()
+
+
+def test_a_batch_holding_the_same_event_twice_is_written_once(provisioned):
+    # Given a batch where a re-sent event sits beside its original (BatchWriteItem rejects a key twice)
+    from lambdas.validator.sinks import write_metrics
+
+    original = {"pk": "quote#DUPE", "sk": "2026-11-24T15:00:00.000000Z#e1", "value": 1.5, "ingested_at": "a"}
+    batch = [original, {"pk": "quote#DUPE", "sk": "2026-11-24T15:00:01.000000Z#e2", "value": 2.5},
+             {**original, "ingested_at": "b"}]
+    # When it is written
+    failures = write_metrics(batch)
+    # Then nothing fails and each key is stored once
+    assert failures == {}
+    items = provisioned.query(TableName=r.METRICS_TABLE.local_name, KeyConditionExpression="pk = :p",
+                              ExpressionAttributeValues={":p": {"S": "quote#DUPE"}})["Items"]
+    assert sorted(i["sk"]["S"] for i in items) == sorted({b["sk"] for b in batch})

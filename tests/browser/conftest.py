@@ -37,7 +37,7 @@ def local_platform(dashboard_build, tmp_path_factory):
     platform.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # stopped before other modules start their own sync Playwright
 def chromium():
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: run `make chromium` (Debian's chromium package)")

@@ -62,17 +62,20 @@ class MinuteBuckets:
     the window moves on), so a snapshot costs the minutes the window moved past, not the whole day.
     """
 
-    __slots__ = ("buckets", "_sums")
+    __slots__ = ("buckets", "_sums", "_oldest")
 
     def __init__(self, buckets: dict[int, list] | None = None):
         self.buckets: dict[int, list] = buckets if buckets is not None else {}
         self._sums: list[_WindowSum] | None = None
+        self._oldest = min(self.buckets) if self.buckets else None  # the earliest minute held
 
     def add(self, epoch_us: int, value: float) -> None:
         minute = bucket_of(epoch_us)
         b = self.buckets.get(minute)
         if b is None:
             self.buckets[minute] = [value, 1, epoch_us, epoch_us]
+            if self._oldest is None or minute < self._oldest:
+                self._oldest = minute
         else:
             b[0] += value
             b[1] += 1
@@ -88,12 +91,15 @@ class MinuteBuckets:
 
     def prune(self, latest_us: int, max_window_s: int) -> None:
         lower = latest_us - max_window_s * 1_000_000
+        if self._oldest is None or self._oldest * 1_000_000 > lower:
+            return  # nothing old enough: skip the walk over a day of minutes
         for minute in [m for m in self.buckets if m * 1_000_000 <= lower]:
             b = self.buckets.pop(minute)
             for w in self._sums or ():
                 if minute > w.edge:
                     w.total -= b[0]
                     w.count -= b[1]
+        self._oldest = min(self.buckets) if self.buckets else None
 
     def _advance(self, latest_us: int, windows: Sequence[Window]) -> None:
         edges = [bucket_of(latest_us - w.seconds * 1_000_000) for w in windows]

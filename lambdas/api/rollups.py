@@ -1,8 +1,9 @@
 """Daily rollups for the read API, with the rollup SQL of `barometer_sql` (one text per rollup).
 
-The engine follows the runtime: DuckDB over the emulator's lake locally (computing the rollup for
-the requested days is cheaper than a round trip), Athena on AWS. Imported only by that route, so
-pyarrow/duckdb never weigh on the rest of the API's cold start.
+Where the rows come from follows the runtime: locally DuckDB computes the rollup for the requested
+days over the emulator's lake; on AWS the API reads the extract Dagster keeps in the lake
+(`extracts/{rollup}.json`, written by the `web_extracts` asset) with plain boto3, so the Lambda needs
+neither pyarrow nor Athena. BAROMETER_SQL_ENGINE=duckdb|athena|extracts overrides the choice.
 """
 from __future__ import annotations
 
@@ -43,16 +44,40 @@ def read_rollup(name: str, key: str | None, start: str | None, end: str | None) 
         raise HttpError(400, "from: must not be after to")
     if (last - first).days > MAX_DAYS:
         raise HttpError(400, f"from: at most {MAX_DAYS} days per request")
+    endpoint = os.environ.get(r.ENDPOINT_ENV) or None
+    engine_kind = os.environ.get(ENGINE_ENV) or ("duckdb" if endpoint else "extracts")
+    if engine_kind == "extracts":
+        rows = [row for row in _extract_rows(name) if first.isoformat() <= str(row.get("day")) <= last.isoformat()]
+        return _filtered(rows, name, key)
     from barometer_sql import LakeQueryError
     from barometer_sql.engine import compute_rollup
 
-    endpoint = os.environ.get(r.ENDPOINT_ENV) or None
-    engine_kind = os.environ.get(ENGINE_ENV) or ("duckdb" if endpoint else "athena")
     try:
         rows = compute_rollup(name, first, last, s3_endpoint=endpoint, engine=engine_kind,
                               processed_bucket=resource_name(r.PROCESSED_BUCKET.env_var)).to_pylist()
     except LakeQueryError as exc:
         raise HttpError(503, f"the lake could not be queried: {exc}") from exc
+    return _filtered(rows, name, key)
+
+
+def _extract_rows(name: str) -> list[dict[str, Any]]:
+    import json
+
+    from botocore.exceptions import ClientError
+
+    from lambdas.shared.aws import client
+
+    bucket = resource_name(r.PROCESSED_BUCKET.env_var)
+    try:
+        body = client("s3").get_object(Bucket=bucket, Key=f"extracts/{name}.json")["Body"].read()
+    except ClientError as exc:
+        if exc.response["Error"].get("Code") in ("NoSuchKey", "404"):
+            return []  # not materialized yet: no rows rather than an error
+        raise HttpError(503, f"the rollup extract could not be read: {exc.response['Error'].get('Code')}") from exc
+    return list(json.loads(body).get("rows") or [])
+
+
+def _filtered(rows: list[dict[str, Any]], name: str, key: str | None) -> list[dict[str, Any]]:
     column = KEY_COLUMN[name]
     if key:
         rows = [row for row in rows if row.get(column) == key]

@@ -56,7 +56,7 @@ def provision(session, webhook_url: str) -> Provisioned:
             StreamName=stream.local_name)["StreamDescriptionSummary"]["StreamARN"]
 
     for table in r.TABLES:
-        _create_table(ddb, table)
+        create_table(ddb, table)
         description = ddb.describe_table(TableName=table.local_name)["Table"]
         if table.stream_view:
             stream_arns[table.logical_id] = description["LatestStreamArn"]
@@ -109,7 +109,8 @@ def provision(session, webhook_url: str) -> Provisioned:
     return Provisioned(queue_urls, stream_arns, topic_arns)
 
 
-def _create_table(ddb, table: r.TableSpec) -> None:
+def create_table(ddb, table: r.TableSpec, name: str | None = None) -> None:
+    """The catalogue table (keys, indexes, stream), under its local name or `name`."""
     attributes = {table.pk: "S"}
     key_schema = [{"AttributeName": table.pk, "KeyType": "HASH"}]
     if table.sk:
@@ -124,7 +125,7 @@ def _create_table(ddb, table: r.TableSpec) -> None:
             schema.append({"AttributeName": index.sk, "KeyType": "RANGE"})
         indexes.append({"IndexName": index.name, "KeySchema": schema, "Projection": {"ProjectionType": "ALL"}})
     kwargs: dict[str, Any] = {
-        "TableName": table.local_name, "KeySchema": key_schema, "BillingMode": "PAY_PER_REQUEST",
+        "TableName": name or table.local_name, "KeySchema": key_schema, "BillingMode": "PAY_PER_REQUEST",
         "AttributeDefinitions": [{"AttributeName": k, "AttributeType": t} for k, t in attributes.items()],
     }
     if indexes:

@@ -18,19 +18,7 @@ def new_bucket(emulator, stem: str = "processed") -> str:
 
 def create_table_like(emulator, spec, name: str) -> str:
     """A DynamoDB table with a catalogue table's keys and indexes, under another name (test isolation)."""
-    ddb = boto3.client("dynamodb", endpoint_url=emulator.url, region_name=REGION)
-    attributes = {spec.pk: "S", **({spec.sk: "S"} if spec.sk else {})}
-    keys = [{"AttributeName": spec.pk, "KeyType": "HASH"}] + (
-        [{"AttributeName": spec.sk, "KeyType": "RANGE"}] if spec.sk else [])
-    indexes = []
-    for index in spec.indexes:
-        attributes[index.pk] = "S"
-        schema = [{"AttributeName": index.pk, "KeyType": "HASH"}]
-        if index.sk:
-            attributes[index.sk] = "S"
-            schema.append({"AttributeName": index.sk, "KeyType": "RANGE"})
-        indexes.append({"IndexName": index.name, "KeySchema": schema, "Projection": {"ProjectionType": "ALL"}})
-    ddb.create_table(TableName=name, KeySchema=keys, BillingMode="PAY_PER_REQUEST",
-                     AttributeDefinitions=[{"AttributeName": k, "AttributeType": t} for k, t in attributes.items()],
-                     **({"GlobalSecondaryIndexes": indexes} if indexes else {}))
+    from barometer_local.provision import create_table
+
+    create_table(boto3.client("dynamodb", endpoint_url=emulator.url, region_name=REGION), spec, name)
     return name

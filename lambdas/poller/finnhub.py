@@ -21,7 +21,7 @@ from urllib.parse import quote as url_quote
 
 from lambdas.core.config import SymbolRef
 from lambdas.poller.events import quote_event
-from lambdas.poller.http_get import Transport, TransportError, get_with_retries, urllib_transport
+from lambdas.poller.http_get import Transport, TransportError, get_with_retries, json_object, urllib_transport
 from lambdas.poller.ports import ProviderError
 
 SOURCE = "finnhub"
@@ -60,12 +60,7 @@ def _field(payload: dict, name: str, symbol: str) -> float:
 
 def parse_quote(symbol: str, body: bytes) -> dict[str, Any]:
     """The quote event for one 200 response body."""
-    try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise FinnhubError(f"finnhub quote for {symbol}: the body is not JSON ({body[:60]!r})") from None
-    if not isinstance(payload, dict):
-        raise FinnhubError(f"finnhub quote for {symbol}: expected a JSON object, got {type(payload).__name__}")
+    payload = json_object(body, FinnhubError, f"finnhub quote for {symbol}")
     price = _field(payload, "c", symbol)
     stamp = _field(payload, "t", symbol)
     if price == 0 and stamp == 0:

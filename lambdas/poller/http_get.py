@@ -4,9 +4,11 @@ The transport is a plain callable so that tests replay recorded responses withou
 """
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 USER_AGENT = "barometer-poller/0.1 (+https://github.com/barometer)"
 MAX_BODY_BYTES = 1 << 20  # a quote or a current-weather answer is < 2 KB
@@ -82,3 +84,14 @@ def get_with_retries(transport: Transport, url: str, *, headers: Mapping[str, st
                 return response
         sleep(_retry_delay(response, attempt))
     raise AssertionError("unreachable")  # the loop returns or raises on its last attempt
+
+
+def json_object(body: bytes, error: type[Exception], what: str) -> dict[str, Any]:
+    """A provider's 200 body as a JSON object; `error(f"{what}: ...")` when it is not one."""
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise error(f"{what}: the body is not JSON ({body[:60]!r})") from None
+    if not isinstance(payload, dict):
+        raise error(f"{what}: expected a JSON object, got {type(payload).__name__}")
+    return payload

@@ -26,7 +26,7 @@ from typing import Any
 
 from lambdas.core.config import CityRef
 from lambdas.poller.events import weather_event
-from lambdas.poller.http_get import Transport, TransportError, get_with_retries, urllib_transport
+from lambdas.poller.http_get import Transport, TransportError, get_with_retries, json_object, urllib_transport
 from lambdas.poller.ports import ProviderError
 
 SOURCE = "open-meteo"
@@ -80,12 +80,7 @@ def _time(current: dict, offset_s: int, city: str) -> datetime:
 
 def parse_current(city: str, body: bytes) -> dict[str, Any]:
     """The weather event for one 200 response body."""
-    try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise OpenMeteoError(f"open-meteo weather for {city}: the body is not JSON ({body[:60]!r})") from None
-    if not isinstance(payload, dict):
-        raise OpenMeteoError(f"open-meteo weather for {city}: expected a JSON object")
+    payload = json_object(body, OpenMeteoError, f"open-meteo weather for {city}")
     current = _mapping(payload, "current", city)
     units = _mapping(payload, "current_units", city)
     offset = payload.get("utc_offset_seconds", 0)

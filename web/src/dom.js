@@ -78,3 +78,18 @@ export function renderIfChanged(container, signature, render) {
   }
   return true;
 }
+
+/** A view that shows and hides its root element and refreshes itself with `refresh`. */
+export function simpleView(name, root, refresh) {
+  return {
+    name,
+    element: root,
+    show() {
+      root.hidden = false;
+    },
+    hide() {
+      root.hidden = true;
+    },
+    refresh,
+  };
+}

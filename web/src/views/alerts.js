@@ -1,5 +1,5 @@
 // The live alert feed, newest first, with its delivery state.
-import { h, dataTable, renderIfChanged, replaceChildren } from "../dom.js";
+import { h, simpleView, dataTable, renderIfChanged, replaceChildren } from "../dom.js";
 import { describeAlert, formatDelivered, formatNumber, formatPct, formatTime } from "../lib/format.js";
 import { Pager } from "../lib/pager.js";
 import { routeHash } from "../lib/route.js";
@@ -96,23 +96,13 @@ export function createAlertsView(ctx) {
     pageLabel.textContent = `Page ${state.pager.pageNumber}`;
   }
 
-  return {
-    name: "alerts",
-    element: root,
-    show() {
-      root.hidden = false;
-    },
-    hide() {
-      root.hidden = true;
-    },
-    async refresh() {
-      const page = await ctx.api.alerts({ kind: state.kind, key: state.key, limit: PAGE_SIZE, next: state.pager.current });
-      state.alerts = page.alerts ?? [];
-      state.pager.loaded(page.next);
-      if (state.pager.pageNumber === 1) announceNew();
-      render();
-    },
-  };
+  return simpleView("alerts", root, async () => {
+    const page = await ctx.api.alerts({ kind: state.kind, key: state.key, limit: PAGE_SIZE, next: state.pager.current });
+    state.alerts = page.alerts ?? [];
+    state.pager.loaded(page.next);
+    if (state.pager.pageNumber === 1) announceNew();
+    render();
+  });
 
   function announceNew() {
     const ids = new Set(state.alerts.map((a) => a.alert_id));

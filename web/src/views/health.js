@@ -1,6 +1,6 @@
 // Pipeline health: the local counterpart of the CloudWatch dashboard.
 import { TimeChart } from "../chart.js";
-import { h, dataTable, factList, renderIfChanged, replaceChildren } from "../dom.js";
+import { h, simpleView, dataTable, factList, renderIfChanged, replaceChildren } from "../dom.js";
 import { formatDuration, formatInteger, formatTime, parseTs } from "../lib/format.js";
 
 const RECENT_MINUTES = 10;
@@ -111,17 +111,7 @@ export function createHealthView(ctx) {
     );
   }
 
-  return {
-    name: "health",
-    element: root,
-    show() {
-      root.hidden = false;
-    },
-    hide() {
-      root.hidden = true;
-    },
-    async refresh() {
-      render(await ctx.api.health());
-    },
-  };
+  return simpleView("health", root, async () => {
+    render(await ctx.api.health());
+  });
 }

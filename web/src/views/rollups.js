@@ -1,6 +1,6 @@
 // Daily rollups from the lake (daily OHLC, daily weather) for a chosen range of days.
 import { TimeChart } from "../chart.js";
-import { h, dataTable, renderIfChanged, replaceChildren } from "../dom.js";
+import { h, simpleView, dataTable, renderIfChanged, replaceChildren } from "../dom.js";
 import { formatInteger, formatNumber } from "../lib/format.js";
 
 export const ROLLUPS = {
@@ -143,19 +143,9 @@ export function createRollupsView(ctx) {
     ]);
   }
 
-  return {
-    name: "rollups",
-    element: root,
-    show() {
-      root.hidden = false;
-    },
-    hide() {
-      root.hidden = true;
-    },
-    async refresh() {
-      const asked = { name: state.name, key: state.key, from: state.from, to: state.to };
-      const page = await ctx.api.rollups(asked.name, { key: asked.key, from: asked.from, to: asked.to });
-      render(asked, page.rows ?? []);
-    },
-  };
+  return simpleView("rollups", root, async () => {
+    const asked = { name: state.name, key: state.key, from: state.from, to: state.to };
+    const page = await ctx.api.rollups(asked.name, { key: asked.key, from: asked.from, to: asked.to });
+    render(asked, page.rows ?? []);
+  });
 }

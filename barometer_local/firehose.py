@@ -11,6 +11,7 @@ a crash, the same group is written again under the same name, so nothing is doub
 """
 from __future__ import annotations
 
+import base64
 import gzip
 import hashlib
 import io
@@ -57,8 +58,6 @@ class RawDelivery:
         return 0
 
     def flush(self) -> int:
-        import base64
-
         first = self.buffer[0]["kinesis"]
         arrival = datetime.fromtimestamp(first["approximateArrivalTimestamp"], timezone.utc)
         lines = []

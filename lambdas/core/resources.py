@@ -10,7 +10,7 @@ Locally every `local_name` is used as the physical name.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 PROJECT = "barometer"
 
@@ -282,7 +282,6 @@ class Catalogue:
     deliveries: tuple[DeliveryStreamSpec, ...] = DELIVERY_STREAMS
     functions: tuple[FunctionSpec, ...] = FUNCTIONS
     streams: tuple[StreamSpec, ...] = (EVENTS_STREAM,)
-    extra: dict = field(default_factory=dict)
 
     def by_logical_id(self, logical_id: str):
         for group in (self.tables, self.buckets, self.queues, self.topics, self.secrets, self.deliveries,

@@ -104,7 +104,6 @@ def quarantine(rejections: Sequence[Rejection]) -> dict[int, SinkError]:
                              "sequence_number": r.sequence_number, "shard_id": r.shard_id}))
     if messages:
         url = _queue_url(resources.EVENTS_DLQ.env_var)
-        sqs = client("sqs")
         for start in range(0, len(messages), 10):
             chunk = messages[start:start + 10]
             try:

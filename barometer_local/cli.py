@@ -66,7 +66,7 @@ Barometer is running (state in {platform.state_dir}).
 
 def _token(args: argparse.Namespace) -> int:
     from barometer_local.auth import READ_SCOPE, WRITE_SCOPE, issue_token
-    from lambdas.core.config import ConfigError, parse_duration
+    from barometer.config import ConfigError, parse_duration
 
     scopes = {"all": (WRITE_SCOPE, READ_SCOPE), "read": (READ_SCOPE,), "write": (WRITE_SCOPE,)}[args.scope]
     try:
@@ -80,7 +80,7 @@ def _token(args: argparse.Namespace) -> int:
 
 def _query(args: argparse.Namespace) -> int:
     from barometer_sql import LakeQueryError, run_query
-    from lambdas.core.resources import PROCESSED_BUCKET
+    from barometer.catalogue import PROCESSED_BUCKET
 
     try:
         info = read_platform()

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from barometer_local.client import ApiClient
 from barometer_local.paths import HOME_ENV, state_dir
-from lambdas.core import resources as r
+from barometer import catalogue as r
 
 
 class StepFailed(AssertionError):

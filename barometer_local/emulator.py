@@ -84,7 +84,7 @@ class Emulator:
 
     def environment(self) -> dict[str, str]:
         """Environment variables that point boto3 and Barometer's adapters at this emulator."""
-        from lambdas.core.resources import ENDPOINT_ENV
+        from barometer.catalogue import ENDPOINT_ENV
 
         return {**FAKE_CREDENTIALS, ENDPOINT_ENV: self.url, "AWS_ENDPOINT_URL": self.url}
 

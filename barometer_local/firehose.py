@@ -23,9 +23,9 @@ from typing import Any
 from barometer_local.checkpoints import CheckpointStore
 from barometer_local.provision import STAGING_PREFIX
 from barometer_local.sources import KinesisShardReader
-from lambdas.core import resources as r
-from lambdas.core.lake import LAKE_SCHEMAS, PARTITION_COLUMN
-from lambdas.core.timeutil import parse_rfc3339
+from barometer import catalogue as r
+from barometer.lake import LAKE_SCHEMAS, PARTITION_COLUMN
+from barometer.core.timeutil import parse_rfc3339
 
 
 class RawDelivery:

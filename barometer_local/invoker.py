@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from lambdas.core.resources import FunctionSpec
+from barometer.catalogue import FunctionSpec
 
 
 @dataclass

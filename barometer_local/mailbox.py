@@ -30,7 +30,7 @@ from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
-from lambdas.core.notifications import AlertMessageError, alert_subject, alert_text, parse_alert_message
+from barometer.core.notifications import AlertMessageError, alert_subject, alert_text, parse_alert_message
 
 MAIL_FROM = "Barometer Alerts <no-reply@sns.barometer.local>"
 MAIL_TO = "alerts@barometer.local"
@@ -81,7 +81,7 @@ def sns_lambda_event(body: str | dict, subscription_arn: str | None = None) -> d
 
 
 def _sqs():
-    from lambdas.shared.aws import client
+    from barometer.aws import client
 
     return client("sqs")
 

@@ -19,7 +19,7 @@ from typing import Any
 from barometer_local.checkpoints import CheckpointStore
 from barometer_local.invoker import Invoker
 from barometer_local.sources import ShardReader
-from lambdas.core.resources import MappingSpec
+from barometer.catalogue import MappingSpec
 
 RETRY_BACKOFF_S = (0.2, 0.5, 1.0, 2.0, 4.0)
 IDLE_POLL_S = 0.25

@@ -23,10 +23,11 @@ from barometer_local.invoker import Invoker, MetricSink
 from barometer_local.paths import platform_file, read_json, write_json_atomic
 from barometer_local.provision import provision
 from barometer_local.runner import _EndpointSession, local_environment
+from barometer_local.rollups import DuckDBRollups
 from barometer_local.server import LocalApiServer
 from barometer_local.webhook import WebhookReceiver
-from lambdas.core import resources as r
-from lambdas.shared.settings import config_path
+from barometer import catalogue as r
+from barometer.settings import config_path
 
 # Per-run state: the emulator keeps everything in memory, so a new run starts from nothing.
 RUN_STATE = ("checkpoints.json", "runner-status.json", "mail", "webhook", "platform.json")
@@ -75,7 +76,7 @@ class LocalPlatform:
         progress(f"starting the AWS emulator (moto server, log {logs / 'emulator.log'})")
         self.emulator = Emulator.start(self.options.emulator_port, log_path=logs / "emulator.log")
         os.environ.update(local_environment(self.emulator.url))
-        from lambdas.shared import aws
+        from barometer import aws
 
         aws.reset_clients()
         self.webhook = WebhookReceiver(self.state_dir)
@@ -86,7 +87,11 @@ class LocalPlatform:
         self.start_runner()
         self._metrics = MetricSink(self.session().client("cloudwatch"))
         threading.Thread(target=self._flush_metrics, name="api-metrics", daemon=True).start()
-        self.server = LocalApiServer(Invoker(r.API_FUNCTION, self._metrics), signing_key(self.state_dir),
+        api = Invoker(r.API_FUNCTION, self._metrics)
+        from lambdas.api.rollups import use_rollup_source
+
+        use_rollup_source(DuckDBRollups(self.emulator.url, r.PROCESSED_BUCKET.local_name))
+        self.server = LocalApiServer(api, signing_key(self.state_dir),
                                      self.readiness, self.dashboard_config)
         self.api_url = self.server.start(self.options.host, self.options.api_port)
         write_json_atomic(platform_file(), {

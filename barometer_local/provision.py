@@ -12,8 +12,8 @@ from typing import Any, Callable
 from botocore.exceptions import ClientError
 
 from barometer_local.emulator import ACCOUNT, REGION
-from lambdas.core import resources as r
-from lambdas.core.lake import LAKE_SCHEMAS, PARTITION_COLUMN
+from barometer import catalogue as r
+from barometer.lake import LAKE_SCHEMAS, PARTITION_COLUMN
 
 # Stand-ins for AWS features moto does not run (see docs/local-runtime.md).
 STAGING_PREFIX = "_staging/"  # moto's Firehose writes JSON here; the local delivery turns it into Parquet

@@ -24,7 +24,7 @@ from barometer_local.invoker import Invoker, MetricSink
 from barometer_local.mailbox import Mailbox, NotifierPump
 from barometer_local.mapping import ShardMapping
 from barometer_local.sources import DynamoShardReader, KinesisShardReader
-from lambdas.core import resources as r
+from barometer import catalogue as r
 
 @dataclass
 class RunnerOptions:

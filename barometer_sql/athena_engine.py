@@ -15,7 +15,7 @@ from barometer_sql.lake import LakeLocation
 from barometer_sql.result import LakeQueryError, QueryResult
 from barometer_sql.rollups import render, rollup_spec
 from barometer_sql.schemas import arrow_schema, conform
-from lambdas.core.resources import GLUE_DATABASE
+from barometer.catalogue import GLUE_DATABASE
 
 
 def _python(value: Any) -> Any:

@@ -19,8 +19,8 @@ from barometer_sql.lake import LakeLocation, check_bucket, read_table
 from barometer_sql.result import LakeQueryError, QueryResult
 from barometer_sql.rollups import ROLLUP_PREFIX, ROLLUPS, render, rollup_spec, utc_partitions
 from barometer_sql.schemas import arrow_schema, conform, lake_schema
-from lambdas.core.lake import LAKE_ID_COLUMN, LAKE_SCHEMAS
-from lambdas.core.resources import GLUE_DATABASE
+from barometer.lake import LAKE_ID_COLUMN, LAKE_SCHEMAS
+from barometer.catalogue import GLUE_DATABASE
 
 # Of several copies of a row keep the first delivered (copies are identical but for ingested_at).
 _COPY_ORDER = {"quotes": "ingested_at NULLS LAST, dt", "weather": "ingested_at NULLS LAST, dt", "alerts": "ts, dt"}

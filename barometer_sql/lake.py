@@ -16,8 +16,8 @@ import pyarrow.parquet as pq
 
 from barometer_sql.result import LakeQueryError
 from barometer_sql.schemas import SchemaError, conform
-from lambdas.core.lake import PARTITION_COLUMN
-from lambdas.core.resources import PROCESSED_PREFIX
+from barometer.lake import PARTITION_COLUMN
+from barometer.catalogue import PROCESSED_PREFIX
 
 _PARTITION_DIR = re.compile(rf"/{PARTITION_COLUMN}=(\d{{4}}-\d{{2}}-\d{{2}})/")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from lambdas.core.lake import LAKE_SCHEMAS, PARTITION_COLUMN
+from barometer.lake import LAKE_SCHEMAS, PARTITION_COLUMN
 
 # Timestamps are UTC without a zone, as Glue/Athena `timestamp` columns are.
 _HIVE_TO_ARROW = {

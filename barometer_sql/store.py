@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 
 from barometer_sql.lake import LakeLocation
 from barometer_sql.result import LakeQueryError
-from lambdas.core.lake import PARTITION_COLUMN
+from barometer.lake import PARTITION_COLUMN
 
 PARTITION_FILE = "part-00000.parquet"
 

@@ -16,8 +16,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from lambdas.core import resources as r
-from lambdas.shared.settings import load_raw_config
+from barometer import catalogue as r
+from barometer.settings import load_raw_config
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TARGET_MS = 200.0

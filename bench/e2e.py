@@ -28,11 +28,11 @@ from pathlib import Path
 from typing import Any
 
 from bench import workload
-from lambdas.core import resources as r
-from lambdas.core.events import event_local_day, parse_event
-from lambdas.core.records import metrics_item
-from lambdas.core.timeutil import format_public
-from lambdas.shared.ddb import to_item
+from barometer import catalogue as r
+from barometer.core.events import event_local_day, parse_event
+from barometer.core.records import metrics_item
+from barometer.core.timeutil import format_public
+from barometer.ddb import to_item
 
 BATCH = 500  # the API's largest batch
 WRITE_BATCH = 25  # BatchWriteItem's largest batch

@@ -21,13 +21,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bench import workload
-from lambdas.core.config import Settings
-from lambdas.core.events import event_local_day, parse_event
-from lambdas.core.rolling import rolling_series
-from lambdas.core.rules import evaluate
-from lambdas.core.state import KeyState
+from barometer.config import Settings
+from barometer.core.events import event_local_day, parse_event
+from barometer.core.rolling import rolling_series
+from barometer.core.rules import evaluate
+from barometer.core.state import KeyState
 
-BATCH = 500  # the validator's and the aggregator's batch size (lambdas/core/resources.py)
+BATCH = 500  # the validator's and the aggregator's batch size (barometer/catalogue.py)
 TARGET_EVENTS_PER_S = 50_000
 STAGES = ("parse_event", "local_day", "store+apply", "snapshot", "rules")
 

@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     def progress(text: str) -> None:
         print(text, flush=True)
 
-    from lambdas.shared.settings import get_settings
+    from barometer.settings import get_settings
 
     settings = get_settings()
     results: dict[str, Any] = {"machine": machine(), "sections": args.sections, "quick": args.quick}

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from lambdas.core.config import Settings
+from barometer.config import Settings
 
 # 16 hours after the start it is the next local day in New York (05:00 UTC) and Europe: crashes compare with a close.
 CRASH_AFTER_H = 16

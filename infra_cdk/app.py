@@ -18,9 +18,9 @@ from infra_cdk.checks.checkov_skips import ApplyCheckovSkips
 from infra_cdk.nag import acknowledge_findings
 from infra_cdk.replica import ReplicaStack
 from infra_cdk.stacks.root import BarometerStack
-from lambdas.core.config import parse_settings
-from lambdas.core.resources import PROJECT
-from lambdas.shared.settings import load_raw_config
+from barometer.config import parse_settings
+from barometer.catalogue import PROJECT
+from barometer.settings import load_raw_config
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 ROOT_STACK = "Barometer"

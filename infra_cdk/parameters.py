@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from aws_cdk import CfnCondition, CfnParameter, Fn, Stack
 from constructs import Construct
 
-from lambdas.core.config import Settings
+from barometer.config import Settings
 
 # Toggles of the resources that cost money while idle.
 TOGGLES = {

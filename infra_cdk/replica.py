@@ -11,7 +11,7 @@ from constructs import Construct
 
 from infra_cdk.constructs.encryption import customer_managed_key
 from infra_cdk.constructs.secure_bucket import access_log_bucket, secure_bucket
-from lambdas.core.resources import BUCKETS, PROJECT
+from barometer.catalogue import BUCKETS, PROJECT
 
 
 def replica_key_alias() -> str:

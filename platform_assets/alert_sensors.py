@@ -3,7 +3,7 @@ from collections.abc import Callable
 
 import dagster as dg
 
-from lambdas.core.resources import SENSOR_QUEUES, TopicSpec
+from barometer.catalogue import SENSOR_QUEUES, TopicSpec
 from platform_assets.environment import PlatformConfigError
 from platform_assets.resources import BarometerResource
 from platform_assets.sensor_queue import QueueMessage, SensorCursor, read_queue

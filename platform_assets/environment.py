@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lambdas.core import resources as catalogue
+from barometer import catalogue as catalogue
 
 ENVIRONMENT_ENV = "BAROMETER_ENV"
 HOME_ENV = "BAROMETER_HOME"

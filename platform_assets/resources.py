@@ -8,7 +8,7 @@ from pydantic import Field, PrivateAttr
 
 from barometer_sql import LakeLocation, open_engine
 from barometer_sql.engine import LakeEngine
-from lambdas.core.resources import PROCESSED_BUCKET
+from barometer.catalogue import PROCESSED_BUCKET
 from platform_assets.environment import Platform, resolve
 
 

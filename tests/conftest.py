@@ -31,8 +31,8 @@ def emulator():
 
 @pytest.fixture
 def emulator_env(emulator, monkeypatch):
-    """Point Barometer's adapters (lambdas.shared.aws.client) at the session emulator."""
-    from lambdas.shared import aws
+    """Point Barometer's adapters (barometer.aws.client) at the session emulator."""
+    from barometer import aws
 
     for key, value in emulator.environment().items():
         monkeypatch.setenv(key, value)

@@ -6,7 +6,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from lambdas.core.resources import PROJECT
+from barometer.catalogue import PROJECT
 
 
 def customer_managed_key(scope: Construct, construct_id: str, purpose: str, *,

@@ -5,12 +5,7 @@ construct objects the stacks pass in (a `ResourceIndex`), plus the configuration
 """
 from __future__ import annotations
 
-import atexit
-import shutil
-import tempfile
 from dataclasses import dataclass, field
-from functools import lru_cache
-from pathlib import Path
 
 from aws_cdk import Aws, CfnMapping, Duration, Fn, Stack
 from aws_cdk import aws_dynamodb as dynamodb
@@ -27,10 +22,10 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from infra_cdk.constructs.code_asset import lambda_source_dir
 from infra_cdk.constructs.lake import LakeDeliveryStream
-from lambdas.core.resources import CATALOGUE, CONFIG_JSON_ENV, FunctionSpec, MappingSpec
+from barometer.catalogue import CATALOGUE, CONFIG_JSON_ENV, FunctionSpec, MappingSpec
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 RUNTIME = lambda_.Runtime.PYTHON_3_12
 # Powertools for AWS Lambda (Python) v3, public layer published by AWS in account 017000801446.
 # The layer version is the layer's own counter, not the package version: keep it at or above the release
@@ -43,20 +38,6 @@ POWERTOOLS_REGIONS = (
     "eu-central-1", "eu-central-2", "eu-north-1", "eu-south-1", "eu-south-2", "ap-south-1", "ap-southeast-1",
     "ap-southeast-2", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "sa-east-1",
 )
-
-
-@lru_cache(maxsize=1)
-def lambda_source_dir() -> str:
-    """A copy of the repository's `lambdas/` package without tests and caches: the code asset of every function.
-
-    Copied (not excluded in place) so that asset fingerprinting never walks the repository's virtualenvs.
-    The asset hash depends on the content only, so the temporary location does not change it.
-    """
-    target = Path(tempfile.mkdtemp(prefix="barometer-lambda-src-"))
-    atexit.register(shutil.rmtree, target, ignore_errors=True)  # the asset is staged into cdk.out by then
-    shutil.copytree(REPO_ROOT / "lambdas", target / "lambdas",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "tests", "test_*.py"))
-    return str(target)
 
 
 def powertools_layer(scope: Construct) -> lambda_.ILayerVersion:
@@ -161,7 +142,7 @@ class CatalogueFunction(Construct):
             runtime=RUNTIME,
             architecture=lambda_.Architecture.X86_64,
             handler=spec.handler,
-            code=lambda_.Code.from_asset(lambda_source_dir()),
+            code=lambda_.Code.from_asset(lambda_source_dir(tuple(f.handler for f in CATALOGUE.functions))),
             layers=[powertools_layer(self)],
             memory_size=spec.memory_mb,
             timeout=Duration.seconds(spec.timeout_s),

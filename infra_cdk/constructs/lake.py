@@ -1,4 +1,4 @@
-"""The lake's Glue tables (from lambdas/core/lake.py) and the Firehose streams that fill the lake."""
+"""The lake's Glue tables (from barometer/lake.py) and the Firehose streams that fill the lake."""
 from __future__ import annotations
 
 from aws_cdk import Aws, Stack
@@ -11,8 +11,8 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from lambdas.core.lake import LAKE_SCHEMAS, PARTITION_COLUMN
-from lambdas.core.resources import DeliveryStreamSpec
+from barometer.lake import LAKE_SCHEMAS, PARTITION_COLUMN
+from barometer.catalogue import DeliveryStreamSpec
 
 PARQUET_SERDE = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
 PARQUET_INPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
@@ -28,7 +28,7 @@ def lake_table(scope: Construct, database: glue.CfnDatabase, table: str, bucket:
         database_name=database.ref,
         table_input=glue.CfnTable.TableInputProperty(
             name=table,
-            description=f"Lake table {table} (columns from lambdas/core/lake.py)",
+            description=f"Lake table {table} (columns from barometer/lake.py)",
             table_type="EXTERNAL_TABLE",
             parameters={"classification": "parquet", "parquet.compression": "SNAPPY"},
             partition_keys=[glue.CfnTable.ColumnProperty(name=PARTITION_COLUMN, type="string")],

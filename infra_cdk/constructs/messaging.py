@@ -9,7 +9,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from lambdas.core.resources import QueueSpec, TopicSpec
+from barometer.catalogue import QueueSpec, TopicSpec
 
 
 def catalogue_queue(scope: Construct, spec: QueueSpec, key: kms.IKey) -> sqs.Queue:

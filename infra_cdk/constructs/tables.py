@@ -6,7 +6,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from lambdas.core.resources import PROJECT, TableSpec
+from barometer.catalogue import PROJECT, TableSpec
 
 # The replica key in the secondary region is found by alias (created by the replica stack there).
 REPLICA_TABLE_KEY_ALIAS = f"alias/{PROJECT}/dynamodb"

@@ -16,7 +16,7 @@ from constructs import Construct
 
 from infra_cdk.constructs.messaging import catalogue_queue, catalogue_topic, subscribe_sensor_queue
 from infra_cdk.parameters import EstateParameters, has_value
-from lambdas.core.resources import (
+from barometer.catalogue import (
     API_FUNCTION,
     EVENTS_DLQ,
     EVENTS_STREAM,

@@ -1,6 +1,6 @@
 """AnalyticsStack: the Glue database and lake tables, a crawler over the processed zone, and Athena.
 
-The Glue tables are declared from lambdas/core/lake.py (Firehose converts to Parquet with them, so they
+The Glue tables are declared from barometer/lake.py (Firehose converts to Parquet with them, so they
 exist before the delivery streams); the rollup SQL of barometer_sql/sql is stored as named queries.
 """
 from __future__ import annotations
@@ -17,7 +17,7 @@ from constructs import Construct
 
 from infra_cdk.constructs.lake import lake_table
 from infra_cdk.constructs.secure_bucket import secure_bucket
-from lambdas.core.resources import GLUE_DATABASE, LAKE_TABLES, PROCESSED_PREFIX, PROJECT
+from barometer.catalogue import GLUE_DATABASE, LAKE_TABLES, PROCESSED_PREFIX, PROJECT
 
 ROLLUP_SQL_DIR = Path(__file__).resolve().parents[2] / "barometer_sql" / "sql"
 WORKGROUP = PROJECT

@@ -8,7 +8,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from infra_cdk.parameters import EstateParameters
-from lambdas.core.resources import PROJECT
+from barometer.catalogue import PROJECT
 
 ANOMALY_THRESHOLD_USD = 10
 

@@ -10,7 +10,7 @@ from constructs import Construct
 
 from infra_cdk.constructs.tables import catalogue_table
 from infra_cdk.parameters import EstateParameters, condition
-from lambdas.core.resources import LATEST_TABLE, PROJECT, TABLES
+from barometer.catalogue import LATEST_TABLE, PROJECT, TABLES
 
 
 class DatastoresStack(NestedStack):

@@ -17,7 +17,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from infra_cdk.parameters import EstateParameters, all_of, condition, has_value
-from lambdas.core.resources import PROJECT
+from barometer.catalogue import PROJECT
 
 HEALTH_PATH = "health"
 BACKUP_POLICIES = ("AWSBackupServiceRolePolicyForBackup", "AWSBackupServiceRolePolicyForRestores",

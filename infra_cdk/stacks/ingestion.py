@@ -24,7 +24,7 @@ from infra_cdk.constructs.functions import CatalogueFunction, FunctionPlacement,
 from infra_cdk.constructs.messaging import catalogue_queue
 from infra_cdk.parameters import EstateParameters
 from infra_cdk.stacks.alerting import API_NAME, API_STAGE
-from lambdas.core.resources import (
+from barometer.catalogue import (
     API_FUNCTION,
     EVENTS_DLQ,
     EVENTS_STREAM,

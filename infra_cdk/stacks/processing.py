@@ -11,7 +11,7 @@ from constructs import Construct
 
 from infra_cdk.constructs.functions import CatalogueFunction, FunctionPlacement, ResourceIndex
 from infra_cdk.constructs.lake import LakeDeliveryStream
-from lambdas.core.resources import (
+from barometer.catalogue import (
     AGGREGATOR_FUNCTION,
     NOTIFIER_FUNCTION,
     NOTIFY_DLQ,

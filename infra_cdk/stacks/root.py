@@ -19,8 +19,8 @@ from infra_cdk.stacks.networking import NetworkingStack
 from infra_cdk.stacks.processing import ProcessingStack
 from infra_cdk.stacks.security import SecurityStack
 from infra_cdk.stacks.storage import StorageStack
-from lambdas.core.config import Settings
-from lambdas.core.resources import EVENTS_DLQ, FINOPS_TOPIC, NOTIFY_DLQ, STREAM_FAILURES_DLQ
+from barometer.config import Settings
+from barometer.catalogue import EVENTS_DLQ, FINOPS_TOPIC, NOTIFY_DLQ, STREAM_FAILURES_DLQ
 
 NESTED_STACKS = ("Security", "Networking", "Storage", "Datastores", "Alerting", "Analytics", "Ingestion",
                  "Processing", "Dashboards", "DisasterRecovery", "CostControls")

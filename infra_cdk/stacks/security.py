@@ -14,7 +14,7 @@ from constructs import Construct
 from infra_cdk.constructs.encryption import customer_managed_key
 from infra_cdk.constructs.secure_bucket import access_log_bucket, secure_bucket
 from infra_cdk.parameters import EstateParameters, condition, has_value
-from lambdas.core.resources import SECRETS
+from barometer.catalogue import SECRETS
 
 # S3 prefix of the audit bucket under which CloudTrail and AWS Config write.
 TRAIL_PREFIX = "cloudtrail"

@@ -10,7 +10,7 @@ from constructs import Construct
 from infra_cdk.constructs.secure_bucket import access_log_bucket, secure_bucket
 from infra_cdk.parameters import EstateParameters, condition
 from infra_cdk.replica import replica_bucket_name, replica_key_alias
-from lambdas.core.resources import PROCESSED_BUCKET, RAW_BUCKET
+from barometer.catalogue import PROCESSED_BUCKET, RAW_BUCKET
 
 
 class StorageStack(NestedStack):

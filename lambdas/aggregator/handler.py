@@ -16,12 +16,12 @@ from aws_lambda_powertools.utilities.batch import EventType, process_partial_res
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
 from lambdas.aggregator import store
-from lambdas.core.records import event_from_metrics_item
-from lambdas.core.state import KeyState, state_from_item, state_to_item
-from lambdas.core.timeutil import format_public
+from barometer.core.records import event_from_metrics_item
+from barometer.core.state import KeyState, state_from_item, state_to_item
+from barometer.core.timeutil import format_public
 from lambdas.shared.batch import BufferedBatchProcessor
-from lambdas.shared.ddb import from_item
-from lambdas.shared.settings import get_settings
+from barometer.ddb import from_item
+from barometer.settings import get_settings
 
 logger = Logger(service="aggregator")
 metrics = Metrics(namespace="Barometer", service="aggregator")

@@ -5,10 +5,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from lambdas.core import resources
-from lambdas.core.timeutil import format_fixed, from_epoch_us
-from lambdas.shared.aws import client, resource_name
-from lambdas.shared.ddb import from_item, to_attr, to_item
+from barometer import catalogue
+from barometer.core.timeutil import format_fixed, from_epoch_us
+from barometer.aws import client, resource_name
+from barometer.ddb import from_item, to_attr, to_item
 
 
 class StateConflictError(RuntimeError):
@@ -20,7 +20,7 @@ class StoreError(RuntimeError):
 
 
 def load_state_item(pk: str) -> dict[str, Any] | None:
-    table = resource_name(resources.LATEST_TABLE.env_var)
+    table = resource_name(catalogue.LATEST_TABLE.env_var)
     try:
         response = client("dynamodb").get_item(TableName=table, Key={"pk": {"S": pk}}, ConsistentRead=True)
     except ClientError as exc:
@@ -30,7 +30,7 @@ def load_state_item(pk: str) -> dict[str, Any] | None:
 
 def save_state_item(item: dict[str, Any], expected_version: int) -> None:
     """Write the whole state if nobody else wrote since `expected_version` was read."""
-    table = resource_name(resources.LATEST_TABLE.env_var)
+    table = resource_name(catalogue.LATEST_TABLE.env_var)
     if expected_version == 0:
         condition, values = "attribute_not_exists(pk)", {}
     else:
@@ -48,7 +48,7 @@ def save_state_item(item: dict[str, Any], expected_version: int) -> None:
 
 def values_between(pk: str, lo_us: int, hi_us: int) -> list[float]:
     """Values of one key with lo < ts <= hi (the part of a minute that a window's edge cuts)."""
-    table = resource_name(resources.METRICS_TABLE.env_var)
+    table = resource_name(catalogue.METRICS_TABLE.env_var)
     # sk = "<fixed ts>#<event id>": every sk of an instant sorts after "<fixed ts>#" and before "<fixed ts>$".
     lower = format_fixed(from_epoch_us(lo_us)) + "$"
     upper = format_fixed(from_epoch_us(hi_us)) + "$"

@@ -14,13 +14,13 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from lambdas.api import paging, queries
 from lambdas.api.http import HttpError, Request, Router
-from lambdas.core.errors import ValidationError
-from lambdas.core.events import decode_json, parse_event
-from lambdas.core.rolling import rolling_series
-from lambdas.core.timeutil import (
+from barometer.core.errors import ValidationError
+from barometer.core.events import decode_json, parse_event
+from barometer.core.rolling import rolling_series
+from barometer.core.timeutil import (
     TimestampError, format_fixed, format_public, parse_rfc3339, to_epoch_us,
 )
-from lambdas.shared.settings import get_settings
+from barometer.settings import get_settings
 from lambdas.shared.stream import StreamError, StreamRecord, put_records
 
 logger = Logger(service="api")

@@ -11,8 +11,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from lambdas.core import resources as r
-from lambdas.shared.aws import client, resource_name
+from barometer import catalogue as r
+from barometer.aws import client, resource_name
 
 NAMESPACE = "Barometer"
 TOTALS_WINDOW = timedelta(hours=24)

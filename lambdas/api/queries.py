@@ -5,9 +5,9 @@ from typing import Any, Iterator
 
 from botocore.exceptions import ClientError
 
-from lambdas.core import resources
-from lambdas.shared.aws import client, resource_name
-from lambdas.shared.ddb import from_item
+from barometer import catalogue
+from barometer.aws import client, resource_name
+from barometer.ddb import from_item
 
 INTERNAL_LATEST_FIELDS = ("buckets", "closes", "recent", "applied_seq", "version", "pk")
 
@@ -28,7 +28,7 @@ def public_latest(item: dict[str, Any]) -> dict[str, Any]:
 
 
 def latest(kind: str, key: str) -> dict[str, Any] | None:
-    table = resource_name(resources.LATEST_TABLE.env_var)
+    table = resource_name(catalogue.LATEST_TABLE.env_var)
     try:
         item = client("dynamodb").get_item(TableName=table, Key={"pk": {"S": f"{kind}#{key}"}}).get("Item")
     except ClientError as exc:
@@ -44,7 +44,7 @@ def latest_page(kind: str, prefix: str | None, limit: int, start: dict | None) -
         condition += " AND begins_with(#key, :prefix)"
         values[":prefix"] = {"S": prefix}
     kwargs: dict[str, Any] = {
-        "TableName": resource_name(resources.LATEST_TABLE.env_var), "IndexName": "by_kind",
+        "TableName": resource_name(catalogue.LATEST_TABLE.env_var), "IndexName": "by_kind",
         "KeyConditionExpression": condition, "ExpressionAttributeValues": values,
         "ExpressionAttributeNames": {"#kind": "kind", **({"#key": "key"} if prefix else {})}, "Limit": limit,
     }
@@ -58,7 +58,7 @@ def metrics_range(pk: str, lower_sk: str, upper_sk: str, limit: int | None = Non
                   projection: bool = False) -> tuple[list[dict], dict | None]:
     """MetricsTable items of one key with lower_sk <= sk <= upper_sk, in time order."""
     kwargs: dict[str, Any] = {
-        "TableName": resource_name(resources.METRICS_TABLE.env_var),
+        "TableName": resource_name(catalogue.METRICS_TABLE.env_var),
         "KeyConditionExpression": "pk = :pk AND sk BETWEEN :lo AND :hi",
         "ExpressionAttributeValues": {":pk": {"S": pk}, ":lo": {"S": lower_sk}, ":hi": {"S": upper_sk}},
     }
@@ -81,7 +81,7 @@ def metrics_range(pk: str, lower_sk: str, upper_sk: str, limit: int | None = Non
 def alerts_by_kind(kind: str, lower: str, upper: str, limit: int, start: dict | None, newest_first: bool
                    ) -> tuple[list[dict], dict | None]:
     kwargs: dict[str, Any] = {
-        "TableName": resource_name(resources.ALERTS_TABLE.env_var), "IndexName": "by_kind_ts",
+        "TableName": resource_name(catalogue.ALERTS_TABLE.env_var), "IndexName": "by_kind_ts",
         "KeyConditionExpression": "#kind = :kind AND ts_key BETWEEN :lo AND :hi",
         "ExpressionAttributeNames": {"#kind": "kind"},
         "ExpressionAttributeValues": {":kind": {"S": kind}, ":lo": {"S": lower}, ":hi": {"S": upper}},
@@ -95,7 +95,7 @@ def alerts_by_kind(kind: str, lower: str, upper: str, limit: int, start: dict | 
 
 def alerts_of_key(kind: str, key: str) -> Iterator[dict]:
     kwargs: dict[str, Any] = {
-        "TableName": resource_name(resources.ALERTS_TABLE.env_var), "KeyConditionExpression": "pk = :pk",
+        "TableName": resource_name(catalogue.ALERTS_TABLE.env_var), "KeyConditionExpression": "pk = :pk",
         "ExpressionAttributeValues": {":pk": {"S": f"{kind}#{key}"}},
     }
     while True:

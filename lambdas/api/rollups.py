@@ -1,25 +1,44 @@
-"""Daily rollups for the read API, with the rollup SQL of `barometer_sql` (one text per rollup).
+"""Daily rollups for the read API.
 
-Where the rows come from follows the runtime: locally DuckDB computes the rollup for the requested
-days over the emulator's lake; on AWS the API reads the extract Dagster keeps in the lake
-(`extracts/{rollup}.json`, written by the `web_extracts` asset) with plain boto3, so the Lambda needs
-neither pyarrow nor Athena. BAROMETER_SQL_ENGINE=duckdb|athena|extracts overrides the choice.
+Where the rows come from is a port (`RollupSource`). On AWS the default reads the extract Dagster keeps
+in the lake (`extracts/{rollup}.json`, written by the `web_extracts` asset) with plain boto3, so the
+Lambda needs neither pyarrow nor Athena. The local runtime plugs in a source that computes the rollup
+over the emulator's lake with DuckDB (`barometer_local.rollups`), so fresh events show without Dagster.
 """
 from __future__ import annotations
 
-import os
 import re
 from datetime import date, datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Protocol
 
 from lambdas.api.http import HttpError
-from lambdas.core import resources as r
-from lambdas.shared.aws import resource_name
+from barometer import catalogue as r
+from barometer.aws import resource_name
 
 KEY_COLUMN = {"daily_ohlc": "symbol", "daily_weather": "city"}
 MAX_DAYS = 366
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-ENGINE_ENV = "BAROMETER_SQL_ENGINE"
+
+
+class RollupSource(Protocol):
+    def rows(self, name: str, first: date, last: date) -> list[dict[str, Any]]:
+        """The rollup's rows for local days first..last (any key); raises HttpError when unavailable."""
+
+
+class ExtractRollups:
+    """The extract Dagster's `web_extracts` asset writes to the processed bucket."""
+
+    def rows(self, name: str, first: date, last: date) -> list[dict[str, Any]]:
+        return [row for row in _extract_rows(name) if first.isoformat() <= str(row.get("day")) <= last.isoformat()]
+
+
+_source: RollupSource | None = None
+
+
+def use_rollup_source(source: RollupSource | None) -> None:
+    """Replace where rollups come from (None: back to the extracts); the local runtime calls this."""
+    global _source
+    _source = source
 
 
 def _day(value: str | None, name: str, default: date) -> date:
@@ -44,20 +63,8 @@ def read_rollup(name: str, key: str | None, start: str | None, end: str | None) 
         raise HttpError(400, "from: must not be after to")
     if (last - first).days > MAX_DAYS:
         raise HttpError(400, f"from: at most {MAX_DAYS} days per request")
-    endpoint = os.environ.get(r.ENDPOINT_ENV) or None
-    engine_kind = os.environ.get(ENGINE_ENV) or ("duckdb" if endpoint else "extracts")
-    if engine_kind == "extracts":
-        rows = [row for row in _extract_rows(name) if first.isoformat() <= str(row.get("day")) <= last.isoformat()]
-        return _filtered(rows, name, key)
-    from barometer_sql import LakeQueryError
-    from barometer_sql.engine import compute_rollup
-
-    try:
-        rows = compute_rollup(name, first, last, s3_endpoint=endpoint, engine=engine_kind,
-                              processed_bucket=resource_name(r.PROCESSED_BUCKET.env_var)).to_pylist()
-    except LakeQueryError as exc:
-        raise HttpError(503, f"the lake could not be queried: {exc}") from exc
-    return _filtered(rows, name, key)
+    source = _source or ExtractRollups()
+    return _filtered(source.rows(name, first, last), name, key)
 
 
 def _extract_rows(name: str) -> list[dict[str, Any]]:
@@ -65,7 +72,7 @@ def _extract_rows(name: str) -> list[dict[str, Any]]:
 
     from botocore.exceptions import ClientError
 
-    from lambdas.shared.aws import client
+    from barometer.aws import client
 
     bucket = resource_name(r.PROCESSED_BUCKET.env_var)
     try:

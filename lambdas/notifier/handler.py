@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from aws_lambda_powertools import Logger
 
-from lambdas.core.notifications import AlertMessageError, parse_alert_message, slack_payload
+from barometer.core.notifications import AlertMessageError, parse_alert_message, slack_payload
 from lambdas.notifier.dead_letters import DeadLetters
 from lambdas.notifier.errors import NotifierError
 from lambdas.notifier.ledger import Claim, DeliveryLedger, Lease

@@ -19,9 +19,9 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from lambdas.core.resources import ALERTS_TABLE
+from barometer.catalogue import ALERTS_TABLE
 from lambdas.notifier.errors import NotifierError
-from lambdas.shared.aws import client, resource_name
+from barometer.aws import client, resource_name
 
 LEASE_S = 60  # longer than one post (5 s timeout) and than the function's 30 s timeout
 # AlertsTable attributes (docs/contracts.md) copied onto an item that the rules engine did not write.

@@ -10,9 +10,9 @@ import time
 import urllib.error
 import urllib.request
 
-from lambdas.core.resources import SLACK_WEBHOOK_SECRET
+from barometer.catalogue import SLACK_WEBHOOK_SECRET
 from lambdas.notifier.errors import NotifierError
-from lambdas.shared.aws import client, resource_name
+from barometer.aws import client, resource_name
 
 SECRET_TTL_S = 60.0
 POST_TIMEOUT_S = 5.0

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from lambdas.core.config import ConfigError
+from barometer.config import ConfigError
 from lambdas.poller.providers import MARKET_PROVIDERS, SIMULATOR, WEATHER_PROVIDERS
 
 SECTION = "poller"

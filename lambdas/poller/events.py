@@ -12,7 +12,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from lambdas.core.timeutil import format_public as rfc3339
+from barometer.core.timeutil import format_public as rfc3339
 
 EVENT_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._\-]")

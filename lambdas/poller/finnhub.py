@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote as url_quote
 
-from lambdas.core.config import SymbolRef
+from barometer.config import SymbolRef
 from lambdas.poller.events import quote_event
 from lambdas.poller.http_get import Transport, TransportError, get_with_retries, json_object, urllib_transport
 from lambdas.poller.ports import ProviderError

@@ -49,7 +49,7 @@ def handle(event: Any, *, put: PutEvents = put_on_stream, settings=None, provide
            now: datetime | None = None, budget_s: float = DEFAULT_POLL_BUDGET_S) -> dict[str, Any]:
     """The poll behind the handler, with its collaborators injectable for tests."""
     from lambdas.poller.config import parse_poller_config
-    from lambdas.shared.settings import get_settings
+    from barometer.settings import get_settings
 
     settings = settings or get_settings()
     config = parse_poller_config(settings.raw)

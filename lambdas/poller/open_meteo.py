@@ -24,7 +24,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from lambdas.core.config import CityRef
+from barometer.config import CityRef
 from lambdas.poller.events import weather_event
 from lambdas.poller.http_get import Transport, TransportError, get_with_retries, json_object, urllib_transport
 from lambdas.poller.ports import ProviderError

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from lambdas.core.config import SYMBOL_PATTERN, CityRef, Settings, SymbolRef
-from lambdas.core.timeutil import TimestampError, parse_rfc3339
+from barometer.config import SYMBOL_PATTERN, CityRef, Settings, SymbolRef
+from barometer.core.timeutil import TimestampError, parse_rfc3339
 from lambdas.poller.config import PollerConfig
 from lambdas.poller.ports import MarketProvider, ProviderError, WeatherProvider
 from lambdas.poller.providers import MARKET_PROVIDERS, WEATHER_PROVIDERS

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Protocol
 
-from lambdas.core.config import CityRef, SymbolRef
+from barometer.config import CityRef, SymbolRef
 
 
 class ProviderError(RuntimeError):

@@ -11,7 +11,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from lambdas.core.resources import PROVIDER_KEYS_SECRET
+from barometer.catalogue import PROVIDER_KEYS_SECRET
 from lambdas.poller.ports import ProviderError
 
 CACHE_SECONDS = 300.0
@@ -26,7 +26,7 @@ class ProviderKeyError(ProviderError):
 def _fetch(secret_id: str) -> Mapping[str, Any]:
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from lambdas.shared.aws import client
+    from barometer.aws import client
 
     try:
         response = client("secretsmanager").get_secret_value(SecretId=secret_id)
@@ -45,7 +45,7 @@ def _fetch(secret_id: str) -> Mapping[str, Any]:
 
 
 def provider_keys() -> Mapping[str, Any]:
-    from lambdas.shared.aws import resource_name
+    from barometer.aws import resource_name
 
     try:
         secret_id = resource_name(PROVIDER_KEYS_SECRET.env_var)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from lambdas.core.config import Settings
+    from barometer.config import Settings
     from lambdas.poller.config import PollerConfig
     from lambdas.poller.ports import MarketProvider, WeatherProvider
 

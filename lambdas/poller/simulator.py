@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from lambdas.core.config import CityRef, SymbolRef
+from barometer.config import CityRef, SymbolRef
 from lambdas.poller.events import quote_event, weather_event
 
 SOURCE = "simulator"

@@ -6,13 +6,13 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from lambdas.core import resources
-from lambdas.core.notifications import alert_subject, alert_text
-from lambdas.core.rules import Alert
-from lambdas.shared.aws import client, resource_name
-from lambdas.shared.ddb import from_item, to_item
+from barometer import catalogue
+from barometer.core.notifications import alert_subject, alert_text
+from barometer.core.rules import Alert
+from barometer.aws import client, resource_name
+from barometer.ddb import from_item, to_item
 
-TOPIC_ENV = {"market": resources.MARKET_TOPIC.env_var, "weather": resources.WEATHER_TOPIC.env_var}
+TOPIC_ENV = {"market": catalogue.MARKET_TOPIC.env_var, "weather": catalogue.WEATHER_TOPIC.env_var}
 
 
 class AlertStoreError(RuntimeError):
@@ -24,7 +24,7 @@ class PublishError(RuntimeError):
 
 
 def _table() -> str:
-    return resource_name(resources.ALERTS_TABLE.env_var)
+    return resource_name(catalogue.ALERTS_TABLE.env_var)
 
 
 def store_alert(item: dict[str, Any]) -> bool:

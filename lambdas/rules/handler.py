@@ -14,15 +14,15 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
-from lambdas.core.records import alert_item, alert_lake_record
-from lambdas.core.rules import Alert, evaluate
-from lambdas.core.timeutil import parse_rfc3339
+from barometer.core.records import alert_item, alert_lake_record
+from barometer.core.rules import Alert, evaluate
+from barometer.core.timeutil import parse_rfc3339
 from lambdas.rules import adapters
 from lambdas.shared.batch import BufferedBatchProcessor
-from lambdas.shared.ddb import from_item
+from barometer.ddb import from_item
 from lambdas.shared.errors import SinkError
 from lambdas.shared.lake import put_lake_records
-from lambdas.shared.settings import get_settings
+from barometer.settings import get_settings
 
 logger = Logger(service="rules")
 metrics = Metrics(namespace="Barometer", service="rules")

@@ -8,8 +8,8 @@ from typing import Any, Sequence
 
 from botocore.exceptions import ClientError
 
-from lambdas.core import resources
-from lambdas.shared.aws import client, resource_name
+from barometer import catalogue
+from barometer.aws import client, resource_name
 from lambdas.shared.errors import SinkError
 
 FIREHOSE_BATCH_MAX = 500
@@ -17,7 +17,7 @@ FIREHOSE_BATCH_MAX = 500
 
 @lru_cache(maxsize=None)
 def _delivery_stream(table: str) -> str:
-    return resource_name(resources.delivery_for_table(table).env_var)
+    return resource_name(catalogue.delivery_for_table(table).env_var)
 
 
 def put_lake_records(table: str, records: Sequence[dict[str, Any]], attempts: int = 5) -> dict[int, SinkError]:

@@ -7,8 +7,8 @@ from typing import Sequence
 
 from botocore.exceptions import ClientError
 
-from lambdas.core.resources import EVENTS_STREAM
-from lambdas.shared.aws import client, resource_name
+from barometer.catalogue import EVENTS_STREAM
+from barometer.aws import client, resource_name
 
 MAX_RECORDS_PER_CALL = 500
 

@@ -9,12 +9,12 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import KinesisStreamRecord
 
-from lambdas.core.errors import FieldError, ValidationError
-from lambdas.core.events import Event, decode_json, event_local_day, parse_event
-from lambdas.core.records import lake_record, lake_table, metrics_item
-from lambdas.core.timeutil import format_public
+from barometer.core.errors import FieldError, ValidationError
+from barometer.core.events import Event, decode_json, event_local_day, parse_event
+from barometer.core.records import lake_record, lake_table, metrics_item
+from barometer.core.timeutil import format_public
 from lambdas.shared.batch import BufferedBatchProcessor
-from lambdas.shared.settings import get_settings
+from barometer.settings import get_settings
 from lambdas.validator import sinks
 
 logger = Logger(service="validator")

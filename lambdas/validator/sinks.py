@@ -9,10 +9,10 @@ from typing import Any, Sequence
 
 from botocore.exceptions import ClientError
 
-from lambdas.core import resources
-from lambdas.core.errors import FieldError
-from lambdas.shared.aws import client, resource_name
-from lambdas.shared.ddb import to_item
+from barometer import catalogue
+from barometer.core.errors import FieldError
+from barometer.aws import client, resource_name
+from barometer.ddb import to_item
 from lambdas.shared.errors import SinkError
 from lambdas.shared.lake import put_lake_records  # noqa: F401  (re-exported for the handler)
 
@@ -47,7 +47,7 @@ def write_metrics(items: Sequence[dict[str, Any]], attempts: int = 6) -> dict[in
 
 
 def _write_unique(items: Sequence[dict[str, Any]], attempts: int) -> dict[int, SinkError]:
-    table = resource_name(resources.METRICS_TABLE.env_var)
+    table = resource_name(catalogue.METRICS_TABLE.env_var)
     ddb = client("dynamodb")
     failed: dict[int, SinkError] = {}
     for start in range(0, len(items), BATCH_WRITE_MAX):
@@ -87,14 +87,14 @@ def quarantine(rejections: Sequence[Rejection]) -> dict[int, SinkError]:
 
     The object key is the record's stream position, so a retried batch overwrites rather than adds.
     """
-    bucket = resource_name(resources.RAW_BUCKET.env_var)
+    bucket = resource_name(catalogue.RAW_BUCKET.env_var)
     s3, sqs = client("s3"), client("sqs")
     failed: dict[int, SinkError] = {}
     messages = []
     for i, r in enumerate(rejections):
         body = {"reason": r.reason, "errors": [e.as_dict() for e in r.errors], "record": r.record,
                 "shard_id": r.shard_id, "sequence_number": r.sequence_number, "arrival": r.arrival}
-        key = f"{resources.QUARANTINE_PREFIX}dt={r.arrival[:10]}/{r.shard_id}-{r.sequence_number}.json"
+        key = f"{catalogue.QUARANTINE_PREFIX}dt={r.arrival[:10]}/{r.shard_id}-{r.sequence_number}.json"
         try:
             s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(body).encode(), ContentType="application/json")
         except ClientError as exc:
@@ -103,7 +103,7 @@ def quarantine(rejections: Sequence[Rejection]) -> dict[int, SinkError]:
         messages.append((i, {"reason": r.reason, "errors": body["errors"], "object": f"s3://{bucket}/{key}",
                              "sequence_number": r.sequence_number, "shard_id": r.shard_id}))
     if messages:
-        url = _queue_url(resources.EVENTS_DLQ.env_var)
+        url = _queue_url(catalogue.EVENTS_DLQ.env_var)
         for start in range(0, len(messages), 10):
             chunk = messages[start:start + 10]
             try:

@@ -9,8 +9,8 @@ from boto3.dynamodb.types import TypeDeserializer
 
 from barometer_sql.rollups import ROLLUP_PREFIX, ROLLUPS, RollupSpec, utc_partitions
 from barometer_sql.store import replace_partition
-from lambdas.core.lake import PARTITION_COLUMN
-from lambdas.core.resources import ALERTS_TABLE, GLUE_DATABASE
+from barometer.lake import PARTITION_COLUMN
+from barometer.catalogue import ALERTS_TABLE, GLUE_DATABASE
 from platform_assets.lake import lake_asset_key
 from platform_assets.lake.catalog import ensure_table, register_partition
 from platform_assets.partitions import LOCAL_DAY_TO_UTC_DAYS, local_days

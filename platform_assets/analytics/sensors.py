@@ -3,7 +3,7 @@ import re
 
 import dagster as dg
 
-from lambdas.core.resources import MARKET_TOPIC, WEATHER_TOPIC
+from barometer.catalogue import MARKET_TOPIC, WEATHER_TOPIC
 from platform_assets.alert_sensors import build_queue_sensor
 from platform_assets.analytics.assets import ALERT_ID_TAG, INCIDENTS_KEY, rollup_asset_key
 from platform_assets.partitions import local_days

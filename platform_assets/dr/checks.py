@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from lambdas.core.resources import BUCKETS, PROCESSED_PREFIX, RAW_PREFIX, TABLES
+from barometer.catalogue import BUCKETS, PROCESSED_PREFIX, RAW_PREFIX, TABLES
 from platform_assets.dr.facts import (
     NOT_MODELLED,
     Verdict,

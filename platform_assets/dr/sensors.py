@@ -1,7 +1,7 @@
 """OpsAlert -> the DR checks."""
 import dagster as dg
 
-from lambdas.core.resources import OPS_TOPIC
+from barometer.catalogue import OPS_TOPIC
 from platform_assets.alert_sensors import build_queue_sensor
 from platform_assets.sensor_queue import QueueMessage
 

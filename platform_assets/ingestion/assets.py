@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from lambdas.core.config import parse_duration
-from lambdas.core.resources import LATEST_TABLE, RAW_BUCKET
-from lambdas.shared.settings import get_settings
+from barometer.config import parse_duration
+from barometer.catalogue import LATEST_TABLE, RAW_BUCKET
+from barometer.settings import get_settings
 from platform_assets.ingestion.feeds import latest_by_key, raw_objects_of_day
 from platform_assets.resources import BarometerResource
 

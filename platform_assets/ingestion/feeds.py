@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from lambdas.core.resources import LATEST_TABLE, RAW_PREFIX
+from barometer.catalogue import LATEST_TABLE, RAW_PREFIX
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import dagster as dg
 from dagster_aws.pipes import PipesLambdaClient
 from pydantic import Field
 
-from lambdas.core.resources import POLLER_FUNCTION
+from barometer.catalogue import POLLER_FUNCTION
 from platform_assets.resources import BarometerResource
 
 POLL_SCHEDULE_ENV = "BAROMETER_POLL_SCHEDULE"  # "running" starts the local poll schedule by default
@@ -22,7 +22,7 @@ class PollConfig(dg.Config):
 @contextmanager
 def _environment(values: dict[str, str]):
     """The handler finds its resources through environment variables, as on Lambda."""
-    from lambdas.shared import aws
+    from barometer import aws
 
     saved = {k: os.environ.get(k) for k in values}
     os.environ.update(values)

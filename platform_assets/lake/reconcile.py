@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lambdas.core.resources import ALERTS_TABLE, LATEST_TABLE, METRICS_TABLE
+from barometer.catalogue import ALERTS_TABLE, LATEST_TABLE, METRICS_TABLE
 
 TABLE_KIND = {"quotes": "quote", "weather": "weather"}
 ALERT_KINDS = ("market", "weather")

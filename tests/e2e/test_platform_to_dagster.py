@@ -18,7 +18,7 @@ import pytest
 from barometer_local.client import ApiClient
 from barometer_local.emulator import free_port
 from barometer_local.platform import LocalPlatform, PlatformOptions
-from lambdas.core import resources as r
+from barometer import catalogue as r
 
 pytestmark = [pytest.mark.emulator, pytest.mark.slow]
 REPO = Path(__file__).resolve().parents[2]
@@ -96,7 +96,7 @@ def test_sample_data_through_the_platform_materializes_every_asset(tmp_path, mon
                                  timeout=300)
         assert observe.returncode == 0, observe.stdout[-3000:] + observe.stderr[-3000:]
         # and the daily OHLC rollup in the lake equals an independent computation over the same events
-        from lambdas.shared.settings import get_settings
+        from barometer.settings import get_settings
 
         settings = get_settings()
         rows = run_query(f"SELECT * FROM daily_ohlc WHERE day = '{day}'", s3_endpoint=platform.emulator.url,

@@ -24,7 +24,7 @@ from barometer_local.paths import read_json
 from barometer_local.provision import provision
 from barometer_local.runner import _EndpointSession, local_environment
 from barometer_local.webhook import WebhookReceiver
-from lambdas.core import resources as r
+from barometer import catalogue as r
 from lambdas.shared.stream import StreamRecord, put_records
 
 pytestmark = [pytest.mark.emulator, pytest.mark.slow]
@@ -133,7 +133,7 @@ def test_replay_with_duplicates_and_a_killed_runner_is_exact(tmp_path, monkeypat
     with Emulator.start() as emulator, WebhookReceiver(tmp_path) as webhook:
         for key, value in local_environment(emulator.url).items():
             monkeypatch.setenv(key, value)
-        from lambdas.shared import aws
+        from barometer import aws
 
         aws.reset_clients()
         session = _EndpointSession(boto3.session.Session(region_name="us-east-1"), emulator.url)

@@ -15,7 +15,7 @@ import pytest
 from barometer_local.emulator import ACCOUNT
 from infra.conftest import REPLICA_STACK, ROOT_STACK
 from infra.emulator_deploy import AssemblyDeployer, DeployedStack, modeled_types
-from lambdas.core.resources import (
+from barometer.catalogue import (
     CATALOGUE,
     EVENTS_STREAM,
     FUNCTIONS,

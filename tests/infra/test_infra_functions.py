@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from lambdas.core.config import parse_settings
-from lambdas.core.resources import (
+from barometer.config import parse_settings
+from barometer.catalogue import (
     CATALOGUE,
     CONFIG_JSON_ENV,
     FUNCTIONS,
@@ -15,7 +15,7 @@ from lambdas.core.resources import (
     NOTIFY_DLQ,
     STREAM_FAILURES_DLQ,
 )
-from lambdas.shared.settings import load_raw_config
+from barometer.settings import load_raw_config
 
 pytestmark = pytest.mark.infra
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -58,17 +58,35 @@ def test_powertools_layer_mapping_names_the_public_layer_per_region(synthesized)
     assert all(f":lambda:{region}:" in entry["Arn"] for region, entry in mapping.items())
 
 
-def test_code_asset_is_the_lambdas_package_only(synthesized):
+def test_code_asset_is_the_handlers_import_closure(synthesized):
     _, props = _function(synthesized, FUNCTIONS[0])
     asset_hash = props["Code"]["S3Key"].removesuffix(".zip")
     asset = synthesized.outdir / f"asset.{asset_hash}"
-    assert sorted(p.name for p in asset.iterdir()) == ["lambdas"]
+    assert sorted(p.name for p in asset.iterdir()) == ["barometer", "lambdas"]
     files = [p.relative_to(asset).as_posix() for p in asset.rglob("*") if p.is_file()]
-    assert "lambdas/core/resources.py" in files
+    assert "barometer/catalogue.py" in files
+    assert "lambdas/poller/__main__.py" not in files  # a shell entry point no handler imports
     assert not [f for f in files if "__pycache__" in f or "/tests/" in f or f.endswith(".pyc")]
-    for spec in FUNCTIONS:  # every handler module present in the repository ships
+    for spec in FUNCTIONS:  # every handler module ships
         module = spec.handler.rsplit(".", 1)[0].replace(".", "/") + ".py"
-        assert (asset / module).exists() == (REPO_ROOT / module).exists(), module
+        assert (asset / module).exists(), module
+
+
+def test_a_handler_importing_an_unshipped_package_fails_synthesis(tmp_path):
+    # Given a handler that imports the local runtime (not shipped to Lambda)
+    from infra_cdk.constructs.code_asset import PackagingError, import_closure
+
+    (tmp_path / "lambdas" / "bad").mkdir(parents=True)
+    (tmp_path / "lambdas" / "__init__.py").write_text("")
+    (tmp_path / "lambdas" / "bad" / "__init__.py").write_text("")
+    (tmp_path / "lambdas" / "bad" / "handler.py").write_text(
+        "def lambda_handler(event, context):\n    from barometer_local import cli\n")
+    (tmp_path / "barometer_local").mkdir()
+    (tmp_path / "barometer_local" / "__init__.py").write_text("")
+    (tmp_path / "barometer_local" / "cli.py").write_text("")
+    # When its closure is computed, Then it names the module that cannot ship
+    with pytest.raises(PackagingError, match="barometer_local.cli"):
+        import_closure(["lambdas.bad.handler"], root=tmp_path)
 
 
 @pytest.mark.parametrize("spec", [f for f in FUNCTIONS if f.mapping], ids=lambda s: s.logical_id)

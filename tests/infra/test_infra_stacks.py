@@ -10,8 +10,8 @@ import pytest
 
 from infra_cdk.parameters import TOGGLES
 from infra_cdk.stacks.root import NESTED_STACKS
-from lambdas.core.lake import LAKE_SCHEMAS, PARTITION_COLUMN
-from lambdas.core.resources import (
+from barometer.lake import LAKE_SCHEMAS, PARTITION_COLUMN
+from barometer.catalogue import (
     API_FUNCTION,
     EVENTS_STREAM,
     FUNCTIONS,

@@ -23,7 +23,7 @@ from barometer_local.auth import READ_SCOPE, WRITE_SCOPE, issue_token
 from barometer_local.client import ApiClient
 from barometer_local.emulator import free_port
 from barometer_local.paths import HOME_ENV
-from lambdas.shared.settings import DEFAULT_CONFIG_PATH
+from barometer.settings import DEFAULT_CONFIG_PATH
 
 pytestmark = pytest.mark.emulator
 
@@ -67,7 +67,7 @@ def assert_same_rolling(actual: dict[str, Any], expected: dict[str, float]) -> N
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory):
     from barometer_local.platform import LocalPlatform, PlatformOptions
-    from lambdas.shared import aws
+    from barometer import aws
 
     home = tmp_path_factory.mktemp("barometer-home")
     saved = dict(os.environ)

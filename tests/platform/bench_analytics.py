@@ -34,8 +34,8 @@ def main() -> dict:
 
     from barometer_local.emulator import FAKE_CREDENTIALS, REGION, Emulator
     from barometer_sql import LakeLocation
-    from lambdas.core.resources import PROCESSED_BUCKET
-    from lambdas.shared.settings import get_settings
+    from barometer.catalogue import PROCESSED_BUCKET
+    from barometer.settings import get_settings
     from platform_assets.definitions import build_definitions
     from platform_assets.resources import BarometerResource
 

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from lambdas.core.lake import LAKE_SCHEMAS
+from barometer.lake import LAKE_SCHEMAS
 
 SYMBOL_TZ = {"AAPL": "America/New_York", "SAP": "Europe/Berlin"}
 CITY_TZ = {"Seattle": "America/Los_Angeles", "London": "Europe/London"}

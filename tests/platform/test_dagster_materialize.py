@@ -20,7 +20,7 @@ from sample_lake import (
 
 from barometer_local.emulator import REGION
 from barometer_sql import LakeLocation, run_query
-from lambdas.core.resources import ALERTS_TABLE, LATEST_TABLE, METRICS_TABLE, PROCESSED_BUCKET, RAW_BUCKET
+from barometer.catalogue import ALERTS_TABLE, LATEST_TABLE, METRICS_TABLE, PROCESSED_BUCKET, RAW_BUCKET
 from platform_assets.definitions import build_definitions
 from platform_assets.resources import BarometerResource
 

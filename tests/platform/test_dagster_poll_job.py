@@ -11,8 +11,8 @@ import dagster as dg
 import pytest
 
 from barometer_local.emulator import REGION
-from lambdas.core.resources import EVENTS_STREAM
-from lambdas.shared.settings import get_settings
+from barometer.catalogue import EVENTS_STREAM
+from barometer.settings import get_settings
 from platform_assets.definitions import build_definitions
 from platform_assets.resources import BarometerResource
 

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from lambdas.core.resources import MARKET_TOPIC, METRICS_TABLE, PROCESSED_BUCKET, TOPICS
+from barometer.catalogue import MARKET_TOPIC, METRICS_TABLE, PROCESSED_BUCKET, TOPICS
 from platform_assets.environment import PlatformConfigError, resolve
 
 

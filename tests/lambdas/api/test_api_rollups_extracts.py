@@ -6,7 +6,7 @@ import json
 import boto3
 import pytest
 
-from lambdas.core import resources as r
+from barometer import catalogue as r
 
 pytestmark = pytest.mark.emulator
 
@@ -14,7 +14,6 @@ pytestmark = pytest.mark.emulator
 @pytest.fixture
 def lake(emulator_env, monkeypatch):
     monkeypatch.setenv(r.PROCESSED_BUCKET.env_var, "extracts-test-bucket")
-    monkeypatch.setenv("BAROMETER_SQL_ENGINE", "extracts")
     s3 = boto3.client("s3", endpoint_url=emulator_env.url, region_name="us-east-1")
     s3.create_bucket(Bucket="extracts-test-bucket")
     yield s3

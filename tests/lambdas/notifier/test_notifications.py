@@ -1,4 +1,4 @@
-"""How alerts read: SNS subject, email body, Slack payload (lambdas.core.notifications)."""
+"""How alerts read: SNS subject, email body, Slack payload (barometer.core.notifications)."""
 from __future__ import annotations
 
 import json
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lambdas.core.notifications import (
+from barometer.core.notifications import (
     SUBJECT_PREFIX,
     AlertMessageError,
     alert_subject,

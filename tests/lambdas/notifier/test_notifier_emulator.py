@@ -10,8 +10,8 @@ import pytest
 from notifier_fakes import load_event, sns_event
 
 from barometer_local.webhook import WebhookReceiver
-from lambdas.core.notifications import slack_payload
-from lambdas.core.resources import ALERTS_TABLE, NOTIFY_DLQ, SLACK_WEBHOOK_SECRET
+from barometer.core.notifications import slack_payload
+from barometer.catalogue import ALERTS_TABLE, NOTIFY_DLQ, SLACK_WEBHOOK_SECRET
 from lambdas.notifier import slack
 from lambdas.notifier.dead_letters import queue_url
 from lambdas.notifier.errors import NotifierError

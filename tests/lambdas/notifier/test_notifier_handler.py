@@ -6,7 +6,7 @@ import json
 import pytest
 from notifier_fakes import fake_ports, load_event, sns_event
 
-from lambdas.core.notifications import slack_payload
+from barometer.core.notifications import slack_payload
 from lambdas.notifier.errors import NotifierError
 from lambdas.notifier.handler import alert_from_record, lambda_handler
 

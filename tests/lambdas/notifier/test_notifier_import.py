@@ -8,7 +8,7 @@ import sys
 
 def test_importing_the_handler_creates_no_client_and_loads_no_heavy_module():
     # Given a fresh interpreter (as on a Lambda cold start)
-    probe = ("import json, sys, lambdas.notifier.handler; from lambdas.shared import aws; "
+    probe = ("import json, sys, lambdas.notifier.handler; from barometer import aws; "
              "print(json.dumps({'clients': aws.client.cache_info().currsize, "
              "'loaded': [m for m in ('boto3', 'pandas', 'pyarrow', 'yaml', 'duckdb') if m in sys.modules]}))")
     # When only the handler module is imported

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from poller_fakes import TEST_CONFIG, Sleeps
 
-from lambdas.core.config import parse_settings
+from barometer.config import parse_settings
 
 
 @pytest.fixture

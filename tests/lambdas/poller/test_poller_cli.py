@@ -11,7 +11,7 @@ from lambdas.poller.handler import metrics
 
 @pytest.fixture(autouse=True)
 def _repo_config(monkeypatch):
-    from lambdas.shared.settings import DEFAULT_CONFIG_PATH, get_settings
+    from barometer.settings import DEFAULT_CONFIG_PATH, get_settings
 
     monkeypatch.setenv("BAROMETER_CONFIG", str(DEFAULT_CONFIG_PATH))
     monkeypatch.delenv("BAROMETER_CONFIG_JSON", raising=False)

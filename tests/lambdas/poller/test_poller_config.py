@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from lambdas.core.config import ConfigError
+from barometer.config import ConfigError
 from lambdas.poller.config import PollerConfig, parse_poller_config
-from lambdas.shared.settings import DEFAULT_CONFIG_PATH, load_raw_config
+from barometer.settings import DEFAULT_CONFIG_PATH, load_raw_config
 
 
 def test_an_absent_section_means_the_simulator_defaults():

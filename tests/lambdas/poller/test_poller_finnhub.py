@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 import pytest
 from poller_fakes import ReplayTransport, recorded, recorded_url
 
-from lambdas.core.config import SymbolRef
+from barometer.config import SymbolRef
 from lambdas.poller.events import EVENT_ID_PATTERN
 from lambdas.poller.finnhub import FinnhubError, FinnhubMarket, parse_quote
 from lambdas.poller.http_get import TransportError
@@ -118,7 +118,7 @@ def test_symbols_are_url_encoded():
 
 
 def test_the_event_passes_the_domain_cores_validation(settings):
-    from lambdas.core.events import parse_event
+    from barometer.core.events import parse_event
 
     event = parse_quote("AAPL", recorded("finnhub/quote_aapl").body)
     parsed = parse_event(event, settings, now=NOW)

@@ -8,7 +8,7 @@ import pytest
 import yaml
 from poller_fakes import TEST_CONFIG, scheduler_event
 
-from lambdas.core.resources import CATALOGUE, EVENTS_STREAM
+from barometer.catalogue import CATALOGUE, EVENTS_STREAM
 from lambdas.poller.handler import build_providers, handle, lambda_handler, metrics
 from lambdas.poller.ports import ProviderError
 
@@ -108,8 +108,8 @@ def test_the_simulator_events_of_a_minute_are_the_same_on_every_poll(settings):
 @pytest.fixture
 def poller_env(emulator_env, monkeypatch, tmp_path):
     """The emulator, the catalogue's environment, a test configuration and the events stream."""
-    from lambdas.shared import aws
-    from lambdas.shared.settings import get_settings
+    from barometer import aws
+    from barometer.settings import get_settings
 
     for key, value in CATALOGUE.local_environment().items():
         monkeypatch.setenv(key, value)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 import pytest
 from poller_fakes import ReplayTransport, recorded, recorded_url
 
-from lambdas.core.config import CityRef
+from barometer.config import CityRef
 from lambdas.poller.http_get import TransportError
 from lambdas.poller.open_meteo import OpenMeteoError, OpenMeteoWeather, parse_current
 
@@ -115,7 +115,7 @@ def test_the_url_carries_the_coordinates_and_the_documented_parameters():
 
 @pytest.mark.parametrize("fixture", ["open_meteo/current_seattle", "open_meteo/current_partial_nulls"])
 def test_the_event_passes_the_domain_cores_validation(fixture, settings):
-    from lambdas.core.events import parse_event
+    from barometer.core.events import parse_event
 
     event = parse_current("Seattle", recorded(fixture).body)
     parsed = parse_event(event, settings, now=NOW)

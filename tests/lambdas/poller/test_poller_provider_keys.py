@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import pytest
 from poller_fakes import ReplayTransport, recorded
 
-from lambdas.core.config import SymbolRef
-from lambdas.core.resources import PROVIDER_KEYS_SECRET
+from barometer.config import SymbolRef
+from barometer.catalogue import PROVIDER_KEYS_SECRET
 from lambdas.poller import provider_keys
 from lambdas.poller.finnhub import FinnhubError, FinnhubMarket
 from lambdas.poller.provider_keys import ProviderKeyError, provider_key
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.emulator
 @pytest.fixture
 def secret(emulator_env, monkeypatch):
     """A fresh secret name per test (the session's emulator is shared), named by the catalogue's env var."""
-    from lambdas.shared.aws import client
+    from barometer.aws import client
 
     name = f"barometer/provider-keys-{uuid.uuid4().hex[:8]}"
     monkeypatch.setenv(PROVIDER_KEYS_SECRET.env_var, name)

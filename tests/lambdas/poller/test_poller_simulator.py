@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 
-from lambdas.core.config import CityRef, SymbolRef, parse_settings
-from lambdas.core.events import parse_event
+from barometer.config import CityRef, SymbolRef, parse_settings
+from barometer.core.events import parse_event
 from lambdas.poller.events import EVENT_ID_PATTERN, encode
 from lambdas.poller.simulator import SimulatedMarket, SimulatedWeather
 

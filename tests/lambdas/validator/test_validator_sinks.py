@@ -6,14 +6,14 @@ import pytest
 
 from barometer_local.provision import provision
 from barometer_local.runner import _EndpointSession, local_environment
-from lambdas.core import resources as r
+from barometer import catalogue as r
 
 pytestmark = pytest.mark.emulator
 
 
 @pytest.fixture
 def provisioned(emulator, monkeypatch):
-    from lambdas.shared import aws
+    from barometer import aws
 
     for key, value in local_environment(emulator.url).items():
         monkeypatch.setenv(key, value)

@@ -12,10 +12,10 @@ import zlib
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from lambdas.core.config import Window
-from lambdas.core.events import Event
-from lambdas.core.rolling import BoundaryFetch, MinuteBuckets
-from lambdas.core.timeutil import format_fixed, format_public
+from barometer.config import Window
+from barometer.core.events import Event
+from barometer.core.rolling import BoundaryFetch, MinuteBuckets
+from barometer.core.timeutil import format_fixed, format_public
 
 CLOSES_KEPT = 10  # local days of closing prices kept (enough to bridge long market holidays)
 
@@ -140,7 +140,7 @@ def state_from_item(item: dict[str, Any] | None, kind: str, key: str) -> KeyStat
     state = KeyState(kind, key)
     if not item:
         return state
-    from lambdas.core.timeutil import parse_rfc3339
+    from barometer.core.timeutil import parse_rfc3339
 
     if item.get("ts") is not None:
         state.latest = Event(kind, key, parse_rfc3339(item["ts"]), item["event_id"], float(item["value"]),

@@ -14,11 +14,11 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from lambdas.core.config import SYMBOL_PATTERN, Settings
-from lambdas.core.currencies import ISO_4217
-from lambdas.core.errors import FieldError, ValidationError
-from lambdas.core.timeutil import EPOCH as _MIN_TS
-from lambdas.core.timeutil import (
+from barometer.config import SYMBOL_PATTERN, Settings
+from barometer.core.currencies import ISO_4217
+from barometer.core.errors import FieldError, ValidationError
+from barometer.core.timeutil import EPOCH as _MIN_TS
+from barometer.core.timeutil import (
     TimestampError, format_fixed, format_public, local_day, parse_rfc3339, to_epoch_us,
 )
 

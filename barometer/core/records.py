@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from lambdas.core.events import Event
-from lambdas.core.lake import KIND_TO_TABLE, PARTITION_COLUMN
-from lambdas.core.rules import Alert
-from lambdas.core.timeutil import format_fixed, format_public, parse_rfc3339
+from barometer.core.events import Event
+from barometer.lake import KIND_TO_TABLE, PARTITION_COLUMN
+from barometer.core.rules import Alert
+from barometer.core.timeutil import format_fixed, format_public, parse_rfc3339
 
 _KEY_FIELD = {"quote": "symbol", "weather": "city"}
 

@@ -18,9 +18,9 @@ from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from lambdas.core.errors import ValidationError
-from lambdas.core.events import decode_json, event_local_day, parse_event
-from lambdas.core.timeutil import parse_rfc3339
+from barometer.core.errors import ValidationError
+from barometer.core.events import decode_json, event_local_day, parse_event
+from barometer.core.timeutil import parse_rfc3339
 
 INVALID_CASES = load_json("events/invalid_fields.json")
 SETTINGS = make_settings()  # for property tests (hypothesis and function-scoped fixtures do not mix)

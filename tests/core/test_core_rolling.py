@@ -7,8 +7,8 @@ from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from lambdas.core.config import Window
-from lambdas.core.rolling import MINUTE_US, MinuteBuckets, bucket_of, rolling_series
+from barometer.config import Window
+from barometer.core.rolling import MINUTE_US, MinuteBuckets, bucket_of, rolling_series
 
 T0 = epoch_us(2026, 3, 8, 6, 0)  # any origin; whole minute
 SPAN_US = 3 * 3600 * 1_000_000

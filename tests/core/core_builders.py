@@ -8,8 +8,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from lambdas.core.config import Settings, parse_settings
-from lambdas.core.currencies import ISO_4217
+from barometer.config import Settings, parse_settings
+from barometer.core.currencies import ISO_4217
 
 HERE = Path(__file__).resolve().parent
 

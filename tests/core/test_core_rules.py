@@ -9,9 +9,9 @@ from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from lambdas.core.config import WeatherRule, parse_settings
-from lambdas.core.records import alert_item
-from lambdas.core.rules import alert_id_for, evaluate, market_alert, weather_alerts
+from barometer.config import WeatherRule, parse_settings
+from barometer.core.records import alert_item
+from barometer.core.rules import alert_id_for, evaluate, market_alert, weather_alerts
 
 SETTINGS = make_settings()
 TS = datetime(2026, 11, 24, 15, 4, 5, tzinfo=UTC)

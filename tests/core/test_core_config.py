@@ -7,8 +7,8 @@ import pytest
 import yaml
 from core_builders import load_json
 
-from lambdas.core.config import ConfigError, Window, parse_duration, parse_settings
-from lambdas.shared.settings import DEFAULT_CONFIG_PATH
+from barometer.config import ConfigError, Window, parse_duration, parse_settings
+from barometer.settings import DEFAULT_CONFIG_PATH
 
 BASE = load_json("fixtures/config.json")
 

@@ -9,7 +9,7 @@ import os
 from functools import lru_cache
 from typing import Any
 
-from lambdas.core.resources import ENDPOINT_ENV
+from barometer.catalogue import ENDPOINT_ENV
 
 
 @lru_cache(maxsize=None)
@@ -28,7 +28,7 @@ def resource_name(env_var: str) -> str:
     try:
         return os.environ[env_var]
     except KeyError:
-        raise RuntimeError(f"environment variable {env_var} is not set (see lambdas/core/resources.py)") from None
+        raise RuntimeError(f"environment variable {env_var} is not set (see barometer/catalogue.py)") from None
 
 
 def reset_clients() -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from typing import Callable, Iterable, Sequence
 
-from lambdas.core.config import Window
+from barometer.config import Window
 
 MINUTE_US = 60_000_000
 # Fetches the values of one key with lo < epoch_us <= hi (the straddled bucket's part in a window).

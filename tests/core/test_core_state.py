@@ -10,10 +10,10 @@ from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from lambdas.core.events import Event, event_local_day, parse_event
-from lambdas.core.state import KeyState, state_from_item, state_to_item
-from lambdas.core.timeutil import format_public
-from lambdas.shared.ddb import from_item, to_item
+from barometer.core.events import Event, event_local_day, parse_event
+from barometer.core.state import KeyState, state_from_item, state_to_item
+from barometer.core.timeutil import format_public
+from barometer.ddb import from_item, to_item
 
 SETTINGS = make_settings()
 WINDOWS = SETTINGS.windows

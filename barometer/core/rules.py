@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Mapping
 
-from lambdas.core.config import MARKET_DROP_RULE, Settings, WeatherRule
-from lambdas.core.timeutil import format_fixed, format_public
+from barometer.config import MARKET_DROP_RULE, Settings, WeatherRule
+from barometer.core.timeutil import format_fixed, format_public
 
 _OPS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt, "==": operator.eq}
 # Relative slack for the drop comparison so that exactly 10.0% below counts despite binary floats.

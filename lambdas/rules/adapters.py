@@ -1,4 +1,4 @@
-"""AlertsTable (the de-duplicating store) and the SNS alert topics."""
+"""AlertsTable (the de-duplicating store), the SNS alert topics and the alerts lake table."""
 from __future__ import annotations
 
 import json
@@ -7,10 +7,11 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from barometer import catalogue
+from barometer.aws import client, resource_name
 from barometer.core.notifications import alert_subject, alert_text
 from barometer.core.rules import Alert
-from barometer.aws import client, resource_name
 from barometer.ddb import from_item, to_item
+from lambdas.shared.lake import put_lake_records
 
 TOPIC_ENV = {"market": catalogue.MARKET_TOPIC.env_var, "weather": catalogue.WEATHER_TOPIC.env_var}
 
@@ -23,54 +24,62 @@ class PublishError(RuntimeError):
     """An alert could not be published to its SNS topic."""
 
 
-def _table() -> str:
-    return resource_name(catalogue.ALERTS_TABLE.env_var)
+class AlertsTable:
+    @staticmethod
+    def _table() -> str:
+        return resource_name(catalogue.ALERTS_TABLE.env_var)
+
+    def store(self, item: dict[str, Any]) -> bool:
+        """Conditional put: True when this is the first alert of its key, rule and local day."""
+        try:
+            client("dynamodb").put_item(TableName=self._table(), Item=to_item(item),
+                                        ConditionExpression="attribute_not_exists(pk)")
+            return True
+        except ClientError as exc:
+            if exc.response["Error"].get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise AlertStoreError(f"PutItem {item['pk']} {item['sk']}: {exc.response['Error'].get('Code')}") from exc
+
+    def stored(self, pk: str, sk: str) -> dict[str, Any] | None:
+        try:
+            response = client("dynamodb").get_item(TableName=self._table(), Key={"pk": {"S": pk}, "sk": {"S": sk}},
+                                                   ConsistentRead=True)
+        except ClientError as exc:
+            raise AlertStoreError(f"GetItem {pk} {sk}: {exc.response['Error'].get('Code')}") from exc
+        return from_item(response.get("Item"))
+
+    def mark_published(self, pk: str, sk: str, message_id: str) -> None:
+        try:
+            client("dynamodb").update_item(
+                TableName=self._table(), Key={"pk": {"S": pk}, "sk": {"S": sk}},
+                UpdateExpression="SET published = :t, message_id = :m",
+                ExpressionAttributeValues={":t": {"BOOL": True}, ":m": {"S": message_id}},
+            )
+        except ClientError as exc:
+            raise AlertStoreError(f"UpdateItem {pk} {sk}: {exc.response['Error'].get('Code')}") from exc
 
 
-def store_alert(item: dict[str, Any]) -> bool:
-    """Conditional put: True when this is the first alert of its key, rule and local day."""
-    try:
-        client("dynamodb").put_item(TableName=_table(), Item=to_item(item),
-                                    ConditionExpression="attribute_not_exists(pk)")
-        return True
-    except ClientError as exc:
-        if exc.response["Error"].get("Code") == "ConditionalCheckFailedException":
-            return False
-        raise AlertStoreError(f"PutItem {item['pk']} {item['sk']}: {exc.response['Error'].get('Code')}") from exc
+class AlertTopics:
+    def publish(self, alert: Alert) -> str:
+        """Publish with per-protocol bodies: JSON for machines (SQS, Lambda), plain text for email."""
+        message = alert.message()
+        body = json.dumps(message)
+        topic = resource_name(TOPIC_ENV[alert.kind])
+        try:
+            response = client("sns").publish(
+                TopicArn=topic, Subject=alert_subject(message), MessageStructure="json",
+                Message=json.dumps({"default": body, "sqs": body, "lambda": body, "email": alert_text(message)}),
+                MessageAttributes={name: {"DataType": "String", "StringValue": str(message[name])}
+                                   for name in ("kind", "key", "rule")},
+            )
+        except ClientError as exc:
+            raise PublishError(f"Publish {alert.alert_id} to {topic}: {exc.response['Error'].get('Code')}") from exc
+        return response["MessageId"]
 
 
-def stored_alert(pk: str, sk: str) -> dict[str, Any] | None:
-    try:
-        response = client("dynamodb").get_item(TableName=_table(), Key={"pk": {"S": pk}, "sk": {"S": sk}},
-                                               ConsistentRead=True)
-    except ClientError as exc:
-        raise AlertStoreError(f"GetItem {pk} {sk}: {exc.response['Error'].get('Code')}") from exc
-    return from_item(response.get("Item"))
-
-
-def mark_published(pk: str, sk: str, message_id: str) -> None:
-    try:
-        client("dynamodb").update_item(
-            TableName=_table(), Key={"pk": {"S": pk}, "sk": {"S": sk}},
-            UpdateExpression="SET published = :t, message_id = :m",
-            ExpressionAttributeValues={":t": {"BOOL": True}, ":m": {"S": message_id}},
-        )
-    except ClientError as exc:
-        raise AlertStoreError(f"UpdateItem {pk} {sk}: {exc.response['Error'].get('Code')}") from exc
-
-
-def publish(alert: Alert) -> str:
-    """Publish with per-protocol bodies: JSON for machines (SQS, Lambda), plain text for email."""
-    message = alert.message()
-    body = json.dumps(message)
-    topic = resource_name(TOPIC_ENV[alert.kind])
-    try:
-        response = client("sns").publish(
-            TopicArn=topic, Subject=alert_subject(message), MessageStructure="json",
-            Message=json.dumps({"default": body, "sqs": body, "lambda": body, "email": alert_text(message)}),
-            MessageAttributes={name: {"DataType": "String", "StringValue": str(message[name])}
-                               for name in ("kind", "key", "rule")},
-        )
-    except ClientError as exc:
-        raise PublishError(f"Publish {alert.alert_id} to {topic}: {exc.response['Error'].get('Code')}") from exc
-    return response["MessageId"]
+class AlertsLake:
+    def put(self, record: dict[str, Any]) -> None:
+        """One row of the lake's alerts table; SinkError when the delivery stream did not take it."""
+        failed = put_lake_records("alerts", [record])
+        if failed:
+            raise failed[0]

@@ -7,7 +7,10 @@ yet published (a crash in between) is published on the retry.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Protocol
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
@@ -17,15 +20,42 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from barometer.core.records import alert_item, alert_lake_record
 from barometer.core.rules import Alert, evaluate
 from barometer.core.timeutil import parse_rfc3339
-from lambdas.rules import adapters
-from lambdas.shared.batch import BufferedBatchProcessor
 from barometer.ddb import from_item
-from lambdas.shared.errors import SinkError
-from lambdas.shared.lake import put_lake_records
 from barometer.settings import get_settings
+from lambdas.rules.adapters import AlertStoreError, PublishError
+from lambdas.shared.batch import BufferedBatchProcessor
+from lambdas.shared.errors import SinkError
 
 logger = Logger(service="rules")
 metrics = Metrics(namespace="Barometer", service="rules")
+
+
+class AlertStore(Protocol):
+    def store(self, item: dict[str, Any]) -> bool: ...  # False when the key, rule and day has one already
+    def stored(self, pk: str, sk: str) -> dict[str, Any] | None: ...
+    def mark_published(self, pk: str, sk: str, message_id: str) -> None: ...
+
+
+class Publisher(Protocol):
+    def publish(self, alert: Alert) -> str: ...  # the message id
+
+
+class Lake(Protocol):
+    def put(self, record: dict[str, Any]) -> None: ...
+
+
+@dataclass(frozen=True)
+class Ports:
+    alerts: AlertStore
+    topics: Publisher
+    lake: Lake
+
+
+@lru_cache(maxsize=1)
+def default_ports() -> Ports:
+    from lambdas.rules.adapters import AlertsLake, AlertsTable, AlertTopics
+
+    return Ports(alerts=AlertsTable(), topics=AlertTopics(), lake=AlertsLake())
 
 
 def process_record(record: DynamoDBRecord) -> list[Alert]:
@@ -41,19 +71,16 @@ def process_record(record: DynamoDBRecord) -> list[Alert]:
     return alerts
 
 
-def _raise_alert(alert: Alert) -> bool:
+def _raise_alert(alert: Alert, ports: Ports) -> bool:
     """Store, write to the lake, publish. True when this call published it."""
-    item = alert_item(alert)
-    if not adapters.store_alert(item):
-        existing = adapters.stored_alert(alert.pk, alert.sk)
+    if not ports.alerts.store(alert_item(alert)):
+        existing = ports.alerts.stored(alert.pk, alert.sk)
         if existing is None or existing.get("published"):
             return False  # one alert per key, rule and local day: this one exists already
         alert = _alert_from_item(existing)  # stored by an earlier attempt that crashed before publishing
-    failed = put_lake_records("alerts", [alert_lake_record(alert)])
-    if failed:
-        raise failed[0]
-    message_id = adapters.publish(alert)
-    adapters.mark_published(alert.pk, alert.sk, message_id)
+    ports.lake.put(alert_lake_record(alert))
+    message_id = ports.topics.publish(alert)
+    ports.alerts.mark_published(alert.pk, alert.sk, message_id)
     logger.info("alert raised", extra={"alert_id": alert.alert_id, "kind": alert.kind, "key": alert.key,
                                        "rule": alert.rule, "local_day": alert.local_day})
     return True
@@ -66,14 +93,14 @@ def _alert_from_item(item: dict[str, Any]) -> Alert:
                  metric=item.get("metric"), op=item.get("op"), alert_id=item["alert_id"])
 
 
-def flush(results: Sequence[list[Alert]]) -> dict[int, BaseException]:
+def flush(results: Sequence[list[Alert]], ports: Ports) -> dict[int, BaseException]:
     failed: dict[int, BaseException] = {}
     raised = 0
     for i, alerts in enumerate(results):
         for alert in alerts:
             try:
-                raised += _raise_alert(alert)
-            except (adapters.AlertStoreError, adapters.PublishError, SinkError) as exc:
+                raised += _raise_alert(alert, ports)
+            except (AlertStoreError, PublishError, SinkError) as exc:
                 logger.error("could not raise alert", extra={"alert_id": alert.alert_id, "error": str(exc)})
                 failed[i] = exc
                 break
@@ -81,9 +108,11 @@ def flush(results: Sequence[list[Alert]]) -> dict[int, BaseException]:
     return failed
 
 
-processor = BufferedBatchProcessor(EventType.DynamoDBStreams, flush)
+def processor_for(ports: Ports) -> BufferedBatchProcessor:
+    return BufferedBatchProcessor(EventType.DynamoDBStreams, lambda results: flush(results, ports))
 
 
 @metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return process_partial_response(event=event, record_handler=process_record, processor=processor, context=context)
+def lambda_handler(event: dict[str, Any], context: Any, ports: Ports | None = None) -> dict[str, Any]:
+    return process_partial_response(event=event, record_handler=process_record,
+                                    processor=processor_for(ports or default_ports()), context=context)

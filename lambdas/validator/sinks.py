@@ -14,7 +14,7 @@ from barometer.core.errors import FieldError
 from barometer.aws import client, resource_name
 from barometer.ddb import to_item
 from lambdas.shared.errors import SinkError
-from lambdas.shared.lake import put_lake_records  # noqa: F401  (re-exported for the handler)
+from lambdas.shared.lake import put_lake_records
 
 BATCH_WRITE_MAX = 25
 
@@ -116,3 +116,24 @@ def quarantine(rejections: Sequence[Rejection]) -> dict[int, SinkError]:
             for failure in response.get("Failed", []):
                 failed[chunk[int(failure["Id"])][0]] = SinkError(f"DLQ send failed: {failure.get('Code')}")
     return failed
+
+
+class LakeSink:
+    """The processed lake (lambdas.validator.handler.Lake)."""
+
+    def put(self, table: str, records: Sequence[dict[str, Any]]) -> dict[int, SinkError]:
+        return put_lake_records(table, records)
+
+
+class MetricsSink:
+    """MetricsTable (lambdas.validator.handler.MetricsTable)."""
+
+    def write(self, items: Sequence[dict[str, Any]]) -> dict[int, SinkError]:
+        return write_metrics(items)
+
+
+class QuarantineSink:
+    """The raw bucket's quarantine and the events DLQ (lambdas.validator.handler.Quarantine)."""
+
+    def put(self, rejections: Sequence[Rejection]) -> dict[int, SinkError]:
+        return quarantine(rejections)

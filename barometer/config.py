@@ -1,10 +1,13 @@
-"""The parsed form of `barometer.yaml`: symbols, cities, rolling windows and alert rules.
+"""The parsed form of `barometer.yaml`: every section, into frozen dataclasses.
 
 Pure: it takes the already-loaded mapping (YAML locally, JSON from an environment variable on
-Lambda) so the same validation runs everywhere. Every error names the configuration key.
+Lambda) so the same validation runs everywhere, the CDK synthesis included. Every error names the
+configuration key by its path (`weather_rules[1].op: ...`). Unknown keys are refused at every level,
+because a misspelt key silently taking its default is the costliest kind of configuration mistake.
 """
 from __future__ import annotations
 
+import difflib
 import math
 import re
 from dataclasses import dataclass, field
@@ -18,6 +21,20 @@ RULE_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
 WEATHER_METRICS = ("temp_c", "humidity_pct", "wind_mps", "precip_mm", "pressure_hpa")
 RULE_OPS = (">=", ">", "<=", "<", "==")
 MARKET_DROP_RULE = "market_drop"
+# The provider names `poller:` accepts; lambdas/poller/providers.py builds one adapter per name.
+SIMULATOR = "simulator"
+FINNHUB = "finnhub"
+OPEN_METEO = "open-meteo"
+MARKET_PROVIDERS = (SIMULATOR, FINNHUB)
+WEATHER_PROVIDERS = (SIMULATOR, OPEN_METEO)
+
+TOP_LEVEL_KEYS = ("symbols", "cities", "rolling_windows", "market_drop_pct", "weather_rules",
+                  "default_symbol_timezone", "max_future_skew", "poller", "orchestration")
+SYMBOL_KEYS = ("symbol", "timezone", "name")
+CITY_KEYS = ("name", "lat", "lon", "timezone")
+WEATHER_RULE_KEYS = ("name", "metric", "op", "threshold")
+POLLER_KEYS = ("market", "weather", "seed", "drop_chance", "timeout_s", "max_attempts")
+ORCHESTRATION_KEYS = ("quote_max_age", "weather_max_age")
 
 
 class ConfigError(ValueError):
@@ -53,6 +70,28 @@ class WeatherRule:
     threshold: float
 
 
+@dataclass(frozen=True, slots=True)
+class PollerSettings:
+    """`poller:` — which providers the scheduled poll uses, and how it calls them."""
+    market: str = SIMULATOR
+    weather: str = SIMULATOR
+    seed: int = 42
+    drop_chance: float = 0.0
+    timeout_s: float = 5.0
+    max_attempts: int = 3
+
+
+@dataclass(frozen=True, slots=True)
+class OrchestrationSettings:
+    """`orchestration:` — the Dagster freshness checks' limits on the newest event per key."""
+    quote_max_age_s: int = 15 * 60
+    weather_max_age_s: int = 2 * 3600
+
+    def max_age_s(self, kind: str) -> int:
+        """The limit for an event kind, 'quote' or 'weather'."""
+        return {"quote": self.quote_max_age_s, "weather": self.weather_max_age_s}[kind]
+
+
 @dataclass(frozen=True)
 class Settings:
     symbols: Mapping[str, SymbolRef]
@@ -62,7 +101,8 @@ class Settings:
     weather_rules: tuple[WeatherRule, ...] = ()
     default_symbol_timezone: str = "America/New_York"
     max_future_skew_s: int = 3600
-    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    poller: PollerSettings = field(default_factory=PollerSettings)
+    orchestration: OrchestrationSettings = field(default_factory=OrchestrationSettings)
 
     @property
     def max_window_s(self) -> int:
@@ -102,6 +142,25 @@ def _number(value: Any, key: str) -> float:
     return float(value)
 
 
+def _integer(value: Any, key: str, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ConfigError(f"{key}: expected a whole number from {low} to {high}, got {value!r}")
+    return value
+
+
+def _bounded(value: Any, key: str, low: float, high: float) -> float:
+    if (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
+            or not low <= value <= high):
+        raise ConfigError(f"{key}: expected a number from {low:g} to {high:g}, got {value!r}")
+    return float(value)
+
+
+def _choice(value: Any, key: str, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise ConfigError(f"{key}: expected one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
 def _list(raw: Mapping[str, Any], key: str) -> list:
     value = raw.get(key, [])
     if not isinstance(value, list):
@@ -109,9 +168,20 @@ def _list(raw: Mapping[str, Any], key: str) -> list:
     return value
 
 
-def _mapping(item: Any, key: str) -> Mapping[str, Any]:
+def _refuse_unknown(item: Mapping[str, Any], known: tuple[str, ...], parent: str | None) -> None:
+    for name in item:  # in the order written: the first stranger is the one the reader sees
+        if name not in known:
+            path = f"{parent}.{name}" if parent else str(name)
+            close = difflib.get_close_matches(str(name), known, n=1)
+            hint = f"; did you mean {close[0]}?" if close else f" (known: {', '.join(known)})"
+            raise ConfigError(f"{path}: unknown key{hint}")
+
+
+def _mapping(item: Any, key: str, known: tuple[str, ...], example: str = "") -> Mapping[str, Any]:
+    """`item` as a mapping whose keys are all in `known`; an error names the first other key."""
     if not isinstance(item, Mapping):
-        raise ConfigError(f"{key}: expected a mapping")
+        raise ConfigError(f"{key}: expected a mapping{' such as ' + example if example else ''}")
+    _refuse_unknown(item, known, key)
     return item
 
 
@@ -119,7 +189,7 @@ def _parse_symbols(raw: Mapping[str, Any], default_tz: str) -> dict[str, SymbolR
     symbols: dict[str, SymbolRef] = {}
     for i, item in enumerate(_list(raw, "symbols")):
         key = f"symbols[{i}]"
-        item = _mapping(item, key)
+        item = _mapping(item, key, SYMBOL_KEYS)
         symbol = item.get("symbol")
         if not isinstance(symbol, str) or not SYMBOL_PATTERN.fullmatch(symbol):
             raise ConfigError(f"{key}.symbol: expected 1-10 characters of A-Z 0-9 . -, got {symbol!r}")
@@ -135,7 +205,7 @@ def _parse_cities(raw: Mapping[str, Any]) -> dict[str, CityRef]:
     cities: dict[str, CityRef] = {}
     for i, item in enumerate(_list(raw, "cities")):
         key = f"cities[{i}]"
-        item = _mapping(item, key)
+        item = _mapping(item, key, CITY_KEYS)
         name = item.get("name")
         if not isinstance(name, str) or not name.strip() or len(name) > 64:
             raise ConfigError(f"{key}.name: expected a city name of 1-64 characters")
@@ -169,7 +239,7 @@ def _parse_weather_rules(raw: Mapping[str, Any]) -> tuple[WeatherRule, ...]:
     rules: list[WeatherRule] = []
     for i, item in enumerate(_list(raw, "weather_rules")):
         key = f"weather_rules[{i}]"
-        item = _mapping(item, key)
+        item = _mapping(item, key, WEATHER_RULE_KEYS)
         name = item.get("name")
         if not isinstance(name, str) or not RULE_NAME_PATTERN.fullmatch(name) or name == MARKET_DROP_RULE:
             raise ConfigError(f"{key}.name: expected a lower_snake_case name (not {MARKET_DROP_RULE!r})")
@@ -185,9 +255,41 @@ def _parse_weather_rules(raw: Mapping[str, Any]) -> tuple[WeatherRule, ...]:
     return tuple(rules)
 
 
+def _parse_poller(raw: Mapping[str, Any]) -> PollerSettings:
+    section = raw.get("poller")
+    if section is None:
+        return PollerSettings()
+    section = _mapping(section, "poller", POLLER_KEYS, "{market: simulator, weather: simulator}")
+    return PollerSettings(
+        market=_choice(section.get("market", SIMULATOR), "poller.market", MARKET_PROVIDERS),
+        weather=_choice(section.get("weather", SIMULATOR), "poller.weather", WEATHER_PROVIDERS),
+        seed=_integer(section.get("seed", 42), "poller.seed", 0, 2**63 - 1),
+        drop_chance=_bounded(section.get("drop_chance", 0.0), "poller.drop_chance", 0.0, 1.0),
+        timeout_s=_bounded(section.get("timeout_s", 5.0), "poller.timeout_s", 0.1, 30.0),
+        max_attempts=_integer(section.get("max_attempts", 3), "poller.max_attempts", 1, 5),
+    )
+
+
+def _parse_orchestration(raw: Mapping[str, Any]) -> OrchestrationSettings:
+    section = raw.get("orchestration")
+    if section is None:
+        return OrchestrationSettings()
+    section = _mapping(section, "orchestration", ORCHESTRATION_KEYS,
+                       "{quote_max_age: 15m, weather_max_age: 2h}")
+
+    def age(key: str, default: str) -> int:
+        return parse_duration(section.get(key, default), f"orchestration.{key}")
+
+    return OrchestrationSettings(quote_max_age_s=age("quote_max_age", "15m"),
+                                 weather_max_age_s=age("weather_max_age", "2h"))
+
+
 def parse_settings(raw: Mapping[str, Any] | None) -> Settings:
     """Validate a loaded configuration mapping and return `Settings`."""
-    raw = _mapping(raw if raw is not None else {}, "configuration")
+    raw = raw if raw is not None else {}
+    if not isinstance(raw, Mapping):
+        raise ConfigError("configuration: expected a mapping")
+    _refuse_unknown(raw, TOP_LEVEL_KEYS, None)
     default_tz = _timezone(raw.get("default_symbol_timezone", "America/New_York"), "default_symbol_timezone")
     drop = _number(raw.get("market_drop_pct", 10), "market_drop_pct")
     if not 0 < drop < 100:
@@ -200,5 +302,6 @@ def parse_settings(raw: Mapping[str, Any] | None) -> Settings:
         weather_rules=_parse_weather_rules(raw),
         default_symbol_timezone=default_tz,
         max_future_skew_s=parse_duration(raw.get("max_future_skew", "1h"), "max_future_skew"),
-        raw=dict(raw),
+        poller=_parse_poller(raw),
+        orchestration=_parse_orchestration(raw),
     )

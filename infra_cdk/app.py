@@ -29,13 +29,13 @@ REPLICA_STACK = "BarometerReplica"
 
 def build_app(outdir: str | os.PathLike | None = None) -> App:
     raw_config = load_raw_config()
-    settings = parse_settings(raw_config)  # a bad barometer.yaml fails the synthesis, naming the key
+    parse_settings(raw_config)  # a bad barometer.yaml fails the synthesis, naming the key
     # The same feature flags for `python -m infra_cdk.app` and for the CDK CLI: both read cdk.json.
     context = json.loads((REPO_ROOT / "cdk.json").read_text(encoding="utf-8"))["context"]
     # The CDK CLI tells the app where to write through CDK_OUTDIR.
     target = outdir or os.environ.get("CDK_OUTDIR") or REPO_ROOT / "cdk.out"
     app = App(outdir=str(target), context=context)
-    BarometerStack(app, ROOT_STACK, settings=settings, raw_config=raw_config)
+    BarometerStack(app, ROOT_STACK, raw_config=raw_config)
     ReplicaStack(app, REPLICA_STACK)
     Tags.of(app).add("project", PROJECT)
     return app

@@ -4,6 +4,9 @@ One synthesized root template deploys anything from the cheap demo (every toggle
 estate. Nested stacks receive the Parameters as objects (CDK turns each reference into a nested-stack
 parameter) and derive their own Conditions with `condition()`, because a Condition cannot cross a
 template boundary.
+
+What the platform watches (symbols, cities, rules) is not a Parameter: barometer.yaml is its one source,
+handed to every function as JSON in BAROMETER_CONFIG_JSON.
 """
 from __future__ import annotations
 
@@ -11,8 +14,6 @@ from dataclasses import dataclass
 
 from aws_cdk import CfnCondition, CfnParameter, Fn, Stack
 from constructs import Construct
-
-from barometer.config import Settings
 
 # Toggles of the resources that cost money while idle.
 TOGGLES = {
@@ -31,8 +32,6 @@ TOGGLES = {
 @dataclass(frozen=True)
 class EstateParameters:
     alert_email: CfnParameter
-    symbols: CfnParameter
-    cities: CfnParameter
     iterator_age_alarm_ms: CfnParameter
     dlq_depth_alarm: CfnParameter
     monthly_budget_usd: CfnParameter
@@ -50,8 +49,8 @@ class EstateParameters:
         return self.toggles[name]
 
 
-def declare_parameters(stack: Stack, settings: Settings) -> EstateParameters:
-    """Declare every Parameter on the root stack; defaults come from barometer.yaml."""
+def declare_parameters(stack: Stack) -> EstateParameters:
+    """Declare every Parameter on the root stack."""
 
     def text(name: str, default: str, description: str, **extra) -> CfnParameter:
         return CfnParameter(stack, name, type="String", default=default, description=description, **extra)
@@ -62,8 +61,6 @@ def declare_parameters(stack: Stack, settings: Settings) -> EstateParameters:
     }
     return EstateParameters(
         alert_email=text("AlertEmail", "", "E-mail address subscribed to the alert topics (empty: none)"),
-        symbols=text("Symbols", ",".join(settings.symbols), "Symbols the poller polls (comma-separated)"),
-        cities=text("Cities", ",".join(settings.cities), "Cities the poller polls (comma-separated)"),
         iterator_age_alarm_ms=CfnParameter(
             stack, "IteratorAgeAlarmMs", type="Number", default=60000, min_value=1000,
             description="Alarm when a stream consumer falls this far behind (milliseconds)"),

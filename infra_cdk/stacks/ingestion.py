@@ -22,7 +22,6 @@ from constructs import Construct
 
 from infra_cdk.constructs.functions import CatalogueFunction, FunctionPlacement, ResourceIndex
 from infra_cdk.constructs.messaging import catalogue_queue
-from infra_cdk.parameters import EstateParameters
 from infra_cdk.stacks.alerting import API_NAME, API_STAGE
 from barometer.catalogue import (
     API_FUNCTION,
@@ -38,10 +37,13 @@ RESOURCE_SERVER = "barometer"
 WRITE_SCOPE = "events.write"
 READ_SCOPE = "read"
 RATE_LIMIT_PER_5_MIN = 2000
+# The scheduled poll names no symbols or cities: the poller then polls every one barometer.yaml configures,
+# so the configuration file stays their only source.
+POLL_INPUT = {"source": "scheduler"}
 
 
 class IngestionStack(NestedStack):
-    def __init__(self, scope: Construct, construct_id: str, *, params: EstateParameters, messaging_key: kms.IKey,
+    def __init__(self, scope: Construct, construct_id: str, *, messaging_key: kms.IKey,
                  placement: FunctionPlacement, resources: ResourceIndex) -> None:
         super().__init__(scope, construct_id, description="Barometer ingestion: stream, API, schedule, DLQs")
         self.stream = kinesis.Stream(
@@ -62,7 +64,7 @@ class IngestionStack(NestedStack):
         self._auth()
         self._api(messaging_key)
         self._waf(messaging_key)
-        self._schedule(params)
+        self._schedule()
 
     def _auth(self) -> None:
         """Machine clients authenticate with the client-credentials grant and carry scopes."""
@@ -158,18 +160,17 @@ class IngestionStack(NestedStack):
         wafv2.CfnLoggingConfiguration(self, "WafLogging", resource_arn=self.web_acl.attr_arn,
                                       log_destination_configs=[waf_logs.log_group_arn])
 
-    def _schedule(self, params: EstateParameters) -> None:
+    def _schedule(self) -> None:
         role = iam.Role(self, "SchedulerRole", description="EventBridge Scheduler invokes the poller",
                         assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com", conditions={
                             "StringEquals": {"aws:SourceAccount": self.account}}))
         self.poller_function.function.grant_invoke(role)
-        poll_input = Fn.sub(json.dumps({"source": "scheduler", "symbols": "${Symbols}", "cities": "${Cities}"}),
-                            {"Symbols": params.symbols.value_as_string, "Cities": params.cities.value_as_string})
         self.schedule = scheduler.CfnSchedule(
             self, "PollEveryMinute", name=f"{PROJECT}-poll", description="Poll market and weather providers",
             schedule_expression="rate(1 minute)", state="ENABLED",
             flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
             target=scheduler.CfnSchedule.TargetProperty(
-                arn=self.poller_function.function.function_arn, role_arn=role.role_arn, input=poll_input,
+                arn=self.poller_function.function.function_arn, role_arn=role.role_arn,
+                input=json.dumps(POLL_INPUT),
                 retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(
                     maximum_event_age_in_seconds=60, maximum_retry_attempts=0)))

@@ -19,7 +19,6 @@ from infra_cdk.stacks.networking import NetworkingStack
 from infra_cdk.stacks.processing import ProcessingStack
 from infra_cdk.stacks.security import SecurityStack
 from infra_cdk.stacks.storage import StorageStack
-from barometer.config import Settings
 from barometer.catalogue import EVENTS_DLQ, FINOPS_TOPIC, NOTIFY_DLQ, STREAM_FAILURES_DLQ
 
 NESTED_STACKS = ("Security", "Networking", "Storage", "Datastores", "Alerting", "Analytics", "Ingestion",
@@ -27,11 +26,10 @@ NESTED_STACKS = ("Security", "Networking", "Storage", "Datastores", "Alerting", 
 
 
 class BarometerStack(Stack):
-    def __init__(self, scope: Construct, construct_id: str, *, settings: Settings, raw_config: dict,
-                 **kwargs) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, raw_config: dict, **kwargs) -> None:
         super().__init__(scope, construct_id, description="Barometer: real-time stock and weather analytics",
                          **kwargs)
-        params = declare_parameters(self, settings)
+        params = declare_parameters(self)
         security = SecurityStack(self, "Security", params=params)
         networking = NetworkingStack(self, "Networking", params=params, log_key=security.messaging_key)
         storage = StorageStack(self, "Storage", params=params, data_key=security.data_key)
@@ -48,7 +46,7 @@ class BarometerStack(Stack):
         placement = FunctionPlacement(vpc=networking.app_vpc, security_group=networking.lambda_sg,
                                       env_key=security.messaging_key,
                                       config_json=json.dumps(raw_config, separators=(",", ":"), sort_keys=True))
-        ingestion = IngestionStack(self, "Ingestion", params=params, messaging_key=security.messaging_key,
+        ingestion = IngestionStack(self, "Ingestion", messaging_key=security.messaging_key,
                                    placement=placement, resources=resources)
         processing = ProcessingStack(self, "Processing", placement=placement, resources=resources,
                                      data_key=security.data_key, log_key=security.messaging_key,

@@ -48,11 +48,10 @@ def build_providers(request, config, settings):
 def handle(event: Any, *, put: PutEvents = put_on_stream, settings=None, providers=build_providers,
            now: datetime | None = None, budget_s: float = DEFAULT_POLL_BUDGET_S) -> dict[str, Any]:
     """The poll behind the handler, with its collaborators injectable for tests."""
-    from lambdas.poller.config import parse_poller_config
     from barometer.settings import get_settings
 
     settings = settings or get_settings()
-    config = parse_poller_config(settings.raw)
+    config = settings.poller
     try:
         request = parse_request(event, settings, config, now or datetime.now(UTC))
     except PollRequestError as exc:

@@ -11,11 +11,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from barometer.config import SYMBOL_PATTERN, CityRef, Settings, SymbolRef
+from barometer.config import (
+    MARKET_PROVIDERS,
+    SYMBOL_PATTERN,
+    WEATHER_PROVIDERS,
+    CityRef,
+    PollerSettings,
+    Settings,
+    SymbolRef,
+)
 from barometer.core.timeutil import TimestampError, parse_rfc3339
-from lambdas.poller.config import PollerConfig
 from lambdas.poller.ports import MarketProvider, ProviderError, WeatherProvider
-from lambdas.poller.providers import MARKET_PROVIDERS, WEATHER_PROVIDERS
 
 SERVICE = "barometer-poller"
 MAX_WORKERS = 8  # provider calls are I/O bound; Finnhub's free tier allows 30 calls/s anyway
@@ -83,7 +89,7 @@ def _cities(event: Mapping[str, Any], settings: Settings) -> tuple[CityRef, ...]
     return tuple(refs)
 
 
-def _providers(event: Mapping[str, Any], config: PollerConfig) -> tuple[str, str]:
+def _providers(event: Mapping[str, Any], config: PollerSettings) -> tuple[str, str]:
     override = event.get("providers") or {}
     if not isinstance(override, Mapping):
         raise PollRequestError("providers: expected an object such as {\"market\": \"simulator\"}")
@@ -100,7 +106,7 @@ def _providers(event: Mapping[str, Any], config: PollerConfig) -> tuple[str, str
     return market, weather
 
 
-def parse_request(event: Any, settings: Settings, config: PollerConfig, now: datetime) -> PollRequest:
+def parse_request(event: Any, settings: Settings, config: PollerSettings, now: datetime) -> PollRequest:
     """The poll asked for by a scheduler event (EventBridge, the local scheduler, Dagster).
 
     Every key is optional: `time` (RFC 3339; default now), `providers` ({market, weather}),

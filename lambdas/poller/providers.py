@@ -1,4 +1,5 @@
-"""The provider registry: which market and weather adapters exist, built on first use.
+"""The provider registry: one market or weather adapter per name the configuration accepts
+(`poller.market`, `poller.weather`, validated with the rest of barometer.yaml), built on first use.
 
 Adapters are imported inside the factories so that the handler module imports fast and a poll
 only loads the adapters it uses.
@@ -7,19 +8,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from barometer.config import FINNHUB, MARKET_PROVIDERS, OPEN_METEO, SIMULATOR, WEATHER_PROVIDERS
+
 if TYPE_CHECKING:
-    from barometer.config import Settings
-    from lambdas.poller.config import PollerConfig
+    from barometer.config import PollerSettings, Settings
     from lambdas.poller.ports import MarketProvider, WeatherProvider
 
-SIMULATOR = "simulator"
-FINNHUB = "finnhub"
-OPEN_METEO = "open-meteo"
-MARKET_PROVIDERS = (SIMULATOR, FINNHUB)
-WEATHER_PROVIDERS = (SIMULATOR, OPEN_METEO)
 
-
-def build_market(name: str, config: PollerConfig, settings: Settings) -> MarketProvider:
+def build_market(name: str, config: PollerSettings, settings: Settings) -> MarketProvider:
     if name == SIMULATOR:
         from lambdas.poller.simulator import SimulatedMarket
 
@@ -34,7 +30,7 @@ def build_market(name: str, config: PollerConfig, settings: Settings) -> MarketP
     raise ValueError(f"unknown market provider {name!r} (known: {', '.join(MARKET_PROVIDERS)})")
 
 
-def build_weather(name: str, config: PollerConfig, settings: Settings) -> WeatherProvider:
+def build_weather(name: str, config: PollerSettings, settings: Settings) -> WeatherProvider:
     if name == SIMULATOR:
         from lambdas.poller.simulator import SimulatedWeather
 

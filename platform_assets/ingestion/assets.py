@@ -6,15 +6,12 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from barometer.config import parse_duration
 from barometer.catalogue import LATEST_TABLE, RAW_BUCKET
 from barometer.settings import get_settings
 from platform_assets.ingestion.feeds import latest_by_key, raw_objects_of_day
 from platform_assets.resources import BarometerResource
 
 GROUP = "ingestion"
-# barometer.yaml may set `orchestration: {quote_max_age: 15m, weather_max_age: 2h}`.
-DEFAULT_MAX_AGE = {"quote": "15m", "weather": "2h"}
 FEEDS = {"quote": "stock_feed", "weather": "weather_feed"}
 
 
@@ -23,9 +20,8 @@ def feed_key(kind: str) -> dg.AssetKey:
 
 
 def max_age_s(kind: str) -> int:
-    section = get_settings().raw.get("orchestration") or {}
-    name = f"{kind}_max_age"
-    return parse_duration(section.get(name, DEFAULT_MAX_AGE[kind]), f"orchestration.{name}")
+    """The freshness limit of a feed: `orchestration.{quote,weather}_max_age` in barometer.yaml."""
+    return get_settings().orchestration.max_age_s(kind)
 
 
 def check_name(kind: str, key: str) -> str:

@@ -1,14 +1,28 @@
-"""barometer.yaml parsing: defaults, and errors that name the configuration key."""
+"""barometer.yaml parsing: every section, its defaults, unknown keys refused, and errors that name the key."""
 from __future__ import annotations
 
 import copy
+import re
 
 import pytest
 import yaml
 from core_builders import load_json
 
-from barometer.config import ConfigError, Window, parse_duration, parse_settings
-from barometer.settings import DEFAULT_CONFIG_PATH
+from barometer.config import (
+    CITY_KEYS,
+    ORCHESTRATION_KEYS,
+    POLLER_KEYS,
+    SYMBOL_KEYS,
+    TOP_LEVEL_KEYS,
+    WEATHER_RULE_KEYS,
+    ConfigError,
+    OrchestrationSettings,
+    PollerSettings,
+    Window,
+    parse_duration,
+    parse_settings,
+)
+from barometer.settings import DEFAULT_CONFIG_PATH, REPO_ROOT
 
 BASE = load_json("fixtures/config.json")
 
@@ -22,9 +36,20 @@ def with_change(path: list, value) -> dict:
     return raw
 
 
-def test_the_repository_configuration_is_valid():
-    settings = parse_settings(yaml.safe_load(DEFAULT_CONFIG_PATH.read_text()))
+def test_the_repository_configuration_is_valid_and_shows_every_section():
+    raw = yaml.safe_load(DEFAULT_CONFIG_PATH.read_text())
+    settings = parse_settings(raw)
     assert settings.symbols and settings.cities and settings.windows
+    # barometer.yaml is the commented example of the format: it writes every top-level key out
+    assert sorted(raw) == sorted(TOP_LEVEL_KEYS)
+    assert sorted(raw["poller"]) == sorted(POLLER_KEYS) and sorted(raw["orchestration"]) == sorted(ORCHESTRATION_KEYS)
+
+
+def test_the_readme_documents_every_key():
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    for key in TOP_LEVEL_KEYS + SYMBOL_KEYS + CITY_KEYS + WEATHER_RULE_KEYS + POLLER_KEYS + ORCHESTRATION_KEYS:
+        assert re.search(rf"[`{{ ]{re.escape(key)}[`,:}} ]", section), key
 
 
 def test_an_empty_configuration_takes_the_documented_defaults():
@@ -34,6 +59,37 @@ def test_an_empty_configuration_takes_the_documented_defaults():
     assert settings.symbol_timezone("ANY") == "America/New_York"
     assert settings.max_future_skew_s == 3600
     assert settings.weather_rules == ()
+    assert settings.poller == PollerSettings("simulator", "simulator", 42, 0.0, 5.0, 3)
+    assert settings.orchestration == OrchestrationSettings(quote_max_age_s=15 * 60, weather_max_age_s=2 * 3600)
+
+
+def test_empty_poller_and_orchestration_sections_take_the_defaults():
+    # `poller:` with nothing under it loads as None from YAML
+    settings = parse_settings({"poller": None, "orchestration": None})
+    assert settings.poller == PollerSettings() and settings.orchestration == OrchestrationSettings()
+
+
+def test_every_poller_key_is_read():
+    settings = parse_settings({"poller": {"market": "finnhub", "weather": "open-meteo", "seed": 7, "drop_chance": 0.25,
+                                          "timeout_s": 2.5, "max_attempts": 5}})
+    assert settings.poller == PollerSettings("finnhub", "open-meteo", 7, 0.25, 2.5, 5)
+
+
+@pytest.mark.parametrize("section, seed, drop_chance, timeout_s, max_attempts", [
+    ({"seed": 0, "drop_chance": 0, "timeout_s": 0.1, "max_attempts": 1}, 0, 0.0, 0.1, 1),
+    ({"seed": 2**63 - 1, "drop_chance": 1, "timeout_s": 30, "max_attempts": 5}, 2**63 - 1, 1.0, 30.0, 5),
+])
+def test_poller_bounds_are_inclusive(section, seed, drop_chance, timeout_s, max_attempts):
+    poller = parse_settings({"poller": section}).poller
+    assert (poller.seed, poller.drop_chance, poller.timeout_s, poller.max_attempts) == (
+        seed, drop_chance, timeout_s, max_attempts)
+
+
+def test_every_orchestration_key_is_read():
+    settings = parse_settings({"orchestration": {"quote_max_age": "30m", "weather_max_age": "1d"}})
+    assert settings.orchestration == OrchestrationSettings(quote_max_age_s=1800, weather_max_age_s=86400)
+    assert settings.orchestration.max_age_s("quote") == 1800
+    assert settings.orchestration.max_age_s("weather") == 86400
 
 
 def test_window_names_are_kept_as_written():
@@ -90,6 +146,24 @@ def test_durations_in_s_m_h_d(text, seconds):
     (["weather_rules", 3, "name"], "Storm Wind", "weather_rules[3].name"),
     (["weather_rules", 3, "name"], "market_drop", "weather_rules[3].name"),
     (["weather_rules", 1, "name"], "heavy_rain", "weather_rules[1].name"),
+    (["poller"], [1], "poller"),
+    (["poller"], {"market": "bloomberg"}, "poller.market"),
+    (["poller"], {"weather": "finnhub"}, "poller.weather"),
+    (["poller"], {"seed": -1}, "poller.seed"),
+    (["poller"], {"seed": "42"}, "poller.seed"),
+    (["poller"], {"seed": 2**63}, "poller.seed"),
+    (["poller"], {"drop_chance": 1.5}, "poller.drop_chance"),
+    (["poller"], {"drop_chance": True}, "poller.drop_chance"),
+    (["poller"], {"drop_chance": float("nan")}, "poller.drop_chance"),
+    (["poller"], {"timeout_s": 0}, "poller.timeout_s"),
+    (["poller"], {"timeout_s": 31}, "poller.timeout_s"),
+    (["poller"], {"max_attempts": 0}, "poller.max_attempts"),
+    (["poller"], {"max_attempts": 6}, "poller.max_attempts"),
+    (["poller"], {"max_attempts": 2.0}, "poller.max_attempts"),
+    (["orchestration"], "15m", "orchestration"),
+    (["orchestration"], {"quote_max_age": "soon"}, "orchestration.quote_max_age"),
+    (["orchestration"], {"weather_max_age": 7200}, "orchestration.weather_max_age"),
+    (["orchestration"], {"weather_max_age": "0h"}, "orchestration.weather_max_age"),
 ])
 def test_each_error_names_its_key(path, value, key):
     # Given the test configuration with one bad value
@@ -98,6 +172,57 @@ def test_each_error_names_its_key(path, value, key):
     with pytest.raises(ConfigError) as caught:
         parse_settings(raw)
     assert str(caught.value).startswith(f"{key}:"), str(caught.value)
+
+
+@pytest.mark.parametrize("section, message", [
+    ({"market": "bloomberg"}, r"^poller\.market: expected one of simulator, finnhub, got 'bloomberg'$"),
+    ({"weather": "finnhub"}, r"^poller\.weather: expected one of simulator, open-meteo, got 'finnhub'$"),
+    ({"drop_chance": 1.5}, r"^poller\.drop_chance: expected a number from 0 to 1, got 1\.5$"),
+    ({"timeout_s": 0}, r"^poller\.timeout_s: expected a number from 0\.1 to 30, got 0$"),
+    ({"max_attempts": 0}, r"^poller\.max_attempts: expected a whole number from 1 to 5, got 0$"),
+    ([1], r"^poller: expected a mapping such as \{market: simulator, weather: simulator\}$"),
+])
+def test_poller_errors_keep_their_wording(section, message):
+    # The messages as docs/providers.md quotes them
+    with pytest.raises(ConfigError, match=message):
+        parse_settings({"poller": section})
+
+
+@pytest.mark.parametrize("path, value, message", [
+    # misspelt: the nearest known key is suggested
+    ([], {"market_drop_percent": 5}, "market_drop_percent: unknown key; did you mean market_drop_pct?"),
+    ([], {"rolling_window": ["5m"]}, "rolling_window: unknown key; did you mean rolling_windows?"),
+    (["symbols", 1], {"timezon": "Europe/Berlin"}, "symbols[1].timezon: unknown key; did you mean timezone?"),
+    (["cities", 2], {"lng": 0}, "cities[2].lng: unknown key; did you mean lon?"),
+    (["weather_rules", 0], {"treshold": 3}, "weather_rules[0].treshold: unknown key; did you mean threshold?"),
+    (["poller"], {"max_attempt": 2}, "poller.max_attempt: unknown key; did you mean max_attempts?"),
+    (["orchestration"], {"quote_max_ages": "1h"},
+     "orchestration.quote_max_ages: unknown key; did you mean quote_max_age?"),
+    # nothing close: the known keys are listed
+    ([], {"colour": "red"}, f"colour: unknown key (known: {', '.join(TOP_LEVEL_KEYS)})"),
+    (["symbols", 0], {"exchange": "XNAS"}, "symbols[0].exchange: unknown key (known: symbol, timezone, name)"),
+    (["orchestration"], {"alerts": 1},
+     "orchestration.alerts: unknown key (known: quote_max_age, weather_max_age)"),
+    ([], {7: "seven"}, f"7: unknown key (known: {', '.join(TOP_LEVEL_KEYS)})"),
+])
+def test_unknown_keys_are_refused_at_every_level(path, value, message):
+    # Given the test configuration with one more key at `path`
+    raw = copy.deepcopy(BASE)
+    raw.setdefault("poller", {})
+    raw.setdefault("orchestration", {})
+    target = raw
+    for step in path:
+        target = target[step]
+    target.update(value)
+    # When it is parsed, Then the error names the key by its path (and a likely intended one)
+    with pytest.raises(ConfigError) as caught:
+        parse_settings(raw)
+    assert str(caught.value) == message
+
+
+def test_the_first_unknown_key_as_written_is_the_one_named():
+    with pytest.raises(ConfigError, match="^zebra: "):
+        parse_settings({"zebra": 1, "aardvark": 2})
 
 
 def test_a_configuration_that_is_not_a_mapping_is_refused():

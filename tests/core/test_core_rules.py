@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from core_builders import make_settings
+from core_builders import load_json, make_settings
 from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
@@ -69,7 +69,7 @@ def test_any_threshold_is_inclusive_and_a_relative_hair_above_is_not(close, pct)
 
 
 def test_evaluate_uses_the_configured_market_threshold():
-    settings = parse_settings({**SETTINGS.raw, "market_drop_pct": 5})
+    settings = parse_settings({**load_json("fixtures/config.json"), "market_drop_pct": 5})
     alerts = evaluate("quote", "AAPL", TS, 95.0, {"price": 95.0}, "e1", "2026-11-24", 100.0, settings)
     assert [(a.rule, a.threshold) for a in alerts] == [("market_drop", 5.0)]
     assert evaluate("quote", "AAPL", TS, 95.01, {"price": 95.01}, "e1", "2026-11-24", 100.0, settings) == []

@@ -5,17 +5,22 @@ All read the one session synthesis (fixture `synthesized`); Given = the default 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 
 from infra_cdk.parameters import TOGGLES
 from infra_cdk.stacks.root import NESTED_STACKS
+from barometer.config import parse_settings
 from barometer.lake import LAKE_SCHEMAS, PARTITION_COLUMN
+from barometer.settings import load_raw_config
+from lambdas.poller.poll import parse_request
 from barometer.catalogue import (
     API_FUNCTION,
     EVENTS_STREAM,
     FUNCTIONS,
     LAKE_TABLES,
+    POLLER_FUNCTION,
     QUEUES,
     SECRETS,
     SENSOR_QUEUES,
@@ -42,9 +47,8 @@ def test_cost_toggles_are_parameters_defaulting_to_the_cheap_profile(synthesized
     for toggle in TOGGLES:
         assert parameters[toggle]["AllowedValues"] == ["true", "false"]
         assert parameters[toggle]["Default"] == "false"
-    # symbols and cities default to barometer.yaml
-    assert parameters["Symbols"]["Default"] == "AAPL,MSFT,AMZN,SAP"
-    assert parameters["Cities"]["Default"] == "Seattle,New York,London"
+    # what the platform watches is barometer.yaml's alone, not a second copy in Parameters
+    assert not {"Symbols", "Cities"} & set(parameters)
 
 
 def test_root_outputs_everything_an_operator_or_the_orchestrator_needs(synthesized):
@@ -278,6 +282,21 @@ def test_ingestion_stream_api_waf_and_schedule(synthesized):
     assert schedule["Properties"]["ScheduleExpression"] == "rate(1 minute)"
     (api,) = synthesized.resources("Ingestion", "AWS::ApiGateway::RestApi").values()
     assert api["Properties"]["Name"] == API_FUNCTION.local_name
+
+
+def test_the_scheduled_poll_asks_for_every_configured_symbol_and_city(synthesized):
+    # Given the schedule's target input, as EventBridge Scheduler hands it to the poller
+    (schedule,) = synthesized.resources("Ingestion", "AWS::Scheduler::Schedule").values()
+    target = schedule["Properties"]["Target"]
+    assert POLLER_FUNCTION.logical_id in json.dumps(target["Arn"])
+    event = json.loads(target["Input"])
+    # When the poller parses it the way its handler does, with the configuration the functions receive
+    settings = parse_settings(load_raw_config())
+    request = parse_request(event, settings, settings.poller, datetime(2026, 11, 24, 15, 4, tzinfo=UTC))
+    # Then it polls every configured symbol and city, from the configured providers
+    assert [s.symbol for s in request.symbols] == list(settings.symbols) and request.symbols
+    assert [c.name for c in request.cities] == list(settings.cities) and request.cities
+    assert (request.market, request.weather) == (settings.poller.market, settings.poller.weather)
 
 
 def test_firehose_streams_write_the_lake_layout(synthesized):

@@ -1,42 +1,46 @@
-"""The `poller:` section of barometer.yaml."""
+"""The poller's side of the `poller:` section (parsed with the rest of barometer.yaml in barometer/config.py,
+tested in tests/core/test_core_config.py): the registry builds every provider the configuration accepts,
+and the handler polls with `Settings.poller`."""
 from __future__ import annotations
 
 import pytest
+from poller_fakes import TEST_CONFIG
 
-from barometer.config import ConfigError
-from lambdas.poller.config import PollerConfig, parse_poller_config
-from barometer.settings import DEFAULT_CONFIG_PATH, load_raw_config
-
-
-def test_an_absent_section_means_the_simulator_defaults():
-    assert parse_poller_config({}) == PollerConfig("simulator", "simulator", 42, 0.0, 5.0, 3)
+from barometer.config import MARKET_PROVIDERS, WEATHER_PROVIDERS, PollerSettings, parse_settings
+from lambdas.poller.handler import handle, metrics
+from lambdas.poller.providers import build_market, build_weather
 
 
-def test_every_key_is_read():
-    raw = {"poller": {"market": "finnhub", "weather": "open-meteo", "seed": 7, "drop_chance": 0.25,
-                      "timeout_s": 2.5, "max_attempts": 5}}
-    assert parse_poller_config(raw) == PollerConfig("finnhub", "open-meteo", 7, 0.25, 2.5, 5)
+@pytest.fixture(autouse=True)
+def _fresh_metrics():
+    metrics.clear_metrics()
+    yield
+    metrics.clear_metrics()
 
 
-def test_the_repository_configuration_parses(monkeypatch):
-    monkeypatch.delenv("BAROMETER_CONFIG_JSON", raising=False)
-    monkeypatch.setenv("BAROMETER_CONFIG", str(DEFAULT_CONFIG_PATH))
-    assert parse_poller_config(load_raw_config()).market == "simulator"
+@pytest.mark.parametrize("name", MARKET_PROVIDERS)
+def test_every_market_provider_the_configuration_accepts_is_built(name, settings):
+    # Given a configured market provider name, When the registry builds it, Then the adapter has that name
+    assert build_market(name, PollerSettings(market=name), settings).name == name
 
 
-@pytest.mark.parametrize("section, message", [
-    ([1], r"^poller: expected a mapping"),
-    ({"market": "bloomberg"}, r"^poller\.market: expected one of simulator, finnhub, got 'bloomberg'"),
-    ({"weather": "finnhub"}, r"^poller\.weather: expected one of simulator, open-meteo"),
-    ({"seed": -1}, r"^poller\.seed: expected a whole number"),
-    ({"seed": "42"}, r"^poller\.seed: expected a whole number"),
-    ({"drop_chance": 1.5}, r"^poller\.drop_chance: expected a number from 0 to 1, got 1.5"),
-    ({"drop_chance": True}, r"^poller\.drop_chance: expected a number"),
-    ({"drop_chance": float("nan")}, r"^poller\.drop_chance: expected a number"),
-    ({"timeout_s": 0}, r"^poller\.timeout_s: expected a number from 0.1 to 30"),
-    ({"max_attempts": 0}, r"^poller\.max_attempts: expected a whole number from 1 to 5"),
-    ({"max_attempt": 2}, r"^poller\.max_attempt: unknown key"),
-])
-def test_bad_values_name_the_key(section, message):
-    with pytest.raises(ConfigError, match=message):
-        parse_poller_config({"poller": section})
+@pytest.mark.parametrize("name", WEATHER_PROVIDERS)
+def test_every_weather_provider_the_configuration_accepts_is_built(name, settings):
+    assert build_weather(name, PollerSettings(weather=name), settings).name == name
+
+
+def test_the_handler_polls_with_the_poller_section_of_the_settings():
+    # Given a configuration whose poller section differs from every default
+    section = {"market": "simulator", "weather": "simulator", "seed": 99, "drop_chance": 0.5, "timeout_s": 2,
+               "max_attempts": 1}
+    settings = parse_settings({**TEST_CONFIG, "poller": section})
+    seen = []
+
+    def providers(request, config, settings):
+        seen.append(config)
+        return None, None
+
+    # When a poll is handled
+    handle({"time": "2026-11-24T15:04:05Z"}, put=lambda events: {}, settings=settings, providers=providers)
+    # Then the providers are built from that section
+    assert seen == [PollerSettings("simulator", "simulator", 99, 0.5, 2.0, 1)]

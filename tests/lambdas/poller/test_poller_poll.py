@@ -7,12 +7,12 @@ from datetime import UTC, datetime
 import pytest
 from poller_fakes import scheduler_event
 
-from lambdas.poller.config import PollerConfig
+from barometer.config import PollerSettings
 from lambdas.poller.poll import PollRequestError, parse_request, poll
 from lambdas.poller.ports import ProviderError
 
 NOW = datetime(2026, 11, 24, 16, 0, 0, tzinfo=UTC)
-CONFIG = PollerConfig()
+CONFIG = PollerSettings()
 
 
 class FakeMarket:

@@ -291,8 +291,12 @@ class Catalogue:
                     return spec
         raise KeyError(logical_id)
 
-    def local_environment(self, region: str = "us-east-1", account: str = "123456789012") -> dict[str, str]:
-        """Environment variables naming every resource by its local (emulator) name; topics by ARN."""
+    def local_environment(self, region: str = "us-east-1", account: str | None = None) -> dict[str, str]:
+        """Environment variables naming every resource by its local (emulator) name; topics by ARN
+        (in the emulator's account unless `account` is given)."""
+        from barometer.aws.emulator import EMULATOR_ACCOUNT  # here: barometer.aws imports this module
+
+        account = account or EMULATOR_ACCOUNT
         env: dict[str, str] = {}
         for group in (self.tables, self.buckets, self.queues, self.secrets, self.streams):
             for spec in group:

@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from barometer_local.paths import REPO_ROOT
+from barometer_local.paths import HOME_ENV, REPO_ROOT
 
 
 def _reset_signals() -> None:
@@ -32,7 +32,8 @@ def prepare_home(state_dir: Path) -> Path:
 def start(state_dir: Path, port: int, log_path: Path) -> subprocess.Popen:
     home = prepare_home(state_dir)
     dagster = Path(sys.executable).with_name("dagster")
-    env = {**os.environ, "DAGSTER_HOME": str(home), "BAROMETER_HOME": str(state_dir)}
+    # BAROMETER_HOME: Dagster finds the platform's platform.json in the same folder.
+    env = {**os.environ, "DAGSTER_HOME": str(home), HOME_ENV: str(state_dir)}
     return subprocess.Popen([str(dagster), "dev", "-w", str(REPO_ROOT / "workspace.yaml"), "-h", "127.0.0.1",
                              "-p", str(port)], cwd=REPO_ROOT, env=env, stdout=open(log_path, "ab"),
                             stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_reset_signals)

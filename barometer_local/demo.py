@@ -82,10 +82,10 @@ def step_ingest(d: Demo) -> None:
           f"the invalid event was not reported: {body['failed']}")
     d.say(f"accepted {body['accepted']} events; rejected 1 with: {body['failed'][0]['error']}")
     # A producer that bypasses the API and writes garbage straight to the stream: quarantined downstream.
-    from lambdas.shared.stream import StreamRecord, put_records
-
-    check(not put_records([StreamRecord(b'{"kind": "quote", "symbol": "AAPL", "price": "NaN?"', "AAPL")]),
-          "the malformed record was not put on the stream")
+    put = d.platform.target().client("kinesis").put_record(
+        StreamName=r.EVENTS_STREAM.local_name, Data=b'{"kind": "quote", "symbol": "AAPL", "price": "NaN?"',
+        PartitionKey="AAPL")
+    check(bool(put.get("SequenceNumber")), f"the malformed record was not put on the stream: {put}")
     d.say("a misbehaving producer put 1 malformed record directly on the stream")
     d.expected = expected
 
@@ -109,8 +109,8 @@ def step_flow(d: Demo) -> None:
 
 def step_storage(d: Demo) -> None:
     expected = d.expected
-    session = d.platform.session()
-    ddb, s3 = session.client("dynamodb"), session.client("s3")
+    aws = d.platform.target()
+    ddb, s3 = aws.client("dynamodb"), aws.client("s3")
 
     def counts():
         metrics = ddb.scan(TableName=r.METRICS_TABLE.local_name, Select="COUNT")["Count"]

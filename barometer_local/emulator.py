@@ -16,16 +16,12 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-REGION = "us-east-1"
-ACCOUNT = "123456789012"
-# moto accepts any credentials; setting dummy ones keeps boto3 from looking for real ones.
-FAKE_CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": REGION,
-    "AWS_REGION": REGION,
-}
+from barometer.aws import EMULATOR_ACCOUNT, EMULATOR_CREDENTIALS, EMULATOR_REGION, AwsTarget
+
+REGION = EMULATOR_REGION
+ACCOUNT = EMULATOR_ACCOUNT
+# What a process needs to talk to the emulator: dummy credentials (moto accepts any) and its region.
+FAKE_CREDENTIALS = {**EMULATOR_CREDENTIALS.environment(), "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION}
 
 
 class EmulatorError(RuntimeError):
@@ -84,9 +80,10 @@ class Emulator:
 
     def environment(self) -> dict[str, str]:
         """Environment variables that point boto3 and Barometer's adapters at this emulator."""
-        from barometer.catalogue import ENDPOINT_ENV
+        return {**self.target().environment(), "AWS_ENDPOINT_URL": self.url}
 
-        return {**FAKE_CREDENTIALS, ENDPOINT_ENV: self.url, "AWS_ENDPOINT_URL": self.url}
+    def target(self) -> AwsTarget:
+        return AwsTarget.emulator(self.url, REGION)
 
     def reset(self) -> None:
         """Drop every resource (moto's reset API)."""

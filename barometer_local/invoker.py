@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable
 
+from barometer.aws import EMULATOR_ACCOUNT, EMULATOR_REGION
 from barometer.catalogue import FunctionSpec
 
 
@@ -104,9 +105,9 @@ class Invoker:
 
     def invoke(self, event: dict[str, Any]) -> Any:
         """Run the handler; its exceptions propagate (a function error), after metrics are recorded."""
+        arn = f"arn:aws:lambda:{EMULATOR_REGION}:{EMULATOR_ACCOUNT}:function:{self.spec.local_name}"
         context = LocalContext(self.spec.local_name, self.spec.memory_mb, self.spec.timeout_s,
-                               aws_request_id=str(uuid.uuid4()),
-                               invoked_function_arn=f"arn:aws:lambda:us-east-1:123456789012:function:{self.spec.local_name}",
+                               aws_request_id=str(uuid.uuid4()), invoked_function_arn=arn,
                                _deadline=time.monotonic() + self.spec.timeout_s)
         buffer = io.StringIO()
         started = time.perf_counter()

@@ -1,4 +1,5 @@
-"""Where the local platform keeps its state: `.barometer/` in the repository, or $BAROMETER_HOME."""
+"""Where the local platform keeps its state: `.barometer/` in the repository, or $BAROMETER_HOME
+(resolved by barometer.aws.home, which Dagster reads too)."""
 from __future__ import annotations
 
 import json
@@ -7,18 +8,19 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-HOME_ENV = "BAROMETER_HOME"
+from barometer.aws import home
+from barometer.aws.home import HOME_ENV, REPO_ROOT  # noqa: F401  (the CLI, demo and tests name them from here)
 
 
 def state_dir() -> Path:
-    path = Path(os.environ.get(HOME_ENV) or REPO_ROOT / ".barometer")
+    """The state folder, created if missing (the runtime is about to write into it)."""
+    path = home.state_dir()
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
 def platform_file() -> Path:
-    return state_dir() / "platform.json"
+    return state_dir() / home.PLATFORM_FILE
 
 
 def write_json_atomic(path: Path, data: Any, durable: bool = True) -> None:

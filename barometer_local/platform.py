@@ -15,18 +15,17 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import boto3
-
 from barometer_local.auth import issue_token, signing_key
 from barometer_local.emulator import REGION, Emulator
 from barometer_local.invoker import Invoker, MetricSink
 from barometer_local.paths import platform_file, read_json, write_json_atomic
 from barometer_local.provision import provision
-from barometer_local.runner import _EndpointSession, local_environment
+from barometer_local.runner import local_environment
 from barometer_local.rollups import DuckDBRollups
 from barometer_local.server import LocalApiServer
 from barometer_local.webhook import WebhookReceiver
 from barometer import catalogue as r
+from barometer.aws import AwsTarget
 from barometer.settings import config_path
 
 # Per-run state: the emulator keeps everything in memory, so a new run starts from nothing.
@@ -82,10 +81,10 @@ class LocalPlatform:
         self.webhook = WebhookReceiver(self.state_dir)
         webhook_url = self.webhook.start(self.options.host, 0)
         progress(f"provisioning the catalogue's resources in the emulator ({self.emulator.url})")
-        provision(self.session(), webhook_url)
+        provision(self.target(), webhook_url)
         progress("starting the stream runner (Kinesis/DynamoDB Streams -> handlers, Firehose, SNS delivery)")
         self.start_runner()
-        self._metrics = MetricSink(self.session().client("cloudwatch"))
+        self._metrics = MetricSink(self.target().client("cloudwatch"))
         threading.Thread(target=self._flush_metrics, name="api-metrics", daemon=True).start()
         api = Invoker(r.API_FUNCTION, self._metrics)
         from lambdas.api.rollups import use_rollup_source
@@ -142,8 +141,9 @@ class LocalPlatform:
         self.stop()
 
     # -- helpers ---------------------------------------------------------------------------------
-    def session(self) -> _EndpointSession:
-        return _EndpointSession(boto3.session.Session(region_name=REGION), self.emulator.url)
+    def target(self) -> AwsTarget:
+        """The running emulator, for clients of the platform's own resources."""
+        return self.emulator.target()
 
     def token(self) -> str:
         return issue_token(self.state_dir)

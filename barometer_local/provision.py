@@ -13,6 +13,7 @@ from botocore.exceptions import ClientError
 
 from barometer_local.emulator import ACCOUNT, REGION
 from barometer import catalogue as r
+from barometer.aws import AwsTarget
 from barometer.lake import LAKE_SCHEMAS, PARTITION_COLUMN
 
 # Stand-ins for AWS features moto does not run (see docs/local-runtime.md).
@@ -42,9 +43,9 @@ def topic_arn(name: str) -> str:
     return f"arn:aws:sns:{REGION}:{ACCOUNT}:{name}"
 
 
-def provision(session, webhook_url: str) -> Provisioned:
-    """Create every catalogue resource; `session` is a boto3 session bound to the emulator."""
-    client = session.client
+def provision(emulator: AwsTarget, webhook_url: str) -> Provisioned:
+    """Create every catalogue resource in the emulator."""
+    client = emulator.client
     kinesis, ddb, s3, sqs, sns = (client(s) for s in ("kinesis", "dynamodb", "s3", "sqs", "sns"))
     stream_arns: dict[str, str] = {}
 

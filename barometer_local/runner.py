@@ -25,6 +25,7 @@ from barometer_local.mailbox import Mailbox, NotifierPump
 from barometer_local.mapping import ShardMapping
 from barometer_local.sources import DynamoShardReader, KinesisShardReader
 from barometer import catalogue as r
+from barometer.aws import AwsTarget
 
 @dataclass
 class RunnerOptions:
@@ -42,21 +43,20 @@ class RunnerStats:
 
 
 def local_environment(endpoint: str) -> dict[str, str]:
-    from barometer_local.emulator import FAKE_CREDENTIALS
-
-    return {**FAKE_CREDENTIALS, **r.CATALOGUE.local_environment(), r.ENDPOINT_ENV: endpoint,
+    """What the handlers run in this process need: the emulator as their AWS, and local resource names."""
+    return {**AwsTarget.emulator(endpoint).environment(), **r.CATALOGUE.local_environment(),
             "POWERTOOLS_METRICS_NAMESPACE": "Barometer", "POWERTOOLS_LOG_LEVEL": os.environ.get(
                 "POWERTOOLS_LOG_LEVEL", "WARNING")}
 
 
 class Runner:
-    def __init__(self, session, state_dir: Path, options: RunnerOptions):
-        self.session, self.options = session, options
+    def __init__(self, aws: AwsTarget, state_dir: Path, options: RunnerOptions):
+        self.aws, self.options = aws, options
         self.state_dir = state_dir
         self.checkpoints = CheckpointStore(state_dir / "checkpoints.json")
-        self.metrics = MetricSink(session.client("cloudwatch"))
-        self.sqs = session.client("sqs")
-        self.s3 = session.client("s3")
+        self.metrics = MetricSink(aws.client("cloudwatch"))
+        self.sqs = aws.client("sqs")
+        self.s3 = aws.client("s3")
         self.mappings: list[tuple[str, ShardMapping]] = []
         self.raw: list[RawDelivery] = []
         self.processed = ProcessedDelivery(self.s3, r.PROCESSED_BUCKET.local_name, options.flush_seconds)
@@ -71,9 +71,9 @@ class Runner:
         return self.sqs.get_queue_url(QueueName=name)["QueueUrl"]
 
     def _build(self) -> None:
-        kinesis = self.session.client("kinesis")
-        streams = self.session.client("dynamodbstreams")
-        ddb = self.session.client("dynamodb")
+        kinesis = self.aws.client("kinesis")
+        streams = self.aws.client("dynamodbstreams")
+        ddb = self.aws.client("dynamodb")
         summary = kinesis.describe_stream_summary(StreamName=r.EVENTS_STREAM.local_name)["StreamDescriptionSummary"]
         stream_id = f"{summary['StreamARN']}@{summary['StreamCreationTimestamp'].timestamp():.0f}"
         shards = [s["ShardId"] for s in kinesis.list_shards(StreamName=r.EVENTS_STREAM.local_name)["Shards"]]
@@ -202,8 +202,6 @@ def main(argv: list[str] | None = None) -> int:
     """`python -m barometer_local.runner --endpoint URL`: the runner as its own process."""
     import argparse
 
-    import boto3
-
     parser = argparse.ArgumentParser(prog="barometer-runner", description=__doc__.splitlines()[0])
     parser.add_argument("--endpoint", required=True, help="URL of the running emulator")
     parser.add_argument("--state-dir", type=Path, help="state folder (default: $BAROMETER_HOME or .barometer)")
@@ -213,27 +211,12 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.update(local_environment(args.endpoint))
     from barometer_local.paths import state_dir
 
-    session = boto3.session.Session(region_name="us-east-1")
-    runner = Runner(_EndpointSession(session, args.endpoint), args.state_dir or state_dir(),
+    runner = Runner(AwsTarget.emulator(args.endpoint), args.state_dir or state_dir(),
                     RunnerOptions(flush_seconds=args.flush_seconds, poll_interval_s=args.poll_interval))
     signal.signal(signal.SIGTERM, runner.stop)
     signal.signal(signal.SIGINT, runner.stop)
     runner.run_forever()
     return 0
-
-
-class _EndpointSession:
-    """A boto3 session whose clients all talk to the emulator."""
-
-    def __init__(self, session, endpoint: str):
-        self._session, self._endpoint = session, endpoint
-
-    def client(self, service: str):
-        from botocore.config import Config
-
-        return self._session.client(service, endpoint_url=self._endpoint,
-                                    config=Config(retries={"mode": "standard", "max_attempts": 5},
-                                                  max_pool_connections=16))
 
 
 if __name__ == "__main__":

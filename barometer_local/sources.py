@@ -7,7 +7,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from barometer_local.emulator import REGION
+from barometer_local.emulator import ACCOUNT, REGION
 
 
 class ShardReader:
@@ -76,7 +76,7 @@ class KinesisShardReader(ShardReader):
                         "approximateArrivalTimestamp": arrival.timestamp()},
             "eventSource": "aws:kinesis", "eventVersion": "1.0",
             "eventID": f"{self.shard_id}:{r['SequenceNumber']}", "eventName": "aws:kinesis:record",
-            "invokeIdentityArn": "arn:aws:iam::123456789012:role/barometer-local", "awsRegion": REGION,
+            "invokeIdentityArn": f"arn:aws:iam::{ACCOUNT}:role/barometer-local", "awsRegion": REGION,
             "eventSourceARN": self.stream_arn,
         }
 

@@ -5,7 +5,6 @@ emulator endpoint) and handed to DuckDB as Arrow tables.
 """
 from __future__ import annotations
 
-import os
 import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -17,6 +16,8 @@ import pyarrow.parquet as pq
 from barometer_sql.result import LakeQueryError
 from barometer_sql.schemas import SchemaError, conform
 from barometer.lake import PARTITION_COLUMN
+from barometer.aws import AwsTarget
+from barometer.aws.retry import MAX_ATTEMPTS
 from barometer.catalogue import PROCESSED_PREFIX
 
 _PARTITION_DIR = re.compile(rf"/{PARTITION_COLUMN}=(\d{{4}}-\d{{2}}-\d{{2}})/")
@@ -30,26 +31,17 @@ class LakeLocation:
     s3_endpoint: str | None = None
     region: str = "us-east-1"
 
-    def _emulator_credentials(self) -> dict[str, str]:
-        """An emulator takes any credentials; without some, clients look for instance metadata or refuse."""
-        if self.s3_endpoint and not os.environ.get("AWS_ACCESS_KEY_ID") and not os.environ.get("AWS_PROFILE"):
-            return {"access_key": "testing", "secret_key": "testing"}
-        return {}
+    @property
+    def target(self) -> AwsTarget:
+        """Endpoint, region, and credentials for an emulator when the shell has none (barometer.aws)."""
+        return AwsTarget.at(self.s3_endpoint, self.region)
 
     def filesystem(self) -> pafs.S3FileSystem:
-        if self.s3_endpoint:
-            scheme = "https" if self.s3_endpoint.startswith("https") else "http"
-            return pafs.S3FileSystem(endpoint_override=self.s3_endpoint, scheme=scheme, region=self.region,
-                                     connect_timeout=5, request_timeout=60, **self._emulator_credentials())
-        return pafs.S3FileSystem(region=self.region, connect_timeout=5, request_timeout=60)
+        return pafs.S3FileSystem(**self.target.s3_filesystem_options(),
+                                 retry_strategy=pafs.AwsStandardS3RetryStrategy(max_attempts=MAX_ATTEMPTS))
 
     def s3_client(self):
-        import boto3
-
-        keys = self._emulator_credentials()
-        session = boto3.session.Session(region_name=self.region, aws_access_key_id=keys.get("access_key"),
-                                        aws_secret_access_key=keys.get("secret_key"))
-        return session.client("s3", endpoint_url=self.s3_endpoint)
+        return self.target.client("s3")
 
     def table_prefix(self, table: str, zone_prefix: str = PROCESSED_PREFIX) -> str:
         return f"{self.processed_bucket}/{zone_prefix}{table}/"

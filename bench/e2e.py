@@ -209,7 +209,7 @@ class Driver:
 
         self.api = ApiClient(platform.api_url, platform.token(), timeout_s=60)
         self.load = LiveLoad(settings, extra_symbols)
-        self.watcher = Watcher(platform.session().client("dynamodb"), r.LATEST_TABLE.local_name,
+        self.watcher = Watcher(platform.target().client("dynamodb"), r.LATEST_TABLE.local_name,
                                sample_keys(self.load, sample_size), platform.state_dir / "runner-status.json", poll_s)
         self.watcher.read_status()
         self.baseline = self.watcher.aggregated
@@ -407,7 +407,7 @@ def measure(settings, *, seconds: float, max_events: int, extra_symbols: int, ba
             progress(f"end to end: starting the local platform (state in {state})")
             platform.start(progress=lambda text: progress(f"  {text}"))
         platform.wait_ready()
-        ceiling = ddb_ceiling(platform.session().client("dynamodb"), settings, ceiling_items, progress)
+        ceiling = ddb_ceiling(platform.target().client("dynamodb"), settings, ceiling_items, progress)
         progress(f"end to end: batches of {BATCH} over {len(settings.symbols) + extra_symbols} symbols and "
                  f"{len(settings.cities)} cities")
         e2e = run_load(platform, settings, seconds=seconds, max_events=max_events, extra_symbols=extra_symbols,

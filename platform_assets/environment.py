@@ -1,8 +1,8 @@
-"""Where the platform is: the one place that tells local (the emulator) from AWS.
+"""Where the platform is, as Dagster sees it: an AWS target (barometer.aws) plus every resource's name.
 
-- local (default, or BAROMETER_ENV=local): resources carry the catalogue's local names; the
-  emulator's URL comes from BAROMETER_AWS_ENDPOINT, else from `platform.json` that `barometer up`
-  writes into `.barometer/` (or $BAROMETER_HOME).
+- local (default, or BAROMETER_ENV=local): resources carry the catalogue's local names; the emulator
+  is found as barometer.aws.target says (BAROMETER_AWS_ENDPOINT, else `platform.json` in the state
+  folder that `barometer up` writes).
 - aws (BAROMETER_ENV=aws): buckets come from their environment variables (CloudFormation names
   them), every other resource by its catalogue name; no endpoint.
 
@@ -10,54 +10,16 @@ Nothing is resolved at import time: Dagster loads the definitions without a runn
 """
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from barometer import catalogue as catalogue
+from barometer import catalogue
+from barometer.aws import AwsTarget, AwsTargetError, resolve_target
+from barometer.aws.target import environment_kind
 
-ENVIRONMENT_ENV = "BAROMETER_ENV"
-HOME_ENV = "BAROMETER_HOME"
-ENVIRONMENTS = ("local", "aws")
-REPO_ROOT = Path(__file__).resolve().parents[1]
-
-
-# The emulator accepts any credentials; without some, boto3 refuses to sign (a `dagster dev` started
-# from a plain shell has none).
-EMULATOR_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
-
-
-def _missing_credentials() -> bool:
-    return not os.environ.get("AWS_ACCESS_KEY_ID") and not os.environ.get("AWS_PROFILE")
-
-
-class PlatformConfigError(RuntimeError):
-    """The platform cannot be located: which environment, which endpoint, which name."""
-
-
-def state_dir() -> Path:
-    return Path(os.environ.get(HOME_ENV) or REPO_ROOT / ".barometer")
-
-
-def local_endpoint() -> str:
-    """The emulator's URL: BAROMETER_AWS_ENDPOINT, else the running platform's platform.json."""
-    endpoint = os.environ.get(catalogue.ENDPOINT_ENV)
-    if endpoint:
-        return endpoint
-    path = state_dir() / "platform.json"
-    try:
-        info = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise PlatformConfigError(f"no local platform is running (no {path}); start one with `barometer up` "
-                                  f"or set {catalogue.ENDPOINT_ENV}") from None
-    except (OSError, json.JSONDecodeError) as exc:
-        raise PlatformConfigError(f"{path}: unreadable ({exc})") from None
-    endpoint = info.get("aws_endpoint") if isinstance(info, dict) else None
-    if not isinstance(endpoint, str) or not endpoint:
-        raise PlatformConfigError(f"{path}: no aws_endpoint")
-    return endpoint
+# One error for "the platform cannot be located": sensors catch it to skip without a platform.
+PlatformConfigError = AwsTargetError
 
 
 @dataclass(frozen=True)
@@ -65,13 +27,20 @@ class Platform:
     """A resolved environment: how to reach AWS (or the emulator) and what every resource is called."""
 
     kind: str
-    endpoint: str | None
-    region: str
+    target: AwsTarget
     overrides: tuple[tuple[str, str], ...] = ()  # logical id -> physical name (tests, odd deployments)
 
     @property
     def is_local(self) -> bool:
         return self.kind == "local"
+
+    @property
+    def endpoint(self) -> str | None:
+        return self.target.endpoint
+
+    @property
+    def region(self) -> str:
+        return self.target.region
 
     def name(self, spec: Any) -> str:
         """The physical name of a catalogue resource: an override, else its environment variable (as
@@ -88,24 +57,11 @@ class Platform:
         return spec.local_name
 
     def topic_arn(self, topic: catalogue.TopicSpec) -> str:
-        return os.environ.get(topic.env_var) or f"arn:aws:sns:{self.region}:{self._account()}:{self.name(topic)}"
-
-    def _account(self) -> str:
-        if self.is_local:
-            return "123456789012"  # the emulator's account
-        return self.client("sts").get_caller_identity()["Account"]
+        return (os.environ.get(topic.env_var)
+                or f"arn:aws:sns:{self.region}:{self.target.account()}:{self.name(topic)}")
 
     def client(self, service: str) -> Any:
-        import boto3
-        from botocore.config import Config
-
-        config = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=60)
-        credentials = {}
-        if self.is_local and _missing_credentials():
-            credentials = {"aws_access_key_id": EMULATOR_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-                           "aws_secret_access_key": EMULATOR_CREDENTIALS["AWS_SECRET_ACCESS_KEY"]}
-        return boto3.session.Session(region_name=self.region, **credentials).client(
-            service, endpoint_url=self.endpoint, config=config)
+        return self.target.client(service)
 
     def lambda_environment(self) -> dict[str, str]:
         """Environment variables that make Barometer's handlers run against this platform in-process."""
@@ -114,20 +70,13 @@ class Platform:
                for group in (c.tables, c.buckets, c.queues, c.secrets, c.streams, c.deliveries)
                for spec in group if spec.env_var}
         env.update({topic.env_var: self.topic_arn(topic) for topic in c.topics})
-        env.update(AWS_REGION=self.region, AWS_DEFAULT_REGION=self.region)
-        if self.endpoint:
-            env[catalogue.ENDPOINT_ENV] = self.endpoint
-        if self.is_local and _missing_credentials():
-            env.update(EMULATOR_CREDENTIALS)
+        env.update(self.target.environment())
         return env
 
 
 def resolve(kind: str | None = None, *, endpoint: str | None = None, region: str | None = None,
             overrides: dict[str, str] | None = None) -> Platform:
-    kind = (kind or os.environ.get(ENVIRONMENT_ENV) or "local").lower()
-    if kind not in ENVIRONMENTS:
-        raise PlatformConfigError(f"{ENVIRONMENT_ENV}: expected one of {', '.join(ENVIRONMENTS)}, got {kind!r}")
-    region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-    if kind == "local":
-        endpoint = endpoint or local_endpoint()
-    return Platform(kind, endpoint, region, tuple(sorted((overrides or {}).items())))
+    kind = environment_kind(kind)
+    return Platform(kind, resolve_target(kind, endpoint=endpoint, region=region),
+                    tuple(sorted((overrides or {}).items())))
+

@@ -1,4 +1,4 @@
-"""The Dagster resources. Local vs AWS is decided here and in `environment.py`, nowhere else."""
+"""The Dagster resources. Where AWS is comes from barometer.aws (through `environment.py`); names too."""
 from __future__ import annotations
 
 from typing import Any

@@ -2,14 +2,12 @@
 from __future__ import annotations
 
 import json
-import time
 from functools import lru_cache
 from typing import Any, Sequence
 
-from botocore.exceptions import ClientError
-
 from barometer import catalogue
-from barometer.aws import client, resource_name
+from barometer.aws import PARTIAL_RETRY, BatchCallError, client, resource_name, retry_partial
+from barometer.aws.retry import rejected_records
 from lambdas.shared.errors import SinkError
 
 FIREHOSE_BATCH_MAX = 500
@@ -20,29 +18,26 @@ def _delivery_stream(table: str) -> str:
     return resource_name(catalogue.delivery_for_table(table).env_var)
 
 
-def put_lake_records(table: str, records: Sequence[dict[str, Any]], attempts: int = 5) -> dict[int, SinkError]:
+def put_lake_records(table: str, records: Sequence[dict[str, Any]]) -> dict[int, SinkError]:
     """PutRecordBatch (JSON lines) to the table's processed delivery stream; failures by position."""
     stream = _delivery_stream(table)
     firehose = client("firehose")
+
+    def send(pending: list[int]) -> dict[int, str]:
+        response = firehose.put_record_batch(
+            DeliveryStreamName=stream,
+            Records=[{"Data": (json.dumps(records[i], separators=(",", ":")) + "\n").encode()} for i in pending])
+        if not response.get("FailedPutCount"):
+            return {}
+        return rejected_records(pending, response["RequestResponses"])
+
     failed: dict[int, SinkError] = {}
     for start in range(0, len(records), FIREHOSE_BATCH_MAX):
-        pending = list(range(start, min(start + FIREHOSE_BATCH_MAX, len(records))))
-        for attempt in range(attempts):
-            try:
-                response = firehose.put_record_batch(
-                    DeliveryStreamName=stream,
-                    Records=[{"Data": (json.dumps(records[i], separators=(",", ":")) + "\n").encode()} for i in pending],
-                )
-            except ClientError as exc:
-                for i in pending:
-                    failed[i] = SinkError(f"PutRecordBatch on {stream} failed: {exc.response['Error'].get('Code')}")
-                pending = []
-                break
-            if not response.get("FailedPutCount"):
-                pending = []
-                break
-            pending = [i for i, r in zip(pending, response["RequestResponses"]) if "ErrorCode" in r]
-            time.sleep(min(0.05 * 2**attempt, 2.0))
-        for i in pending:
-            failed[i] = SinkError(f"PutRecordBatch on {stream}: record still failing after {attempts} tries")
+        try:
+            rejected = retry_partial(range(start, min(start + FIREHOSE_BATCH_MAX, len(records))), send)
+        except BatchCallError as exc:
+            failed.update({i: SinkError(f"PutRecordBatch on {stream} failed: {exc.code}") for i in exc.pending})
+            continue
+        failed.update({i: SinkError(f"PutRecordBatch on {stream}: record still failing after "
+                                    f"{PARTIAL_RETRY.attempts} tries ({reason})") for i, reason in rejected.items()})
     return failed

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Sequence
@@ -11,7 +10,7 @@ from botocore.exceptions import ClientError
 
 from barometer import catalogue
 from barometer.core.errors import FieldError
-from barometer.aws import client, resource_name
+from barometer.aws import PARTIAL_RETRY, BatchCallError, client, resource_name, retry_partial
 from barometer.ddb import to_item
 from lambdas.shared.errors import SinkError
 from lambdas.shared.lake import put_lake_records
@@ -31,7 +30,7 @@ class Rejection:
     arrival: str
 
 
-def write_metrics(items: Sequence[dict[str, Any]], attempts: int = 6) -> dict[int, SinkError]:
+def write_metrics(items: Sequence[dict[str, Any]]) -> dict[int, SinkError]:
     """BatchWriteItem in chunks of 25, retrying unprocessed items. Returns failures by position.
 
     A batch may hold the same event twice (a re-sent duplicate); BatchWriteItem rejects a request
@@ -41,39 +40,32 @@ def write_metrics(items: Sequence[dict[str, Any]], attempts: int = 6) -> dict[in
     for i, item in enumerate(items):
         positions.setdefault((item["pk"], item["sk"]), []).append(i)
     unique = [items[p[-1]] for p in positions.values()]
-    failed_unique = _write_unique(unique, attempts)
+    failed_unique = _write_unique(unique)
     keys = list(positions)
     return {i: error for u, error in failed_unique.items() for i in positions[keys[u]]}
 
 
-def _write_unique(items: Sequence[dict[str, Any]], attempts: int) -> dict[int, SinkError]:
+def _write_unique(items: Sequence[dict[str, Any]]) -> dict[int, SinkError]:
     table = resource_name(catalogue.METRICS_TABLE.env_var)
     ddb = client("dynamodb")
+    requests = [{"PutRequest": {"Item": to_item(item)}} for item in items]
+    by_key = {(item["pk"], item["sk"]): i for i, item in enumerate(items)}
+
+    def send(pending: list[int]) -> dict[int, str]:
+        response = ddb.batch_write_item(RequestItems={table: [requests[i] for i in pending]})
+        unprocessed = response.get("UnprocessedItems", {}).get(table, [])
+        return {by_key[(u["PutRequest"]["Item"]["pk"]["S"], u["PutRequest"]["Item"]["sk"]["S"])]: "unprocessed"
+                for u in unprocessed}
+
     failed: dict[int, SinkError] = {}
     for start in range(0, len(items), BATCH_WRITE_MAX):
-        chunk = {i: {"PutRequest": {"Item": to_item(items[i])}} for i in range(start, min(start + BATCH_WRITE_MAX, len(items)))}
-        pending = dict(chunk)
-        for attempt in range(attempts):
-            try:
-                response = ddb.batch_write_item(RequestItems={table: list(pending.values())})
-            except ClientError as exc:
-                code = exc.response["Error"].get("Code", "")
-                if code in ("ProvisionedThroughputExceededException", "ThrottlingException") and attempt < attempts - 1:
-                    time.sleep(min(0.05 * 2**attempt, 2.0))
-                    continue
-                for i in pending:
-                    failed[i] = SinkError(f"BatchWriteItem on {table} failed: {code}")
-                break
-            unprocessed = response.get("UnprocessedItems", {}).get(table, [])
-            if not unprocessed:
-                pending = {}
-                break
-            keys = {(u["PutRequest"]["Item"]["pk"]["S"], u["PutRequest"]["Item"]["sk"]["S"]) for u in unprocessed}
-            pending = {i: r for i, r in pending.items()
-                       if (r["PutRequest"]["Item"]["pk"]["S"], r["PutRequest"]["Item"]["sk"]["S"]) in keys}
-            time.sleep(min(0.05 * 2**attempt, 2.0))
-        for i in pending:
-            failed.setdefault(i, SinkError(f"BatchWriteItem on {table}: item still unprocessed after {attempts} tries"))
+        try:
+            unprocessed = retry_partial(range(start, min(start + BATCH_WRITE_MAX, len(items))), send)
+        except BatchCallError as exc:
+            failed.update({i: SinkError(f"BatchWriteItem on {table} failed: {exc.code}") for i in exc.pending})
+            continue
+        failed.update({i: SinkError(f"BatchWriteItem on {table}: item still unprocessed after "
+                                    f"{PARTIAL_RETRY.attempts} tries") for i in unprocessed})
     return failed
 
 

@@ -16,13 +16,12 @@ from collections import Counter
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import boto3
 import pytest
 
 from barometer_local.emulator import Emulator
 from barometer_local.paths import read_json
 from barometer_local.provision import provision
-from barometer_local.runner import _EndpointSession, local_environment
+from barometer_local.runner import local_environment
 from barometer_local.webhook import WebhookReceiver
 from barometer import catalogue as r
 from lambdas.shared.stream import StreamRecord, put_records
@@ -136,9 +135,9 @@ def test_replay_with_duplicates_and_a_killed_runner_is_exact(tmp_path, monkeypat
         from barometer import aws
 
         aws.reset_clients()
-        session = _EndpointSession(boto3.session.Session(region_name="us-east-1"), emulator.url)
-        provision(session, webhook.url)
-        ddb, s3 = session.client("dynamodb"), session.client("s3")
+        target = emulator.target()
+        provision(target, webhook.url)
+        ddb, s3 = target.client("dynamodb"), target.client("s3")
 
         # When every event (with its duplicates) is on the stream, and the runner is killed mid-way
         for batch in batches:
@@ -216,7 +215,7 @@ def test_replay_with_duplicates_and_a_killed_runner_is_exact(tmp_path, monkeypat
 
             _wait(raw_lines, 120, f"{expected['put']} records in the raw zone", quiet_file=status_file)
             # Nothing was given up on along the way.
-            sqs = session.client("sqs")
+            sqs = target.client("sqs")
             for queue in (r.STREAM_FAILURES_DLQ, r.EVENTS_DLQ):
                 url = sqs.get_queue_url(QueueName=queue.local_name)["QueueUrl"]
                 depth = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])

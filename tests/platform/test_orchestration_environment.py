@@ -1,10 +1,12 @@
-"""Where the orchestrator finds the platform: the one local/AWS switch."""
+"""Where the orchestrator finds the platform: barometer.aws locates AWS (tests/core/test_ground_aws_target.py
+has those rules); the platform adds every resource's name."""
 from __future__ import annotations
 
 import json
 
 import pytest
 
+from barometer.aws import EMULATOR_ACCOUNT, AwsTargetError
 from barometer.catalogue import MARKET_TOPIC, METRICS_TABLE, PROCESSED_BUCKET, TOPICS
 from platform_assets.environment import PlatformConfigError, resolve
 
@@ -18,24 +20,21 @@ def clean_env(monkeypatch, tmp_path):
     return tmp_path
 
 
-def test_local_reads_the_endpoint_from_platform_json(clean_env):
+def test_local_takes_the_emulator_from_the_ground_floor_and_the_catalogues_local_names(clean_env):
+    # Given a running platform's platform.json
     (clean_env / "platform.json").write_text(json.dumps({"aws_endpoint": "http://127.0.0.1:4566"}))
+    # When the orchestrator resolves its platform
     platform = resolve()
+    # Then it talks to that emulator, by local names, with ARNs in the emulator's account
     assert (platform.kind, platform.endpoint) == ("local", "http://127.0.0.1:4566")
     assert platform.name(PROCESSED_BUCKET) == PROCESSED_BUCKET.local_name
+    assert platform.topic_arn(MARKET_TOPIC).split(":")[4] == EMULATOR_ACCOUNT
 
 
-def test_the_endpoint_variable_wins_over_platform_json(clean_env, monkeypatch):
-    (clean_env / "platform.json").write_text(json.dumps({"aws_endpoint": "http://127.0.0.1:1"}))
-    monkeypatch.setenv("BAROMETER_AWS_ENDPOINT", "http://127.0.0.1:2")
-    assert resolve().endpoint == "http://127.0.0.1:2"
-
-
-def test_without_a_platform_the_error_says_how_to_start_one(clean_env):
+def test_without_a_platform_sensors_see_the_one_configuration_error(clean_env):
+    # Sensors catch PlatformConfigError to skip: it must be what the ground floor raises.
+    assert PlatformConfigError is AwsTargetError
     with pytest.raises(PlatformConfigError, match="barometer up"):
-        resolve("local")
-    (clean_env / "platform.json").write_text("{}")
-    with pytest.raises(PlatformConfigError, match="no aws_endpoint"):
         resolve("local")
 
 
@@ -65,6 +64,7 @@ def test_without_credentials_the_emulator_gets_dummy_ones(clean_env, monkeypatch
     platform = resolve("local", endpoint="http://127.0.0.1:1", region="eu-west-1")
     env = platform.lambda_environment()
     assert env["AWS_REGION"] == env["AWS_DEFAULT_REGION"] == "eu-west-1"
+    assert env["BAROMETER_AWS_ENDPOINT"] == "http://127.0.0.1:1"
     assert env["AWS_ACCESS_KEY_ID"] and env["AWS_SECRET_ACCESS_KEY"]
     credentials = platform.client("s3")._request_signer._credentials
     assert credentials is not None and credentials.access_key == env["AWS_ACCESS_KEY_ID"]
@@ -72,4 +72,5 @@ def test_without_credentials_the_emulator_gets_dummy_ones(clean_env, monkeypatch
     monkeypatch.setenv("BAROMETER_PROCESSED_BUCKET", "processed-abc")
     for topic in TOPICS:
         monkeypatch.setenv(topic.env_var, f"arn:aws:sns:eu-west-1:111122223333:{topic.local_name}")
-    assert "AWS_ACCESS_KEY_ID" not in resolve("aws").lambda_environment()
+    on_aws = resolve("aws").lambda_environment()
+    assert "AWS_ACCESS_KEY_ID" not in on_aws and "BAROMETER_AWS_ENDPOINT" not in on_aws

@@ -1,11 +1,10 @@
 """The validator's MetricsTable writes, against the real emulator."""
 from __future__ import annotations
 
-import boto3
 import pytest
 
 from barometer_local.provision import provision
-from barometer_local.runner import _EndpointSession, local_environment
+from barometer_local.runner import local_environment
 from barometer import catalogue as r
 
 pytestmark = pytest.mark.emulator
@@ -18,8 +17,8 @@ def provisioned(emulator, monkeypatch):
     for key, value in local_environment(emulator.url).items():
         monkeypatch.setenv(key, value)
     aws.reset_clients()
-    provision(_EndpointSession(boto3.session.Session(region_name="us-east-1"), emulator.url), "http://127.0.0.1:9/")
-    yield boto3.client("dynamodb", endpoint_url=emulator.url, region_name="us-east-1")
+    provision(emulator.target(), "http://127.0.0.1:9/")
+    yield emulator.target().client("dynamodb")
     aws.reset_clients()
 
 

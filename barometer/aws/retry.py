@@ -1,0 +1,98 @@
+"""The one retry policy for AWS calls.
+
+Two layers, never stacked on the same failure:
+- a whole call (throttled, 5xx, dropped connection) is retried by botocore itself, in standard mode,
+  as `client_config()` sets it; code above the SDK does not retry it again;
+- a call that succeeds but leaves some records behind (Kinesis PutRecords per-record ErrorCode,
+  Firehose PutRecordBatch FailedPutCount, DynamoDB BatchWriteItem UnprocessedItems) is something
+  botocore cannot see: `retry_partial` sends the rejected records again, with bounded exponential
+  backoff, and keeps what was accepted.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+# Attempts of one call, the first included (botocore's max_attempts 5, as before: 5 retries); standard
+# mode retries throttling, 5xx and connection errors with jittered exponential backoff (cap 20 s).
+MAX_ATTEMPTS = 6
+CONNECT_TIMEOUT_S = 5
+READ_TIMEOUT_S = 30
+MAX_POOL_CONNECTIONS = 32
+
+
+def client_config() -> Any:
+    """The botocore Config every Barometer client uses."""
+    from botocore.config import Config
+
+    return Config(retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
+                  connect_timeout=CONNECT_TIMEOUT_S, read_timeout=READ_TIMEOUT_S,
+                  max_pool_connections=MAX_POOL_CONNECTIONS)
+
+
+@dataclass(frozen=True)
+class PartialRetry:
+    """How often the rejected part of a batch is sent again, and how long to wait in between."""
+
+    attempts: int = 5  # calls in all, the first included
+    base_delay_s: float = 0.05
+    max_delay_s: float = 1.0
+
+    def delay_s(self, retry: int) -> float:
+        """The wait before retry number `retry` (0 for the first retry): doubling, capped."""
+        return min(self.max_delay_s, self.base_delay_s * 2 ** retry)
+
+
+PARTIAL_RETRY = PartialRetry()
+
+
+class BatchCallError(RuntimeError):
+    """A whole batch call failed (botocore had already retried it); `pending` are the positions it held.
+
+    Positions accepted by an earlier call of the same batch are not in `pending`: they stay written.
+    """
+
+    def __init__(self, pending: Sequence[int], cause: Exception):
+        self.pending = tuple(pending)
+        self.cause = cause
+        self.code = getattr(cause, "response", {}).get("Error", {}).get("Code", "") or type(cause).__name__
+        super().__init__(f"{self.code}: {cause}")
+
+
+# send(positions) makes ONE call for the records at those positions and returns {position: reason}
+# of the ones the service did not accept (an empty mapping when it took them all).
+Send = Callable[[list[int]], Mapping[int, str]]
+
+
+def retry_partial(positions: Iterable[int], send: Send, *, policy: PartialRetry = PARTIAL_RETRY,
+                  sleep: Callable[[float], None] | None = None) -> dict[int, str]:
+    """Send the records, then the rejected ones again, until none is rejected or the attempts run out.
+
+    Returns {position: last reason} of the records still rejected. A ClientError from `send` is
+    not retried here (botocore already did): it is raised as BatchCallError with the positions
+    still pending.
+    """
+    from botocore.exceptions import ClientError
+
+    sleep = sleep or time.sleep
+    pending = list(positions)
+    rejected: Mapping[int, str] = {}
+    for attempt in range(policy.attempts):
+        if not pending:
+            break
+        if attempt:
+            sleep(policy.delay_s(attempt - 1))
+        try:
+            rejected = send(pending)
+        except ClientError as exc:
+            raise BatchCallError(pending, exc) from exc
+        pending = [p for p in pending if p in rejected]
+    return {p: rejected[p] for p in pending}
+
+
+def rejected_records(positions: Sequence[int], results: Sequence[Mapping[str, Any]]) -> dict[int, str]:
+    """{position: "ErrorCode: ErrorMessage"} of the per-record results that carry an ErrorCode
+    (Kinesis PutRecords `Records`, Firehose PutRecordBatch `RequestResponses`, in request order)."""
+    return {p: f"{r['ErrorCode']}: {r.get('ErrorMessage') or ''}".rstrip(": ")
+            for p, r in zip(positions, results) if r.get("ErrorCode")}

@@ -87,7 +87,7 @@ class LocalPlatform:
         self._metrics = MetricSink(self.target().client("cloudwatch"))
         threading.Thread(target=self._flush_metrics, name="api-metrics", daemon=True).start()
         api = Invoker(r.API_FUNCTION, self._metrics)
-        from lambdas.api.rollups import use_rollup_source
+        from lambdas.api.handler import use_rollup_source
 
         use_rollup_source(DuckDBRollups(self.emulator.url, r.PROCESSED_BUCKET.local_name))
         self.server = LocalApiServer(api, signing_key(self.state_dir),

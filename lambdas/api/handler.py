@@ -2,18 +2,26 @@
 
 Authentication happens before this handler: the Cognito authorizer on AWS, the local server's JWT
 check locally. Bad input answers 4xx naming the field; valid events beside bad ones still go through.
+The events stream, the tables, the pipeline's health and the rollups are ports (`Ports`); the real
+adapters are built on first use (`default_ports()`), and the local runtime swaps the rollup source
+(`use_rollup_source`).
 """
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from functools import lru_cache
+from typing import Any, Protocol
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from lambdas.api import paging, queries
+from lambdas.api import paging
+from lambdas.api.errors import ReadError
 from lambdas.api.http import HttpError, Request, Router
+from lambdas.api.rollups import RollupSource, read_rollup
 from barometer.core.errors import ValidationError
 from barometer.core.events import decode_json, parse_event
 from barometer.core.rolling import rolling_series
@@ -21,7 +29,68 @@ from barometer.core.timeutil import (
     TimestampError, format_fixed, format_public, parse_rfc3339, to_epoch_us,
 )
 from barometer.settings import get_settings
-from lambdas.shared.stream import StreamError, StreamRecord, put_records
+from lambdas.shared.stream import StreamError, StreamRecord
+
+
+class EventStream(Protocol):
+    def put(self, records: Sequence[StreamRecord]) -> dict[int, str]:
+        """{index: error} of the records not accepted; StreamError when the stream takes none."""
+
+
+class ReadStore(Protocol):
+    """The operational tables; items as plain dicts; ReadError when a table cannot be read."""
+
+    def latest(self, kind: str, key: str) -> dict[str, Any] | None: ...
+    def latest_page(self, kind: str, prefix: str | None, limit: int, start: dict | None
+                    ) -> tuple[list[dict], dict | None]: ...
+    def metrics_range(self, pk: str, lower_sk: str, upper_sk: str, limit: int | None = None,
+                      start: dict | None = None, projection: bool = False) -> tuple[list[dict], dict | None]: ...
+    def alerts_by_kind(self, kind: str, lower: str, upper: str, limit: int, start: dict | None,
+                       newest_first: bool) -> tuple[list[dict], dict | None]: ...
+    def alerts_of_key(self, kind: str, key: str) -> Iterator[dict]: ...
+
+
+class PipelineHealth(Protocol):
+    def report(self, now: datetime) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class Ports:
+    stream: EventStream
+    store: ReadStore
+    health: PipelineHealth
+    rollups: RollupSource
+
+
+@lru_cache(maxsize=1)
+def default_ports() -> Ports:
+    from lambdas.api.health import CloudWatchHealth
+    from lambdas.api.kinesis import KinesisEvents
+    from lambdas.api.queries import DynamoReadStore
+    from lambdas.api.rollups import ExtractRollups
+
+    return Ports(stream=KinesisEvents(), store=DynamoReadStore(), health=CloudWatchHealth(),
+                 rollups=ExtractRollups())
+
+
+_configured: Ports | None = None
+
+
+def configure(ports: Ports | None) -> None:
+    """The ports `lambda_handler` uses when it is given none (None: back to `default_ports()`)."""
+    global _configured
+    _configured = ports
+
+
+def configured_ports() -> Ports:
+    return _configured or default_ports()
+
+
+def use_rollup_source(source: RollupSource | None) -> None:
+    """Rollups from `source` (None: back to Dagster's extracts), the other ports as they are. The local
+    runtime calls this with a DuckDB source over the emulator's lake (barometer_local/rollups.py)."""
+    configure(replace(configured_ports(), rollups=source or default_ports().rollups))
+
 
 logger = Logger(service="api")
 metrics = Metrics(namespace="Barometer", service="api")
@@ -31,11 +100,12 @@ MAX_EVENTS_PER_REQUEST = 500
 MAX_BODY_BYTES = 5 * 1024 * 1024
 _KINDS = {"quote": "quote", "quotes": "quote", "stock": "quote", "stocks": "quote", "weather": "weather"}
 _ALERT_KIND_TO_EVENT_KIND = {"market": "quote", "weather": "weather"}
+INTERNAL_LATEST_FIELDS = ("buckets", "closes", "recent", "applied_seq", "version", "pk")
 
 
 # -- ingest ----------------------------------------------------------------------------------
 @router.route("POST", "/v1/events")
-def post_events(request: Request) -> Any:
+def post_events(request: Request, ports: Ports) -> Any:
     events = _events_of(request.body)
     now = datetime.now(timezone.utc)
     settings = get_settings()
@@ -54,7 +124,7 @@ def post_events(request: Request) -> Any:
     stream_failures: dict[int, str] = {}
     if records:
         try:
-            stream_failures = put_records(records)
+            stream_failures = ports.stream.put(records)
         except StreamError as exc:
             logger.error("stream unavailable", extra={"error": str(exc)})
             raise HttpError(503, "the events stream is unavailable; retry later") from exc
@@ -124,8 +194,8 @@ def _range(request: Request) -> tuple[datetime | None, datetime | None]:
     return start, end
 
 
-def _require_latest(kind: str, key: str) -> dict[str, Any]:
-    item = queries.latest(kind, key)
+def _require_latest(store: ReadStore, kind: str, key: str) -> dict[str, Any]:
+    item = store.latest(kind, key)
     if item is None:
         noun = "symbol" if kind == "quote" else "city"
         raise HttpError(404, f"unknown {noun}: {key[:40]}")
@@ -134,7 +204,7 @@ def _require_latest(kind: str, key: str) -> dict[str, Any]:
 
 # -- reads -----------------------------------------------------------------------------------
 @router.route("GET", "/v1/config")
-def get_config(request: Request) -> Any:
+def get_config(request: Request, ports: Ports) -> Any:
     settings = get_settings()
     return {
         "symbols": [{"symbol": s.symbol, "timezone": s.timezone, "name": s.name} for s in settings.symbols.values()],
@@ -147,23 +217,28 @@ def get_config(request: Request) -> Any:
 
 
 @router.route("GET", "/v1/latest/{kind}")
-def list_latest(request: Request) -> Any:
+def list_latest(request: Request, ports: Ports) -> Any:
     kind = _kind(request.params["kind"])
     start = paging.decode(request.param("next"), lambda s: paging.is_ddb_key(s, ("pk", "kind", "key")))
-    items, last = queries.latest_page(kind, request.param("q") or None, paging.limit(request.param("limit")), start)
-    return {"items": items, "next": paging.encode(last)}
+    items, last = ports.store.latest_page(kind, request.param("q") or None, paging.limit(request.param("limit")),
+                                          start)
+    return {"items": [_public_latest(i) for i in items], "next": paging.encode(last)}
 
 
 @router.route("GET", "/v1/latest/{kind}/{key}")
-def get_latest(request: Request) -> Any:
+def get_latest(request: Request, ports: Ports) -> Any:
     kind = _kind(request.params["kind"])
-    return queries.public_latest(_require_latest(kind, request.params["key"]))
+    return _public_latest(_require_latest(ports.store, kind, request.params["key"]))
+
+
+def _public_latest(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in item.items() if k not in INTERNAL_LATEST_FIELDS}
 
 
 @router.route("GET", "/v1/series/{kind}/{key}")
-def get_series(request: Request) -> Any:
+def get_series(request: Request, ports: Ports) -> Any:
     kind, key = _kind(request.params["kind"]), request.params["key"]
-    _require_latest(kind, key)
+    _require_latest(ports.store, kind, key)
     start, end = _range(request)
     limit = paging.limit(request.param("limit"))
     pk = f"{kind}#{key}"
@@ -171,22 +246,22 @@ def get_series(request: Request) -> Any:
     upper = format_fixed(end) + "$" if end else "~"
     token = paging.decode(request.param("next"),
                           lambda s: isinstance(s, dict) and set(s) == {"sk"} and isinstance(s["sk"], str))
-    items, last = queries.metrics_range(pk, lower, upper, limit=limit,
-                                        start={"pk": {"S": pk}, "sk": {"S": token["sk"]}} if token else None)
+    items, last = ports.store.metrics_range(pk, lower, upper, limit=limit,
+                                            start={"pk": {"S": pk}, "sk": {"S": token["sk"]}} if token else None)
     if not items:
         return {"events": [], "next": None}
-    return {"events": _with_rolling(pk, items), "next": paging.encode({"sk": last["sk"]["S"]}) if last else None}
+    return {"events": _with_rolling(ports.store, pk, items), "next": paging.encode({"sk": last["sk"]["S"]}) if last else None}
 
 
-def _with_rolling(pk: str, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _with_rolling(store: ReadStore, pk: str, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Exact rolling averages as of each event: the window (t - W, t] over everything stored now."""
     settings = get_settings()
     first_ts, last_ts = parse_rfc3339(items[0]["ts"]), parse_rfc3339(items[-1]["ts"])
     lookback_from = format_fixed(first_ts - timedelta(seconds=settings.max_window_s)) + "$"
-    before, _ = queries.metrics_range(pk, lookback_from, items[0]["sk"], projection=True)
+    before, _ = store.metrics_range(pk, lookback_from, items[0]["sk"], projection=True)
     before = [b for b in before if b["sk"] < items[0]["sk"]]
     # Events at the same instant as the page's last one belong to its windows even if on the next page.
-    same_instant, _ = queries.metrics_range(pk, items[-1]["sk"], format_fixed(last_ts) + "$", projection=True)
+    same_instant, _ = store.metrics_range(pk, items[-1]["sk"], format_fixed(last_ts) + "$", projection=True)
     after = [a for a in same_instant if a["sk"] > items[-1]["sk"]]
     points = before + items + after
     times = [to_epoch_us(parse_rfc3339(p["sk"].split("#", 1)[0])) for p in points]
@@ -204,7 +279,7 @@ def _with_rolling(pk: str, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 @router.route("GET", "/v1/alerts")
-def list_alerts(request: Request) -> Any:
+def list_alerts(request: Request, ports: Ports) -> Any:
     kind, key = request.param("kind"), request.param("key")
     if kind is not None and kind not in _ALERT_KIND_TO_EVENT_KIND:
         raise HttpError(400, f"kind: must be market or weather (got {kind[:20]!r})")
@@ -215,8 +290,8 @@ def list_alerts(request: Request) -> Any:
     if key:
         if kind is None:
             raise HttpError(400, "kind: is required when key is given")
-        _require_latest(_ALERT_KIND_TO_EVENT_KIND[kind], key)
-        matching = sorted((a for a in queries.alerts_of_key(kind, key) if lower <= a["ts_key"] <= upper),
+        _require_latest(ports.store, _ALERT_KIND_TO_EVENT_KIND[kind], key)
+        matching = sorted((a for a in ports.store.alerts_of_key(kind, key) if lower <= a["ts_key"] <= upper),
                           key=lambda a: a["ts_key"], reverse=True)
         offset = (paging.decode(request.param("next"), lambda s: isinstance(s, dict) and set(s) == {"offset"}
                                 and type(s["offset"]) is int and s["offset"] >= 0) or {}).get("offset", 0)
@@ -224,7 +299,7 @@ def list_alerts(request: Request) -> Any:
         more = offset + limit < len(matching)
         return {"alerts": [_public_alert(a) for a in page],
                 "next": paging.encode({"offset": offset + limit}) if more else None}
-    return _alerts_across_kinds([kind] if kind else ["market", "weather"], lower, upper, limit,
+    return _alerts_across_kinds(ports.store, [kind] if kind else ["market", "weather"], lower, upper, limit,
                                 paging.decode(request.param("next"), _is_alert_cursor) or {})
 
 
@@ -236,14 +311,15 @@ def _is_alert_cursor(state: Any) -> bool:
                for c in state.values())
 
 
-def _alerts_across_kinds(kinds: list[str], lower: str, upper: str, limit: int, state: dict) -> dict[str, Any]:
+def _alerts_across_kinds(store: ReadStore, kinds: list[str], lower: str, upper: str, limit: int, state: dict
+                         ) -> dict[str, Any]:
     """Newest first across kinds: each kind's cursor moves only past what this page returned."""
     fetched: dict[str, tuple[list[dict], dict | None]] = {}
     for kind in kinds:
         cursor = state.get(kind, {})
         if cursor.get("done"):
             continue
-        fetched[kind] = queries.alerts_by_kind(kind, lower, upper, limit, cursor.get("start"), newest_first=True)
+        fetched[kind] = store.alerts_by_kind(kind, lower, upper, limit, cursor.get("start"), newest_first=True)
     merged = sorted(((a["ts_key"], kind, a) for kind, (items, _) in fetched.items() for a in items),
                     key=lambda t: t[0], reverse=True)[:limit]
     next_state: dict[str, Any] = {k: v for k, v in state.items() if v.get("done")}
@@ -269,29 +345,26 @@ def _public_alert(item: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.route("GET", "/v1/health")
-def get_health(request: Request) -> Any:
-    from lambdas.api.health import pipeline_health
-
-    return pipeline_health(datetime.now(timezone.utc))
+def get_health(request: Request, ports: Ports) -> Any:
+    return ports.health.report(datetime.now(timezone.utc))
 
 
 @router.route("GET", "/v1/rollups/{name}")
-def get_rollup(request: Request) -> Any:
-    from lambdas.api.rollups import read_rollup
-
+def get_rollup(request: Request, ports: Ports) -> Any:
     start, end = request.param("from"), request.param("to")
-    return {"rows": read_rollup(request.params["name"], request.param("key"), start, end)}
+    return {"rows": read_rollup(ports.rollups, request.params["name"], request.param("key"), start, end)}
 
 
 @router.route("GET", "/healthz")
-def healthz(request: Request) -> Any:
+def healthz(request: Request, ports: Ports) -> Any:
     return {"status": "ok"}
 
 
-def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: Any, ports: Ports | None = None) -> dict[str, Any]:
+    ports = ports or configured_ports()
     try:
-        return router.resolve(event)
-    except queries.ReadError as exc:
+        return router.resolve(event, ports)
+    except ReadError as exc:
         logger.error("read failed", extra={"error": str(exc)})
         return {"statusCode": 503, "headers": {"Content-Type": "application/json"},
                 "body": json.dumps({"error": "a data store is unavailable; retry later"})}

@@ -114,3 +114,10 @@ def pipeline_health(now: datetime) -> dict[str, Any]:
         "handler_errors": {name: _total(per_day[f"errors:{name}"]) for name in HANDLERS},
         "alerts_sent": _total(per_day["alerts"]),
     }
+
+
+class CloudWatchHealth:
+    """The API's pipeline-health port: CloudWatch metrics and SQS queue depths."""
+
+    def report(self, now: datetime) -> dict[str, Any]:
+        return pipeline_health(now)

@@ -50,7 +50,7 @@ def response(status: int, payload: Any, headers: dict[str, str] | None = None) -
             "body": json.dumps(payload, separators=(",", ":"))}
 
 
-Handler = Callable[[Request], Any]
+Handler = Callable[..., Any]  # (request, *context) -> body, or (status, body)
 
 
 class Router:
@@ -67,7 +67,8 @@ class Router:
 
         return register
 
-    def resolve(self, event: dict[str, Any]) -> dict[str, Any]:
+    def resolve(self, event: dict[str, Any], *context: Any) -> dict[str, Any]:
+        """The response to a proxy event; the matching route is called with the request and `context`."""
         from urllib.parse import unquote
 
         request = Request.from_event(event)
@@ -81,7 +82,7 @@ class Router:
                 continue
             request.params = {k: unquote(v) for k, v in match.groupdict().items()}
             try:
-                result = fn(request)
+                result = fn(request, *context)
             except HttpError as exc:
                 return response(exc.status, {"error": exc.message, **exc.extra})
             if isinstance(result, tuple):

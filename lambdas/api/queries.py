@@ -1,4 +1,4 @@
-"""DynamoDB reads behind the read API: latest state, series, alerts."""
+"""The API's read-store port on DynamoDB: latest state, series, alerts (items as plain dicts)."""
 from __future__ import annotations
 
 from typing import Any, Iterator
@@ -8,12 +8,7 @@ from botocore.exceptions import ClientError
 from barometer import catalogue
 from barometer.aws import client, resource_name
 from barometer.ddb import from_item
-
-INTERNAL_LATEST_FIELDS = ("buckets", "closes", "recent", "applied_seq", "version", "pk")
-
-
-class ReadError(RuntimeError):
-    """A table could not be read."""
+from lambdas.api.errors import ReadError
 
 
 def _query(**kwargs: Any) -> dict[str, Any]:
@@ -23,84 +18,80 @@ def _query(**kwargs: Any) -> dict[str, Any]:
         raise ReadError(f"Query {kwargs.get('TableName')}: {exc.response['Error'].get('Code')}") from exc
 
 
-def public_latest(item: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in item.items() if k not in INTERNAL_LATEST_FIELDS}
+class DynamoReadStore:
+    """Table names are read per call (from the catalogue's environment variables), clients are shared."""
 
+    def latest(self, kind: str, key: str) -> dict[str, Any] | None:
+        table = resource_name(catalogue.LATEST_TABLE.env_var)
+        try:
+            item = client("dynamodb").get_item(TableName=table, Key={"pk": {"S": f"{kind}#{key}"}}).get("Item")
+        except ClientError as exc:
+            raise ReadError(f"GetItem {kind}#{key}: {exc.response['Error'].get('Code')}") from exc
+        return from_item(item)
 
-def latest(kind: str, key: str) -> dict[str, Any] | None:
-    table = resource_name(catalogue.LATEST_TABLE.env_var)
-    try:
-        item = client("dynamodb").get_item(TableName=table, Key={"pk": {"S": f"{kind}#{key}"}}).get("Item")
-    except ClientError as exc:
-        raise ReadError(f"GetItem {kind}#{key}: {exc.response['Error'].get('Code')}") from exc
-    return from_item(item)
-
-
-def latest_page(kind: str, prefix: str | None, limit: int, start: dict | None) -> tuple[list[dict], dict | None]:
-    """Every symbol or city of a kind (GSI by_kind), optionally those whose name starts with `prefix`."""
-    condition = "#kind = :kind"
-    values: dict[str, Any] = {":kind": {"S": kind}}
-    if prefix:
-        condition += " AND begins_with(#key, :prefix)"
-        values[":prefix"] = {"S": prefix}
-    kwargs: dict[str, Any] = {
-        "TableName": resource_name(catalogue.LATEST_TABLE.env_var), "IndexName": "by_kind",
-        "KeyConditionExpression": condition, "ExpressionAttributeValues": values,
-        "ExpressionAttributeNames": {"#kind": "kind", **({"#key": "key"} if prefix else {})}, "Limit": limit,
-    }
-    if start:
-        kwargs["ExclusiveStartKey"] = start
-    response = _query(**kwargs)
-    return [public_latest(from_item(i)) for i in response.get("Items", [])], response.get("LastEvaluatedKey")
-
-
-def metrics_range(pk: str, lower_sk: str, upper_sk: str, limit: int | None = None, start: dict | None = None,
-                  projection: bool = False) -> tuple[list[dict], dict | None]:
-    """MetricsTable items of one key with lower_sk <= sk <= upper_sk, in time order."""
-    kwargs: dict[str, Any] = {
-        "TableName": resource_name(catalogue.METRICS_TABLE.env_var),
-        "KeyConditionExpression": "pk = :pk AND sk BETWEEN :lo AND :hi",
-        "ExpressionAttributeValues": {":pk": {"S": pk}, ":lo": {"S": lower_sk}, ":hi": {"S": upper_sk}},
-    }
-    if projection:
-        kwargs["ProjectionExpression"] = "sk, #v"
-        kwargs["ExpressionAttributeNames"] = {"#v": "value"}
-    items: list[dict] = []
-    while True:
-        if limit is not None:
-            kwargs["Limit"] = limit - len(items)
+    def latest_page(self, kind: str, prefix: str | None, limit: int, start: dict | None
+                    ) -> tuple[list[dict], dict | None]:
+        """Every symbol or city of a kind (GSI by_kind), optionally those whose name starts with `prefix`."""
+        condition = "#kind = :kind"
+        values: dict[str, Any] = {":kind": {"S": kind}}
+        if prefix:
+            condition += " AND begins_with(#key, :prefix)"
+            values[":prefix"] = {"S": prefix}
+        kwargs: dict[str, Any] = {
+            "TableName": resource_name(catalogue.LATEST_TABLE.env_var), "IndexName": "by_kind",
+            "KeyConditionExpression": condition, "ExpressionAttributeValues": values,
+            "ExpressionAttributeNames": {"#kind": "kind", **({"#key": "key"} if prefix else {})}, "Limit": limit,
+        }
         if start:
             kwargs["ExclusiveStartKey"] = start
         response = _query(**kwargs)
-        items.extend(from_item(i) for i in response.get("Items", []))
-        start = response.get("LastEvaluatedKey")
-        if not start or (limit is not None and len(items) >= limit):
-            return items, start
+        return [from_item(i) for i in response.get("Items", [])], response.get("LastEvaluatedKey")
 
+    def metrics_range(self, pk: str, lower_sk: str, upper_sk: str, limit: int | None = None,
+                      start: dict | None = None, projection: bool = False) -> tuple[list[dict], dict | None]:
+        """MetricsTable items of one key with lower_sk <= sk <= upper_sk, in time order."""
+        kwargs: dict[str, Any] = {
+            "TableName": resource_name(catalogue.METRICS_TABLE.env_var),
+            "KeyConditionExpression": "pk = :pk AND sk BETWEEN :lo AND :hi",
+            "ExpressionAttributeValues": {":pk": {"S": pk}, ":lo": {"S": lower_sk}, ":hi": {"S": upper_sk}},
+        }
+        if projection:
+            kwargs["ProjectionExpression"] = "sk, #v"
+            kwargs["ExpressionAttributeNames"] = {"#v": "value"}
+        items: list[dict] = []
+        while True:
+            if limit is not None:
+                kwargs["Limit"] = limit - len(items)
+            if start:
+                kwargs["ExclusiveStartKey"] = start
+            response = _query(**kwargs)
+            items.extend(from_item(i) for i in response.get("Items", []))
+            start = response.get("LastEvaluatedKey")
+            if not start or (limit is not None and len(items) >= limit):
+                return items, start
 
-def alerts_by_kind(kind: str, lower: str, upper: str, limit: int, start: dict | None, newest_first: bool
-                   ) -> tuple[list[dict], dict | None]:
-    kwargs: dict[str, Any] = {
-        "TableName": resource_name(catalogue.ALERTS_TABLE.env_var), "IndexName": "by_kind_ts",
-        "KeyConditionExpression": "#kind = :kind AND ts_key BETWEEN :lo AND :hi",
-        "ExpressionAttributeNames": {"#kind": "kind"},
-        "ExpressionAttributeValues": {":kind": {"S": kind}, ":lo": {"S": lower}, ":hi": {"S": upper}},
-        "Limit": limit, "ScanIndexForward": not newest_first,
-    }
-    if start:
-        kwargs["ExclusiveStartKey"] = start
-    response = _query(**kwargs)
-    return [from_item(i) for i in response.get("Items", [])], response.get("LastEvaluatedKey")
-
-
-def alerts_of_key(kind: str, key: str) -> Iterator[dict]:
-    kwargs: dict[str, Any] = {
-        "TableName": resource_name(catalogue.ALERTS_TABLE.env_var), "KeyConditionExpression": "pk = :pk",
-        "ExpressionAttributeValues": {":pk": {"S": f"{kind}#{key}"}},
-    }
-    while True:
+    def alerts_by_kind(self, kind: str, lower: str, upper: str, limit: int, start: dict | None,
+                       newest_first: bool) -> tuple[list[dict], dict | None]:
+        kwargs: dict[str, Any] = {
+            "TableName": resource_name(catalogue.ALERTS_TABLE.env_var), "IndexName": "by_kind_ts",
+            "KeyConditionExpression": "#kind = :kind AND ts_key BETWEEN :lo AND :hi",
+            "ExpressionAttributeNames": {"#kind": "kind"},
+            "ExpressionAttributeValues": {":kind": {"S": kind}, ":lo": {"S": lower}, ":hi": {"S": upper}},
+            "Limit": limit, "ScanIndexForward": not newest_first,
+        }
+        if start:
+            kwargs["ExclusiveStartKey"] = start
         response = _query(**kwargs)
-        yield from (from_item(i) for i in response.get("Items", []))
-        if "LastEvaluatedKey" not in response:
-            return
-        kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return [from_item(i) for i in response.get("Items", [])], response.get("LastEvaluatedKey")
+
+    def alerts_of_key(self, kind: str, key: str) -> Iterator[dict]:
+        kwargs: dict[str, Any] = {
+            "TableName": resource_name(catalogue.ALERTS_TABLE.env_var), "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": f"{kind}#{key}"}},
+        }
+        while True:
+            response = _query(**kwargs)
+            yield from (from_item(i) for i in response.get("Items", []))
+            if "LastEvaluatedKey" not in response:
+                return
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]

@@ -1,9 +1,11 @@
 """Daily rollups for the read API.
 
-Where the rows come from is a port (`RollupSource`). On AWS the default reads the extract Dagster keeps
-in the lake (`extracts/{rollup}.json`, written by the `web_extracts` asset) with plain boto3, so the
-Lambda needs neither pyarrow nor Athena. The local runtime plugs in a source that computes the rollup
-over the emulator's lake with DuckDB (`barometer_local.rollups`), so fresh events show without Dagster.
+Where the rows come from is a port (`RollupSource`, the `rollups` of the handler's `Ports`). On AWS
+the default reads the extract Dagster keeps in the lake (`extracts/{rollup}.json`, written by the
+`web_extracts` asset) with plain boto3, so the Lambda needs neither pyarrow nor Athena. The local
+runtime plugs in a source that computes the rollup over the emulator's lake with DuckDB
+(`barometer_local.rollups`, through `lambdas.api.handler.use_rollup_source`), so fresh events show
+without Dagster.
 """
 from __future__ import annotations
 
@@ -32,15 +34,6 @@ class ExtractRollups:
         return [row for row in _extract_rows(name) if first.isoformat() <= str(row.get("day")) <= last.isoformat()]
 
 
-_source: RollupSource | None = None
-
-
-def use_rollup_source(source: RollupSource | None) -> None:
-    """Replace where rollups come from (None: back to the extracts); the local runtime calls this."""
-    global _source
-    _source = source
-
-
 def _day(value: str | None, name: str, default: date) -> date:
     if value is None or value == "":
         return default
@@ -53,7 +46,9 @@ def _day(value: str | None, name: str, default: date) -> date:
         raise HttpError(400, f"{name}: not a valid day") from None
 
 
-def read_rollup(name: str, key: str | None, start: str | None, end: str | None) -> list[dict[str, Any]]:
+def read_rollup(source: RollupSource, name: str, key: str | None, start: str | None, end: str | None
+                ) -> list[dict[str, Any]]:
+    """The rows of rollup `name` from `source` for days start..end (default: the 30 days before today), by key."""
     if name not in KEY_COLUMN:
         raise HttpError(404, f"unknown rollup: {name[:40]} (daily_ohlc or daily_weather)")
     today = datetime.now(timezone.utc).date()
@@ -63,7 +58,6 @@ def read_rollup(name: str, key: str | None, start: str | None, end: str | None) 
         raise HttpError(400, "from: must not be after to")
     if (last - first).days > MAX_DAYS:
         raise HttpError(400, f"from: at most {MAX_DAYS} days per request")
-    source = _source or ExtractRollups()
     return _filtered(source.rows(name, first, last), name, key)
 
 

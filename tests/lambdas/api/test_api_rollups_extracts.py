@@ -28,15 +28,15 @@ def test_rows_come_from_the_extract_filtered_by_key_and_days(lake):
             for s in ("AAPL", "MSFT") for d in ("2026-11-20", "2026-11-21", "2026-11-22")]
     lake.put_object(Bucket="extracts-test-bucket", Key="extracts/daily_ohlc.json",
                     Body=json.dumps({"name": "daily_ohlc", "rows": rows}).encode())
-    from lambdas.api.rollups import read_rollup
+    from lambdas.api.rollups import ExtractRollups, read_rollup
 
     # When one symbol's rows for two days are asked for
-    got = read_rollup("daily_ohlc", "MSFT", "2026-11-21", "2026-11-22")
+    got = read_rollup(ExtractRollups(), "daily_ohlc", "MSFT", "2026-11-21", "2026-11-22")
     # Then exactly those come back, in day order
     assert [(r["symbol"], r["day"]) for r in got] == [("MSFT", "2026-11-21"), ("MSFT", "2026-11-22")]
 
 
 def test_a_rollup_not_materialized_yet_has_no_rows(lake):
-    from lambdas.api.rollups import read_rollup
+    from lambdas.api.rollups import ExtractRollups, read_rollup
 
-    assert read_rollup("daily_weather", None, "2026-11-01", "2026-11-22") == []
+    assert read_rollup(ExtractRollups(), "daily_weather", None, "2026-11-01", "2026-11-22") == []

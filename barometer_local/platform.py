@@ -1,5 +1,6 @@
 """The whole local platform in one object: emulator, provisioning, webhook receiver, stream runner
-(its own process), and the HTTP API with the dashboard. `barometer up` and `barometer demo` use it.
+(its own process), the HTTP API with the dashboard, and Lambda's Invoke API for the catalogue's
+functions (loopback only; Dagster's poll job calls it). `barometer up` and `barometer demo` use it.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from typing import Any
 from barometer_local.auth import issue_token, signing_key
 from barometer_local.emulator import REGION, Emulator
 from barometer_local.invoker import Invoker, MetricSink
+from barometer_local.lambda_api import LambdaApiServer
 from barometer_local.paths import platform_file, read_json, write_json_atomic
 from barometer_local.provision import provision
 from barometer_local.runner import local_environment
@@ -63,6 +65,7 @@ class LocalPlatform:
         self.webhook: WebhookReceiver | None = None
         self.runner: subprocess.Popen | None = None
         self.server: LocalApiServer | None = None
+        self.lambda_api: LambdaApiServer | None = None
         self.api_url = ""
         self._metrics: MetricSink | None = None
         self._stop = threading.Event()
@@ -93,8 +96,12 @@ class LocalPlatform:
         self.server = LocalApiServer(api, signing_key(self.state_dir),
                                      self.readiness, self.dashboard_config)
         self.api_url = self.server.start(self.options.host, self.options.api_port)
+        # Lambda's Invoke API (Dagster's poll job): loopback only, whatever host the HTTP API listens on.
+        self.lambda_api = LambdaApiServer(self._metrics)
+        lambda_endpoint = self.lambda_api.start("127.0.0.1", 0)
         write_json_atomic(platform_file(), {
             "aws_endpoint": self.emulator.url, "api_url": self.api_url, "dashboard_url": f"{self.api_url}/",
+            "lambda_endpoint": lambda_endpoint,
             "webhook_url": webhook_url, "region": REGION, "pid": os.getpid(),
             "started_at": datetime.now(timezone.utc).isoformat(), "config_path": str(config_path()),
             "state_dir": str(self.state_dir)})
@@ -123,6 +130,8 @@ class LocalPlatform:
         self._stop.set()
         if self.server:
             self.server.stop()
+        if self.lambda_api:
+            self.lambda_api.stop()
         self.stop_runner()
         if self._metrics:
             self._metrics.flush()

@@ -11,7 +11,7 @@ Nothing is resolved at import time: Dagster loads the definitions without a runn
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from barometer import catalogue
@@ -80,3 +80,31 @@ def resolve(kind: str | None = None, *, endpoint: str | None = None, region: str
     return Platform(kind, resolve_target(kind, endpoint=endpoint, region=region),
                     tuple(sorted((overrides or {}).items())))
 
+
+LAMBDA_ENDPOINT_ENV = "BAROMETER_LAMBDA_ENDPOINT"
+
+
+def lambda_target(platform: Platform, endpoint: str | None = None) -> AwsTarget:
+    """Where Lambda's Invoke API is: AWS's own on AWS. Locally the emulator runs none of our functions, so
+    it is the local runtime's (barometer_local/lambda_api.py): `endpoint`, else BAROMETER_LAMBDA_ENDPOINT,
+    else the `lambda_endpoint` of the running platform's platform.json."""
+    if not platform.is_local:
+        return platform.target
+    endpoint = endpoint or os.environ.get(LAMBDA_ENDPOINT_ENV)
+    if not endpoint:
+        import json
+
+        from barometer.aws import platform_file
+
+        path = platform_file()
+        try:
+            info = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise PlatformConfigError(f"no local platform is running (no {path}); start one with `barometer up` "
+                                      f"or set {LAMBDA_ENDPOINT_ENV}") from None
+        except (OSError, json.JSONDecodeError) as exc:
+            raise PlatformConfigError(f"{path}: unreadable ({exc})") from None
+        endpoint = info.get("lambda_endpoint") if isinstance(info, dict) else None
+        if not isinstance(endpoint, str) or not endpoint:
+            raise PlatformConfigError(f"{path}: no lambda_endpoint (a platform started before it served Lambda?)")
+    return replace(platform.target, endpoint=endpoint)

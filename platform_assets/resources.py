@@ -9,7 +9,7 @@ from pydantic import Field, PrivateAttr
 from barometer_sql import LakeLocation, open_engine
 from barometer_sql.engine import LakeEngine
 from barometer.catalogue import PROCESSED_BUCKET
-from platform_assets.environment import Platform, resolve
+from platform_assets.environment import Platform, lambda_target, resolve
 
 
 class BarometerResource(dg.ConfigurableResource):
@@ -23,6 +23,7 @@ class BarometerResource(dg.ConfigurableResource):
     region: str | None = None
     sql_engine: str | None = None  # duckdb | athena; default: duckdb locally, athena on AWS
     athena_workgroup: str | None = None
+    lambda_endpoint: str | None = None  # locally, the Invoke API's URL; default: platform.json's lambda_endpoint
     # logical id -> physical name, for a resource named differently than the catalogue says
     name_overrides: dict[str, str] = Field(default_factory=dict)
 
@@ -41,6 +42,10 @@ class BarometerResource(dg.ConfigurableResource):
 
     def client(self, service: str) -> Any:
         return self.platform.client(service)
+
+    def lambda_client(self) -> Any:
+        """Lambda's API: AWS's on AWS, the local runtime's Invoke API locally (the emulator runs no function)."""
+        return lambda_target(self.platform, self.lambda_endpoint).client("lambda")
 
     def cached_client(self, service: str) -> Any:
         if service not in self._clients:

@@ -1,8 +1,12 @@
-"""Polling the providers from Dagster: the poller handler in-process locally, the Lambda on AWS
-(dagster-aws Pipes). On AWS EventBridge Scheduler polls every minute; this job is for on-demand
+"""Polling the providers from Dagster: the poller Lambda, invoked through dagster-aws Pipes in both
+environments. On AWS the client is Lambda's; locally it is the local runtime's Invoke API
+(barometer_local/lambda_api.py, `lambda_endpoint` in platform.json), which runs the same handler with
+the platform's environment. On AWS EventBridge Scheduler polls every minute; this job is for on-demand
 polls and backfills, and locally the schedule stands in for EventBridge."""
+import io
+import json
 import os
-from contextlib import contextmanager
+from typing import Any
 
 import dagster as dg
 from dagster_aws.pipes import PipesLambdaClient
@@ -19,42 +23,39 @@ class PollConfig(dg.Config):
     event: dict = Field(default_factory=dict)
 
 
-@contextmanager
-def _environment(values: dict[str, str]):
-    """The handler finds its resources through environment variables, as on Lambda."""
-    from barometer import aws
+class _KeepsResult:
+    """A Lambda client that keeps the function's result: Pipes reads only the log tail and the errors."""
 
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    aws.reset_clients()
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        aws.reset_clients()
+    def __init__(self, client: Any):
+        self._client = client
+        self.result: Any = None
+
+    def invoke(self, **kwargs: Any) -> dict[str, Any]:
+        response = self._client.invoke(**kwargs)
+        payload = response["Payload"].read()
+        response["Payload"] = io.BytesIO(payload)  # Pipes reads it again on a function error
+        if "FunctionError" not in response:
+            self.result = json.loads(payload)
+        return response
 
 
-@dg.op(description="Run the poller once (the Lambda on AWS via Pipes; its handler in-process locally)")
+@dg.op(description="Run the poller Lambda once through Pipes (locally, the local runtime's Lambda Invoke API)")
 def poll_providers(context: dg.OpExecutionContext, config: PollConfig, barometer: BarometerResource) -> dict:
-    platform = barometer.platform
-    if platform.is_local:
-        from lambdas.poller.handler import lambda_handler
-
-        with _environment(platform.lambda_environment()):
-            summary = lambda_handler(dict(config.event), None)
-    else:
-        # The function's own summary is in its logs, which Pipes forwards to this run's logs.
-        function = barometer.name(POLLER_FUNCTION)
-        PipesLambdaClient(client=barometer.client("lambda")).run(
-            context=context, function_name=function, event=dict(config.event))
-        summary = {"invoked": function}
-    context.log.info(f"poll: {summary}")
-    context.add_output_metadata({k: v if isinstance(v, (int, str)) else len(v) for k, v in summary.items()})
+    function = barometer.name(POLLER_FUNCTION)
+    client = _KeepsResult(barometer.lambda_client())
+    # The function's logs (the tail Lambda returns) go to this run's logs; a function error fails the op.
+    PipesLambdaClient(client=client).run(context=context, function_name=function, event=dict(config.event))
+    summary = client.result if isinstance(client.result, dict) else {"result": client.result}
+    context.log.info(f"poll ({function}): {summary}")
+    context.add_output_metadata({"function": function, **{k: _metadata(v) for k, v in summary.items()}})
     return summary
+
+
+def _metadata(value: Any) -> int | str:
+    """Counts and names as they are; a list (the failures) as its length."""
+    if isinstance(value, (int, str)):
+        return value
+    return len(value) if isinstance(value, (list, dict)) else str(value)
 
 
 @dg.job(description="Poll the market and weather providers once; `event` in the op config selects "

@@ -52,7 +52,7 @@ class MemoryMetrics:
             self.values[pk].insert(at, value)
 
     def fetch_for(self, pk: str) -> Callable[[int, int], list[float]]:
-        """Values with lo < t <= hi, as `store.values_between` answers from MetricsTable."""
+        """Values with lo < t <= hi, as the aggregator's `MetricsHistory.values_between` reads them."""
         times, values = self.times[pk], self.values[pk]
         return lambda lo, hi: values[bisect_right(times, lo):bisect_right(times, hi)]
 

@@ -81,11 +81,12 @@ def _token(args: argparse.Namespace) -> int:
 def _query(args: argparse.Namespace) -> int:
     from barometer_sql import LakeQueryError, run_query
     from barometer.catalogue import PROCESSED_BUCKET
+    from barometer_local.emulator import REGION
 
     try:
         info = read_platform()
         result = run_query(args.sql, s3_endpoint=info["aws_endpoint"], processed_bucket=PROCESSED_BUCKET.local_name,
-                           region=info.get("region", "us-east-1"))
+                           region=info.get("region", REGION))
     except (PlatformNotRunningError, LakeQueryError) as exc:
         print(f"barometer query: {exc}", file=sys.stderr)
         return 2

@@ -14,8 +14,8 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-# Attempts of one call, the first included (botocore's max_attempts 5, as before: 5 retries); standard
-# mode retries throttling, 5xx and connection errors with jittered exponential backoff (cap 20 s).
+# Attempts of one call, the first included (the former `max_attempts: 5` counted retries: the same 6).
+# Standard mode retries throttling, 5xx and connection errors with jittered exponential backoff.
 MAX_ATTEMPTS = 6
 CONNECT_TIMEOUT_S = 5
 READ_TIMEOUT_S = 30

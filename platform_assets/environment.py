@@ -16,7 +16,7 @@ from typing import Any
 
 from barometer import catalogue
 from barometer.aws import AwsTarget, AwsTargetError, resolve_target
-from barometer.aws.target import environment_kind
+from barometer.aws.target import environment_kind, platform_url
 
 # One error for "the platform cannot be located": sensors catch it to skip without a platform.
 PlatformConfigError = AwsTargetError
@@ -90,21 +90,4 @@ def lambda_target(platform: Platform, endpoint: str | None = None) -> AwsTarget:
     else the `lambda_endpoint` of the running platform's platform.json."""
     if not platform.is_local:
         return platform.target
-    endpoint = endpoint or os.environ.get(LAMBDA_ENDPOINT_ENV)
-    if not endpoint:
-        import json
-
-        from barometer.aws import platform_file
-
-        path = platform_file()
-        try:
-            info = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise PlatformConfigError(f"no local platform is running (no {path}); start one with `barometer up` "
-                                      f"or set {LAMBDA_ENDPOINT_ENV}") from None
-        except (OSError, json.JSONDecodeError) as exc:
-            raise PlatformConfigError(f"{path}: unreadable ({exc})") from None
-        endpoint = info.get("lambda_endpoint") if isinstance(info, dict) else None
-        if not isinstance(endpoint, str) or not endpoint:
-            raise PlatformConfigError(f"{path}: no lambda_endpoint (a platform started before it served Lambda?)")
-    return replace(platform.target, endpoint=endpoint)
+    return replace(platform.target, endpoint=endpoint or platform_url("lambda_endpoint", LAMBDA_ENDPOINT_ENV))

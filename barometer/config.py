@@ -225,10 +225,20 @@ def _parse_windows(raw: Mapping[str, Any]) -> tuple[Window, ...]:
     names = raw.get("rolling_windows", ["5m", "1h", "24h"])
     if not isinstance(names, list) or not names:
         raise ConfigError("rolling_windows: expected a non-empty list such as [5m, 1h, 24h]")
+    # The key state keeps every window in one LatestTable item that must stay within 2 KB (issue 9):
+    # keystate.py sized it for this many windows with names this long. Imported here, not at the top:
+    # keystate imports this module.
+    from barometer.core.keystate import MAX_WINDOW_NAME_CHARS, MAX_WINDOWS
+
+    if len(names) > MAX_WINDOWS:
+        raise ConfigError(f"rolling_windows: at most {MAX_WINDOWS} windows (the key state must fit one "
+                          f"LatestTable item), got {len(names)}")
     windows = []
     for i, name in enumerate(names):
         seconds = parse_duration(name, f"rolling_windows[{i}]")
         name = str(name).strip()
+        if len(name) > MAX_WINDOW_NAME_CHARS:
+            raise ConfigError(f"rolling_windows[{i}]: {name!r} is longer than {MAX_WINDOW_NAME_CHARS} characters")
         if any(w.name == name for w in windows):
             raise ConfigError(f"rolling_windows[{i}]: {name} is listed twice")
         windows.append(Window(name, seconds))

@@ -234,3 +234,28 @@ def test_a_window_listed_twice_with_different_spacing_is_a_duplicate():
     # " 5m" and "5m" both become the window named "5m": the rolling averages, keyed by name, would collide.
     with pytest.raises(ConfigError, match=r"^rolling_windows\[1\]:"):
         parse_settings(with_change(["rolling_windows"], ["5m", " 5m"]))
+
+
+def test_as_many_windows_as_the_key_state_holds_are_accepted_with_names_of_the_longest_length():
+    # Given MAX_WINDOWS windows, one with a name of MAX_WINDOW_NAME_CHARS characters (the key state's 2 KB sizing)
+    from barometer.core.keystate import MAX_WINDOW_NAME_CHARS, MAX_WINDOWS
+
+    names = [f"{i + 1}h" for i in range(MAX_WINDOWS - 1)] + ["9" * (MAX_WINDOW_NAME_CHARS - 1) + "s"]
+    # When parsed, Then every window is kept
+    assert [w.name for w in parse_settings(with_change(["rolling_windows"], names)).windows] == names
+
+
+def test_more_windows_than_the_key_state_holds_are_refused():
+    from barometer.core.keystate import MAX_WINDOWS
+
+    names = [f"{i + 1}m" for i in range(MAX_WINDOWS + 1)]
+    with pytest.raises(ConfigError, match=rf"^rolling_windows: at most {MAX_WINDOWS} windows"):
+        parse_settings(with_change(["rolling_windows"], names))
+
+
+def test_a_window_name_longer_than_the_key_state_holds_is_refused():
+    from barometer.core.keystate import MAX_WINDOW_NAME_CHARS
+
+    long_name = "1" * MAX_WINDOW_NAME_CHARS + "s"  # a valid duration, one character too long as a name
+    with pytest.raises(ConfigError, match=r"^rolling_windows\[1\]: .* longer than"):
+        parse_settings(with_change(["rolling_windows"], ["5m", long_name]))

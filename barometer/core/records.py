@@ -11,13 +11,20 @@ from barometer.core.timeutil import format_fixed, format_public, parse_rfc3339
 _KEY_FIELD = {"quote": "symbol", "weather": "city"}
 
 
-def metrics_item(event: Event, local_day: str, ingested_at: str) -> dict[str, Any]:
-    """Depends only on the record, so a redelivered record rewrites the identical item."""
+def metrics_item(event: Event, local_day: str, ingested_at: str, seq: int | None = None) -> dict[str, Any]:
+    """Depends only on the record, so a redelivered record rewrites the identical item.
+
+    `seq` is the Kinesis sequence number of the record that writes the item (barometer/core/keystate.py
+    tells a redelivered record from a duplicate by it), kept as a string: Kinesis sequence numbers have
+    more digits than a DynamoDB number holds.
+    """
     item = {"pk": event.pk, "sk": event.sk, "kind": event.kind, "key": event.key, "ts": format_fixed(event.ts),
             "event_id": event.event_id, "value": event.value, "local_day": local_day, "ingested_at": ingested_at,
             **event.fields}
     if event.source is not None:
         item["source"] = event.source
+    if seq is not None:
+        item["seq"] = str(seq)
     return item
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from barometer.lake import ERRORS_PREFIX, LAKE_TABLES, PROCESSED_PREFIX, QUARANTINE_PREFIX, RAW_PREFIX
+
 PROJECT = "barometer"
 
 
@@ -184,22 +186,18 @@ PROVIDER_KEYS_SECRET = SecretSpec(
 )
 SECRETS = (SLACK_WEBHOOK_SECRET, PROVIDER_KEYS_SECRET)
 
-# Lake layout (S3 keys). `dt` is the UTC date: of arrival for the raw zone, of the event for processed.
-RAW_PREFIX = "raw/"
-QUARANTINE_PREFIX = "quarantine/"
-PROCESSED_PREFIX = "processed/"
-LAKE_TABLES = ("quotes", "weather", "alerts")
+# The lake's zones and tables are the lake layout's (barometer/lake.py); the deliveries write there.
 GLUE_DATABASE = PROJECT
 
 RAW_DELIVERY = DeliveryStreamSpec(
     "RawDelivery", f"{PROJECT}-raw", None, bucket=RAW_BUCKET.logical_id, prefix=RAW_PREFIX,
-    error_prefix="errors/raw/", output_format="gzip-jsonl", lake_table=None,
+    error_prefix=f"{ERRORS_PREFIX}raw/", output_format="gzip-jsonl", lake_table=None,
 )
 PROCESSED_DELIVERIES = tuple(
     DeliveryStreamSpec(
         f"Processed{table.capitalize()}Delivery", f"{PROJECT}-processed-{table}",
         f"BAROMETER_{table.upper()}_DELIVERY_STREAM", bucket=PROCESSED_BUCKET.logical_id,
-        prefix=f"{PROCESSED_PREFIX}{table}/", error_prefix=f"errors/{table}/",
+        prefix=f"{PROCESSED_PREFIX}{table}/", error_prefix=f"{ERRORS_PREFIX}{table}/",
         output_format="parquet", lake_table=table,
     )
     for table in LAKE_TABLES

@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from barometer.core.vocabulary import WEATHER_METRICS
+
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 SYMBOL_PATTERN = re.compile(r"^[A-Z0-9.\-]{1,10}$")
 RULE_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
-WEATHER_METRICS = ("temp_c", "humidity_pct", "wind_mps", "precip_mm", "pressure_hpa")
 RULE_OPS = (">=", ">", "<=", "<", "==")
 MARKET_DROP_RULE = "market_drop"
 # The provider names `poller:` accepts; lambdas/poller/providers.py builds one adapter per name.

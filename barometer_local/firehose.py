@@ -24,7 +24,7 @@ from barometer_local.checkpoints import CheckpointStore
 from barometer_local.provision import STAGING_PREFIX
 from barometer_local.sources import KinesisShardReader
 from barometer import catalogue as r
-from barometer.lake import LAKE_SCHEMAS, PARTITION_COLUMN
+from barometer.lake import LAKE_SCHEMAS, LAKE_TABLES, PARTITION_COLUMN, PROCESSED_PREFIX, RAW_PREFIX
 from barometer.core.timeutil import parse_rfc3339
 
 
@@ -65,7 +65,7 @@ class RawDelivery:
             data = base64.b64decode(record["kinesis"]["data"])
             lines.append(data if data.endswith(b"\n") else data + b"\n")
         body = gzip.compress(b"".join(lines), compresslevel=6)
-        key = (f"{r.RAW_PREFIX}dt={arrival:%Y-%m-%d}/{r.RAW_DELIVERY.local_name}-{self.reader.shard_id}-"
+        key = (f"{RAW_PREFIX}dt={arrival:%Y-%m-%d}/{r.RAW_DELIVERY.local_name}-{self.reader.shard_id}-"
                f"{arrival:%Y-%m-%d-%H-%M-%S}-{first['sequenceNumber']}.gz")
         self.s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentEncoding="gzip",
                            ContentType="application/x-ndjson")
@@ -108,7 +108,7 @@ class ProcessedDelivery:
             return 0
         self.last_run = time.monotonic()
         total = 0
-        for table in r.LAKE_TABLES:
+        for table in LAKE_TABLES:
             total += self._deliver_table(table)
         self.delivered += total
         return total
@@ -141,7 +141,7 @@ class ProcessedDelivery:
         for dt, rows in by_dt.items():
             sink = io.BytesIO()
             pq.write_table(pa.Table.from_pylist(rows, schema=schema), sink, compression="snappy")
-            self.s3.put_object(Bucket=self.bucket, Key=f"{r.PROCESSED_PREFIX}{table}/{PARTITION_COLUMN}={dt}/part-{name}.parquet",
+            self.s3.put_object(Bucket=self.bucket, Key=f"{PROCESSED_PREFIX}{table}/{PARTITION_COLUMN}={dt}/part-{name}.parquet",
                                Body=sink.getvalue())
         for start in range(0, len(keys), 1000):
             self.s3.delete_objects(Bucket=self.bucket, Delete={"Objects": [{"Key": k} for k in keys[start:start + 1000]],

@@ -1,6 +1,6 @@
 """Where the lake is, and reading its Parquet tables through pyarrow's S3 filesystem.
 
-DuckDB has no offline httpfs here (DESIGN.md), so Parquet is read by pyarrow (which honours an
+DuckDB has no offline httpfs here (docs/traps.md), so Parquet is read by pyarrow (which honours an
 emulator endpoint) and handed to DuckDB as Arrow tables.
 """
 from __future__ import annotations
@@ -15,10 +15,9 @@ import pyarrow.parquet as pq
 
 from barometer_sql.result import LakeQueryError
 from barometer_sql.schemas import SchemaError, conform
-from barometer.lake import PARTITION_COLUMN
+from barometer.lake import PARTITION_COLUMN, PROCESSED_PREFIX
 from barometer.aws import AwsTarget
 from barometer.aws.retry import MAX_ATTEMPTS
-from barometer.catalogue import PROCESSED_PREFIX
 
 _PARTITION_DIR = re.compile(rf"/{PARTITION_COLUMN}=(\d{{4}}-\d{{2}}-\d{{2}})/")
 

@@ -21,27 +21,27 @@ from barometer.core.timeutil import EPOCH as _MIN_TS
 from barometer.core.timeutil import (
     TimestampError, format_fixed, format_public, local_day, parse_rfc3339, to_epoch_us,
 )
+from barometer.core.vocabulary import (
+    KEY_FIELD, KIND_FIELDS, KINDS, QUOTE, VALUE_FIELD, WEATHER, WEATHER_METRIC_SPECS,
+)
+from barometer.lake import item_pk, metrics_sk
 
-KINDS = ("quote", "weather")
 EVENT_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 SOURCE_PATTERN = re.compile(r"^[A-Za-z0-9 ._:/\-]{1,64}$")
-QUOTE_FIELDS = frozenset({"kind", "symbol", "price", "ts", "volume", "currency", "source", "event_id"})
-WEATHER_FIELDS = frozenset({
-    "kind", "city", "ts", "temp_c", "temp_f", "humidity_pct", "wind_mps", "wind_kmh",
-    "precip_mm", "precip_in", "pressure_hpa", "source", "event_id",
-})
-# Physical bounds: values outside them are typos or unit mix-ups, and DynamoDB cannot store
-# every float anyway (1e300 is out of its number range).
+_ENVELOPE = ("kind", "ts", "source", "event_id")
+# The alternative units a weather event may send instead of the contract's, and their conversion.
+ALTERNATIVE_UNITS = {
+    "temp_c": ("temp_f", lambda f: (f - 32.0) * 5.0 / 9.0),
+    "wind_mps": ("wind_kmh", lambda k: k / 3.6),
+    "precip_mm": ("precip_in", lambda i: i * 25.4),
+}
+QUOTE_FIELDS = frozenset({*_ENVELOPE, KEY_FIELD[QUOTE], *KIND_FIELDS[QUOTE]})
+WEATHER_FIELDS = frozenset({*_ENVELOPE, KEY_FIELD[WEATHER], *KIND_FIELDS[WEATHER],
+                            *(name for name, _ in ALTERNATIVE_UNITS.values())})
+# Physical bounds, as the weather metrics' in the vocabulary: beyond them a value is a typo.
 MAX_PRICE = 1e9
 MAX_VOLUME = 10**15
-WEATHER_BOUNDS = {
-    "temp_c": (-100.0, 70.0),
-    "humidity_pct": (0.0, 100.0),
-    "wind_mps": (0.0, 150.0),
-    "precip_mm": (0.0, 2000.0),
-    "pressure_hpa": (300.0, 1100.0),
-}
-WEATHER_METRIC_FIELDS = ("temp_c", "humidity_pct", "wind_mps", "precip_mm", "pressure_hpa")
+WEATHER_BOUNDS = {m.name: (m.low, m.high) for m in WEATHER_METRIC_SPECS}
 
 
 class NonFinite:
@@ -79,11 +79,11 @@ class Event:
 
     @property
     def pk(self) -> str:
-        return f"{self.kind}#{self.key}"
+        return item_pk(self.kind, self.key)
 
     @property
     def sk(self) -> str:
-        return f"{format_fixed(self.ts)}#{self.event_id}"
+        return metrics_sk(self.ts, self.event_id)
 
     def __repr__(self) -> str:
         return f"Event({self.kind} {self.key} {format_public(self.ts)} {self.value} id={self.event_id})"
@@ -96,7 +96,7 @@ class Event:
 
     def as_dict(self) -> dict[str, Any]:
         """The normalised event in the contract's shape (public timestamps)."""
-        out: dict[str, Any] = {"kind": self.kind, ("symbol" if self.kind == "quote" else "city"): self.key,
+        out: dict[str, Any] = {"kind": self.kind, KEY_FIELD[self.kind]: self.key,
                                "ts": format_public(self.ts), **self.fields, "event_id": self.event_id}
         if self.source is not None:
             out["source"] = self.source
@@ -233,19 +233,19 @@ def _parse_weather(obj: dict, errors: list[FieldError], settings: Settings) -> t
         known = ", ".join(sorted(settings.cities)[:10])
         errors.append(FieldError("city", f"must be a configured city ({known})"))
         city = None
-    if obj.get("temp_c") is None and obj.get("temp_f") is None:
-        errors.append(FieldError("temp_c", "is required"))
-    fields: dict[str, Any] = {
-        "temp_c": _first_of(obj, errors, "temp_c", "temp_f", lambda f: (f - 32.0) * 5.0 / 9.0),
-        "humidity_pct": _number(obj, "humidity_pct", errors, required=False),
-        "wind_mps": _first_of(obj, errors, "wind_mps", "wind_kmh", lambda k: k / 3.6),
-        "precip_mm": _first_of(obj, errors, "precip_mm", "precip_in", lambda i: i * 25.4),
-        "pressure_hpa": _number(obj, "pressure_hpa", errors, required=False),
-    }
+    value_field = VALUE_FIELD[WEATHER]
+    if obj.get(value_field) is None and obj.get(ALTERNATIVE_UNITS[value_field][0]) is None:
+        errors.append(FieldError(value_field, "is required"))
+    fields: dict[str, Any] = {}
+    for name in KIND_FIELDS[WEATHER]:
+        if name in ALTERNATIVE_UNITS:
+            fields[name] = _first_of(obj, errors, name, *ALTERNATIVE_UNITS[name])
+        else:
+            fields[name] = _number(obj, name, errors, required=False)
     for name, (low, high) in WEATHER_BOUNDS.items():
         fields[name] = _bounded(fields[name], name, low, high, errors)
     fields = {k: v for k, v in fields.items() if v is not None}
-    return city, fields.get("temp_c"), fields
+    return city, fields.get(value_field), fields
 
 
 def derive_event_id(kind: str, key: str, ts: datetime, fields: dict[str, Any], source: str | None) -> str:
@@ -263,8 +263,8 @@ def parse_event(obj: Any, settings: Settings, now: datetime | None = None) -> Ev
     kind = obj.get("kind")
     if kind not in KINDS:
         shown = kind if isinstance(kind, str) and len(kind) <= 20 else type(kind).__name__
-        raise ValidationError.single("kind", f"must be 'quote' or 'weather' (got {shown!r})")
-    if kind == "quote":
+        raise ValidationError.single("kind", f"must be {' or '.join(map(repr, KINDS))} (got {shown!r})")
+    if kind == QUOTE:
         _unknown_fields(obj, QUOTE_FIELDS, errors)
         key, value, fields = _parse_quote(obj, errors)
     else:

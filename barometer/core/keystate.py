@@ -22,6 +22,7 @@ from barometer.config import Window
 from barometer.core.events import Event
 from barometer.core.timeutil import format_public, parse_rfc3339
 from barometer.core.windows import DepartureCache, WindowSum
+from barometer.lake import item_pk
 
 CLOSES_KEPT = 10  # local days of closing prices kept (enough to bridge long market holidays)
 # The LatestTable item stays <= 2 KB (DynamoDB's accounting, barometer/core/itemsize.py) for any event
@@ -78,7 +79,7 @@ class KeyState:
                  "version", "unseeded", "_previous")
 
     def __init__(self, kind: str, key: str, windows: Sequence[Window]):
-        self.kind, self.key, self.pk = kind, key, f"{kind}#{key}"
+        self.kind, self.key, self.pk = kind, key, item_pk(kind, key)
         self.windows = [WindowSum(w.name, w.seconds * 1_000_000) for w in windows]
         self.latest: Event | None = None
         self.latest_day: str | None = None

@@ -16,11 +16,11 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from barometer.core.vocabulary import ALERT_KINDS, METRIC_UNITS
+
 SUBJECT_PREFIX = "[Barometer] "
 # SNS: "must be less than 100 characters", ASCII, no line breaks or control characters.
 SUBJECT_MAX_CHARS = 99
-ALERT_KINDS = ("market", "weather")
-METRIC_UNITS = {"temp_c": "°C", "humidity_pct": "%", "wind_mps": "m/s", "precip_mm": "mm", "pressure_hpa": "hPa"}
 # Slack limits: header text 150 chars, section text 3000, field text 2000, at most 10 fields.
 _SLACK_HEADER_MAX = 150
 _SLACK_TEXT_MAX = 3000

@@ -4,11 +4,10 @@ from __future__ import annotations
 from typing import Any
 
 from barometer.core.events import Event
-from barometer.lake import KIND_TO_TABLE, PARTITION_COLUMN
+from barometer.core.vocabulary import KEY_FIELD, KIND_FIELDS
+from barometer.lake import KIND_TO_TABLE, PARTITION_COLUMN, columns
 from barometer.core.rules import Alert
 from barometer.core.timeutil import format_fixed, format_public, parse_rfc3339
-
-_KEY_FIELD = {"quote": "symbol", "weather": "city"}
 
 
 def metrics_item(event: Event, local_day: str, ingested_at: str, seq: int | None = None) -> dict[str, Any]:
@@ -30,9 +29,7 @@ def metrics_item(event: Event, local_day: str, ingested_at: str, seq: int | None
 
 def event_from_metrics_item(item: dict[str, Any]) -> Event:
     kind = item["kind"]
-    field_names = ("price", "volume", "currency") if kind == "quote" else (
-        "temp_c", "humidity_pct", "wind_mps", "precip_mm", "pressure_hpa")
-    fields = {name: item[name] for name in field_names if item.get(name) is not None}
+    fields = {name: item[name] for name in KIND_FIELDS[kind] if item.get(name) is not None}
     return Event(kind, item["key"], parse_rfc3339(item["ts"]), item["event_id"], float(item["value"]), fields,
                  item.get("source"))
 
@@ -43,7 +40,7 @@ def lake_table(event: Event) -> str:
 
 def lake_record(event: Event, local_day: str, ingested_at: str) -> dict[str, Any]:
     """A processed-zone row (lake columns plus the `dt` partition) as JSON for Firehose."""
-    record = {"event_id": event.event_id, _KEY_FIELD[event.kind]: event.key, "ts": format_public(event.ts),
+    record = {"event_id": event.event_id, KEY_FIELD[event.kind]: event.key, "ts": format_public(event.ts),
               **event.fields, "source": event.source, "local_day": local_day, "ingested_at": ingested_at,
               PARTITION_COLUMN: event.ts.date().isoformat()}
     return record
@@ -56,8 +53,6 @@ def alert_item(alert: Alert) -> dict[str, Any]:
 
 def alert_lake_record(alert: Alert) -> dict[str, Any]:
     message = alert.message()
-    record = {name: message.get(name) for name in (
-        "alert_id", "kind", "key", "rule", "ts", "value", "reference_price", "change_pct", "metric", "op",
-        "threshold", "local_day", "event_id")}
+    record = {name: message.get(name) for name in columns("alerts")}
     record[PARTITION_COLUMN] = alert.ts.date().isoformat()
     return record

@@ -13,7 +13,9 @@ from datetime import datetime
 from typing import Any, Mapping
 
 from barometer.config import MARKET_DROP_RULE, Settings, WeatherRule
-from barometer.core.timeutil import format_fixed, format_public
+from barometer.core.timeutil import format_public
+from barometer.core.vocabulary import ALERT_KIND, QUOTE, WEATHER
+from barometer.lake import alert_sk, alert_ts_key, item_pk
 
 _OPS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt, "==": operator.eq}
 # Relative slack for the drop comparison so that exactly 10.0% below counts despite binary floats.
@@ -46,11 +48,11 @@ class Alert:
 
     @property
     def pk(self) -> str:
-        return f"{self.kind}#{self.key}"
+        return item_pk(self.kind, self.key)
 
     @property
     def sk(self) -> str:
-        return f"{self.local_day}#{self.rule}"
+        return alert_sk(self.local_day, self.rule)
 
     def summary(self) -> str:
         if self.kind == "market":
@@ -73,7 +75,7 @@ class Alert:
         return out
 
     def ts_key(self) -> str:
-        return f"{format_fixed(self.ts)}#{self.key}#{self.rule}"
+        return alert_ts_key(self.ts, self.key, self.rule)
 
 
 def market_alert(symbol: str, ts: datetime, price: float, event_id: str, local_day: str,
@@ -85,7 +87,7 @@ def market_alert(symbol: str, ts: datetime, price: float, event_id: str, local_d
     if price * 100.0 > limit * (1 + _EPSILON):
         return None
     change = round((price - previous_close) / previous_close * 100.0, 4)
-    return Alert("market", symbol, MARKET_DROP_RULE, ts, price, local_day, event_id, drop_pct,
+    return Alert(ALERT_KIND[QUOTE], symbol, MARKET_DROP_RULE, ts, price, local_day, event_id, drop_pct,
                  reference_price=previous_close, change_pct=change)
 
 
@@ -95,7 +97,7 @@ def weather_alerts(city: str, ts: datetime, fields: Mapping[str, Any], event_id:
     for rule in rules:
         value = fields.get(rule.metric)
         if value is not None and _OPS[rule.op](value, rule.threshold):
-            alerts.append(Alert("weather", city, rule.name, ts, float(value), local_day, event_id, rule.threshold,
+            alerts.append(Alert(ALERT_KIND[WEATHER], city, rule.name, ts, float(value), local_day, event_id, rule.threshold,
                                 metric=rule.metric, op=rule.op))
     return alerts
 
@@ -103,7 +105,7 @@ def weather_alerts(city: str, ts: datetime, fields: Mapping[str, Any], event_id:
 def evaluate(kind: str, key: str, ts: datetime, value: float, fields: Mapping[str, Any], event_id: str,
              local_day: str, previous_close: float | None, settings: Settings) -> list[Alert]:
     """Every alert one event raises (before de-duplication by key, rule and day)."""
-    if kind == "quote":
+    if kind == QUOTE:
         alert = market_alert(key, ts, value, event_id, local_day, previous_close, settings.market_drop_pct)
         return [alert] if alert else []
     return weather_alerts(key, ts, fields, event_id, local_day, settings.weather_rules)

@@ -16,6 +16,7 @@ from barometer.config import Window
 from barometer.core.events import Event
 from barometer.core.rolling import BoundaryFetch, MinuteBuckets
 from barometer.core.timeutil import format_fixed, format_public
+from barometer.lake import item_pk
 
 CLOSES_KEPT = 10  # local days of closing prices kept (enough to bridge long market holidays)
 
@@ -126,7 +127,7 @@ def unpack_buckets(value: Any) -> MinuteBuckets:
 def state_to_item(state: KeyState, snapshot: dict[str, Any], recent: list[dict[str, Any]], updated_at: str
                   ) -> dict[str, Any]:
     """The LatestTable item (plain Python values; the adapter converts numbers for DynamoDB)."""
-    item = {"pk": f"{state.kind}#{state.key}", **snapshot, "updated_at": updated_at, "recent": recent,
+    item = {"pk": item_pk(state.kind, state.key), **snapshot, "updated_at": updated_at, "recent": recent,
             "buckets": pack_buckets(state.buckets),
             "closes": {d: list(c) for d, c in state.closes.items()},
             "applied_seq": str(state.applied_seq), "version": state.version + 1}

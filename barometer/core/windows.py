@@ -15,7 +15,8 @@ from __future__ import annotations
 from bisect import bisect_left
 from typing import Protocol, Sequence
 
-from barometer.core.timeutil import format_fixed, from_epoch_us
+from barometer.core.timeutil import from_epoch_us
+from barometer.lake import metrics_sk, sk_after_instant
 
 # (epoch_us, event_id, value, seq): one MetricsTable item as the departures need it
 Entry = tuple[int, str, float, int]
@@ -83,9 +84,9 @@ class DepartureSource(Protocol):
 def departure_sk_bounds(after_us: int, upto_us: int, after_id: str | None = None) -> tuple[str, str]:
     """(exclusive lower, inclusive upper) MetricsTable sort keys (`{format_fixed(ts)}#{event_id}`) of a
     fetch: '$' sorts right after '#', so `ts$` is above every sort key at that instant."""
-    lower = format_fixed(from_epoch_us(after_us))
-    lower += "$" if after_id is None else f"#{after_id}"
-    return lower, format_fixed(from_epoch_us(upto_us)) + "$"
+    after = from_epoch_us(after_us)
+    lower = sk_after_instant(after) if after_id is None else metrics_sk(after, after_id)
+    return lower, sk_after_instant(from_epoch_us(upto_us))
 
 
 class _Run:

@@ -28,6 +28,8 @@ from barometer.core.rolling import rolling_series
 from barometer.core.timeutil import (
     TimestampError, format_fixed, format_public, parse_rfc3339, to_epoch_us,
 )
+from barometer.core.vocabulary import ALERT_KINDS, EVENT_KIND_OF_ALERT, KEY_FIELD, KIND_FIELDS
+from barometer.lake import SK_FIRST, SK_LAST, item_pk, sk_after_instant
 from barometer.settings import get_settings
 from lambdas.shared.stream import StreamError, StreamRecord
 
@@ -99,7 +101,6 @@ router = Router()
 MAX_EVENTS_PER_REQUEST = 500
 MAX_BODY_BYTES = 5 * 1024 * 1024
 _KINDS = {"quote": "quote", "quotes": "quote", "stock": "quote", "stocks": "quote", "weather": "weather"}
-_ALERT_KIND_TO_EVENT_KIND = {"market": "quote", "weather": "weather"}
 INTERNAL_LATEST_FIELDS = ("buckets", "closes", "recent", "applied_seq", "version", "pk")
 
 
@@ -197,8 +198,7 @@ def _range(request: Request) -> tuple[datetime | None, datetime | None]:
 def _require_latest(store: ReadStore, kind: str, key: str) -> dict[str, Any]:
     item = store.latest(kind, key)
     if item is None:
-        noun = "symbol" if kind == "quote" else "city"
-        raise HttpError(404, f"unknown {noun}: {key[:40]}")
+        raise HttpError(404, f"unknown {KEY_FIELD[kind]}: {key[:40]}")
     return item
 
 
@@ -241,27 +241,27 @@ def get_series(request: Request, ports: Ports) -> Any:
     _require_latest(ports.store, kind, key)
     start, end = _range(request)
     limit = paging.limit(request.param("limit"))
-    pk = f"{kind}#{key}"
-    lower = format_fixed(start) if start else "0"
-    upper = format_fixed(end) + "$" if end else "~"
+    pk = item_pk(kind, key)
+    lower = format_fixed(start) if start else SK_FIRST
+    upper = sk_after_instant(end) if end else SK_LAST
     token = paging.decode(request.param("next"),
                           lambda s: isinstance(s, dict) and set(s) == {"sk"} and isinstance(s["sk"], str))
     items, last = ports.store.metrics_range(pk, lower, upper, limit=limit,
                                             start={"pk": {"S": pk}, "sk": {"S": token["sk"]}} if token else None)
     if not items:
         return {"events": [], "next": None}
-    return {"events": _with_rolling(ports.store, pk, items), "next": paging.encode({"sk": last["sk"]["S"]}) if last else None}
+    return {"events": _with_rolling(ports.store, kind, pk, items), "next": paging.encode({"sk": last["sk"]["S"]}) if last else None}
 
 
-def _with_rolling(store: ReadStore, pk: str, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _with_rolling(store: ReadStore, kind: str, pk: str, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Exact rolling averages as of each event: the window (t - W, t] over everything stored now."""
     settings = get_settings()
     first_ts, last_ts = parse_rfc3339(items[0]["ts"]), parse_rfc3339(items[-1]["ts"])
-    lookback_from = format_fixed(first_ts - timedelta(seconds=settings.max_window_s)) + "$"
+    lookback_from = sk_after_instant(first_ts - timedelta(seconds=settings.max_window_s))
     before, _ = store.metrics_range(pk, lookback_from, items[0]["sk"], projection=True)
     before = [b for b in before if b["sk"] < items[0]["sk"]]
     # Events at the same instant as the page's last one belong to its windows even if on the next page.
-    same_instant, _ = store.metrics_range(pk, items[-1]["sk"], format_fixed(last_ts) + "$", projection=True)
+    same_instant, _ = store.metrics_range(pk, items[-1]["sk"], sk_after_instant(last_ts), projection=True)
     after = [a for a in same_instant if a["sk"] > items[-1]["sk"]]
     points = before + items + after
     times = [to_epoch_us(parse_rfc3339(p["sk"].split("#", 1)[0])) for p in points]
@@ -270,8 +270,7 @@ def _with_rolling(store: ReadStore, pk: str, items: list[dict[str, Any]]) -> lis
     for item, averages in zip(items, rolling):
         event = {"ts": format_public(parse_rfc3339(item["ts"])), "value": item["value"], "event_id": item["event_id"],
                  "rolling": averages, "local_day": item.get("local_day"),
-                 "fields": {k: item[k] for k in ("price", "volume", "currency", "temp_c", "humidity_pct", "wind_mps",
-                                                 "precip_mm", "pressure_hpa") if k in item}}
+                 "fields": {k: item[k] for k in KIND_FIELDS[kind] if k in item}}
         if item.get("source"):
             event["source"] = item["source"]
         out.append(event)
@@ -281,16 +280,16 @@ def _with_rolling(store: ReadStore, pk: str, items: list[dict[str, Any]]) -> lis
 @router.route("GET", "/v1/alerts")
 def list_alerts(request: Request, ports: Ports) -> Any:
     kind, key = request.param("kind"), request.param("key")
-    if kind is not None and kind not in _ALERT_KIND_TO_EVENT_KIND:
-        raise HttpError(400, f"kind: must be market or weather (got {kind[:20]!r})")
+    if kind is not None and kind not in ALERT_KINDS:
+        raise HttpError(400, f"kind: must be {' or '.join(ALERT_KINDS)} (got {kind[:20]!r})")
     start, end = _range(request)
     limit = paging.limit(request.param("limit"))
-    lower = format_fixed(start) if start else "0"
-    upper = format_fixed(end) + "$" if end else "~"
+    lower = format_fixed(start) if start else SK_FIRST
+    upper = sk_after_instant(end) if end else SK_LAST
     if key:
         if kind is None:
             raise HttpError(400, "kind: is required when key is given")
-        _require_latest(ports.store, _ALERT_KIND_TO_EVENT_KIND[kind], key)
+        _require_latest(ports.store, EVENT_KIND_OF_ALERT[kind], key)
         matching = sorted((a for a in ports.store.alerts_of_key(kind, key) if lower <= a["ts_key"] <= upper),
                           key=lambda a: a["ts_key"], reverse=True)
         offset = (paging.decode(request.param("next"), lambda s: isinstance(s, dict) and set(s) == {"offset"}
@@ -299,12 +298,12 @@ def list_alerts(request: Request, ports: Ports) -> Any:
         more = offset + limit < len(matching)
         return {"alerts": [_public_alert(a) for a in page],
                 "next": paging.encode({"offset": offset + limit}) if more else None}
-    return _alerts_across_kinds(ports.store, [kind] if kind else ["market", "weather"], lower, upper, limit,
+    return _alerts_across_kinds(ports.store, [kind] if kind else list(ALERT_KINDS), lower, upper, limit,
                                 paging.decode(request.param("next"), _is_alert_cursor) or {})
 
 
 def _is_alert_cursor(state: Any) -> bool:
-    if not isinstance(state, dict) or not set(state) <= set(_ALERT_KIND_TO_EVENT_KIND):
+    if not isinstance(state, dict) or not set(state) <= set(ALERT_KINDS):
         return False
     return all(isinstance(c, dict) and set(c) == {"start", "done"} and isinstance(c["done"], bool)
                and (c["start"] is None or paging.is_ddb_key(c["start"], ("kind", "ts_key", "pk", "sk")))

@@ -8,6 +8,7 @@ from botocore.exceptions import ClientError
 from barometer import catalogue
 from barometer.aws import client, resource_name
 from barometer.ddb import from_item
+from barometer.lake import item_pk
 from lambdas.api.errors import ReadError
 
 
@@ -24,9 +25,9 @@ class DynamoReadStore:
     def latest(self, kind: str, key: str) -> dict[str, Any] | None:
         table = resource_name(catalogue.LATEST_TABLE.env_var)
         try:
-            item = client("dynamodb").get_item(TableName=table, Key={"pk": {"S": f"{kind}#{key}"}}).get("Item")
+            item = client("dynamodb").get_item(TableName=table, Key={"pk": {"S": item_pk(kind, key)}}).get("Item")
         except ClientError as exc:
-            raise ReadError(f"GetItem {kind}#{key}: {exc.response['Error'].get('Code')}") from exc
+            raise ReadError(f"GetItem {item_pk(kind, key)}: {exc.response['Error'].get('Code')}") from exc
         return from_item(item)
 
     def latest_page(self, kind: str, prefix: str | None, limit: int, start: dict | None
@@ -87,7 +88,7 @@ class DynamoReadStore:
     def alerts_of_key(self, kind: str, key: str) -> Iterator[dict]:
         kwargs: dict[str, Any] = {
             "TableName": resource_name(catalogue.ALERTS_TABLE.env_var), "KeyConditionExpression": "pk = :pk",
-            "ExpressionAttributeValues": {":pk": {"S": f"{kind}#{key}"}},
+            "ExpressionAttributeValues": {":pk": {"S": item_pk(kind, key)}},
         }
         while True:
             response = _query(**kwargs)

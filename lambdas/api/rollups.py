@@ -1,7 +1,7 @@
 """Daily rollups for the read API.
 
 Where the rows come from is a port (`RollupSource`, the `rollups` of the handler's `Ports`). On AWS
-the default reads the extract Dagster keeps in the lake (`extracts/{rollup}.json`, written by the
+the default reads the extract Dagster keeps in the lake (`barometer.lake.extract_key`, written by the
 `web_extracts` asset) with plain boto3, so the Lambda needs neither pyarrow nor Athena. The local
 runtime plugs in a source that computes the rollup over the emulator's lake with DuckDB
 (`barometer_local.rollups`, through `lambdas.api.handler.use_rollup_source`), so fresh events show
@@ -16,8 +16,10 @@ from typing import Any, Protocol
 from lambdas.api.http import HttpError
 from barometer import catalogue as r
 from barometer.aws import resource_name
+from barometer.core.vocabulary import KEY_FIELD, QUOTE, WEATHER
+from barometer.lake import extract_key
 
-KEY_COLUMN = {"daily_ohlc": "symbol", "daily_weather": "city"}
+KEY_COLUMN = {"daily_ohlc": KEY_FIELD[QUOTE], "daily_weather": KEY_FIELD[WEATHER]}
 MAX_DAYS = 366
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -70,7 +72,7 @@ def _extract_rows(name: str) -> list[dict[str, Any]]:
 
     bucket = resource_name(r.PROCESSED_BUCKET.env_var)
     try:
-        body = client("s3").get_object(Bucket=bucket, Key=f"extracts/{name}.json")["Body"].read()
+        body = client("s3").get_object(Bucket=bucket, Key=extract_key(name))["Body"].read()
     except ClientError as exc:
         if exc.response["Error"].get("Code") in ("NoSuchKey", "404"):
             return []  # not materialized yet: no rows rather than an error

@@ -20,6 +20,8 @@ from enum import Enum
 from typing import Any
 
 from barometer.catalogue import ALERTS_TABLE
+from barometer.core.timeutil import TimestampError, parse_rfc3339
+from barometer.lake import alert_sk, alert_ts_key, item_pk
 from lambdas.notifier.errors import NotifierError
 from barometer.aws import client, resource_name
 
@@ -42,8 +44,8 @@ class Lease:
 
 
 def alert_key(alert: dict) -> dict:
-    return {ALERTS_TABLE.pk: {"S": f"{alert['kind']}#{alert['key']}"},
-            ALERTS_TABLE.sk: {"S": f"{alert['local_day']}#{alert['rule']}"}}
+    return {ALERTS_TABLE.pk: {"S": item_pk(alert["kind"], alert["key"])},
+            ALERTS_TABLE.sk: {"S": alert_sk(alert["local_day"], alert["rule"])}}
 
 
 def rfc3339_now() -> str:
@@ -57,6 +59,16 @@ def _attr(value: Any) -> dict:
         number = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
         return {"N": str(number)}
     return {"S": str(value)}
+
+
+def _ts_key(alert: dict) -> str | None:
+    """The by-time index key the rules engine writes (fixed-width ts, so it sorts with the others)."""
+    if not all(isinstance(alert.get(f), str) for f in ("ts", "key", "rule")):
+        return None
+    try:
+        return alert_ts_key(parse_rfc3339(alert["ts"]), alert["key"], alert["rule"])
+    except TimestampError:
+        return None
 
 
 def _finite(value: Any) -> bool:
@@ -99,9 +111,10 @@ class DeliveryLedger:
             names[f"#f{i}"] = field
             values[f":f{i}"] = _attr(alert[field])
             sets.append(f"#f{i} = if_not_exists(#f{i}, :f{i})")
-        if all(isinstance(alert.get(f), str) for f in ("ts", "key", "rule")):
+        ts_key = _ts_key(alert)
+        if ts_key is not None:
             names["#ts_key"] = "ts_key"
-            values[":ts_key"] = {"S": f"{alert['ts']}#{alert['key']}#{alert['rule']}"}
+            values[":ts_key"] = {"S": ts_key}
             sets.append("#ts_key = if_not_exists(#ts_key, :ts_key)")
         acquired = self._update(
             Key=alert_key(alert),

@@ -8,8 +8,8 @@ from botocore.exceptions import ClientError
 
 from barometer_sql.lake import partition_files, read_table
 from barometer_sql.schemas import lake_schema
-from barometer.lake import LAKE_ID_COLUMN, LAKE_SCHEMAS, PARTITION_COLUMN
-from barometer.catalogue import ALERTS_TABLE, GLUE_DATABASE, LAKE_TABLES, LATEST_TABLE, METRICS_TABLE
+from barometer.lake import LAKE_ID_COLUMN, LAKE_SCHEMAS, LAKE_TABLES, PARTITION_COLUMN
+from barometer.catalogue import ALERTS_TABLE, GLUE_DATABASE, LATEST_TABLE, METRICS_TABLE
 from barometer.settings import get_settings
 from platform_assets.ingestion.assets import feed_key
 from platform_assets.lake.catalog import ensure_table, register_partition

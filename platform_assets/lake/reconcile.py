@@ -4,9 +4,10 @@ from __future__ import annotations
 from typing import Any
 
 from barometer.catalogue import ALERTS_TABLE, LATEST_TABLE, METRICS_TABLE
+from barometer.core.vocabulary import ALERT_KINDS
+from barometer.lake import KIND_TO_TABLE, item_pk, sk_day_bounds
 
-TABLE_KIND = {"quotes": "quote", "weather": "weather"}
-ALERT_KINDS = ("market", "weather")
+TABLE_KIND = {table: kind for kind, table in KIND_TO_TABLE.items()}
 
 
 def _count(ddb: Any, **query) -> int:
@@ -18,7 +19,8 @@ def _count(ddb: Any, **query) -> int:
 
 def source_count(ddb: Any, names: dict[str, str], table: str, dt: str, configured_keys: set[str]) -> int:
     """How many distinct events (alerts) of UTC day `dt` the operational table holds for a lake table."""
-    day_range = {":from": {"S": f"{dt}T"}, ":to": {"S": f"{dt}T~"}}
+    lower, upper = sk_day_bounds(dt)
+    day_range = {":from": {"S": lower}, ":to": {"S": upper}}
     if table == "alerts":
         index = ALERTS_TABLE.indexes[0]
         return sum(_count(ddb, TableName=names[ALERTS_TABLE.logical_id], IndexName=index.name,
@@ -30,7 +32,7 @@ def source_count(ddb: Any, names: dict[str, str], table: str, dt: str, configure
     keys = latest_keys(ddb, names[LATEST_TABLE.logical_id], kind) | configured_keys
     return sum(_count(ddb, TableName=names[METRICS_TABLE.logical_id],
                       KeyConditionExpression="pk = :pk AND sk BETWEEN :from AND :to",
-                      ExpressionAttributeValues={":pk": {"S": f"{kind}#{key}"}, **day_range})
+                      ExpressionAttributeValues={":pk": {"S": item_pk(kind, key)}, **day_range})
                for key in sorted(keys))
 
 

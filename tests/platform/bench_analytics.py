@@ -26,15 +26,15 @@ LIMIT_S = 15.0
 
 
 def main() -> dict:
-    import boto3
     import dagster as dg
     import pyarrow as pa
     import pyarrow.parquet as pq
-    from sample_lake import CITY_TZ, _arrow
+    from sample_lake import CITY_TZ, arrow_table
 
     from barometer_local.emulator import FAKE_CREDENTIALS, REGION, Emulator
     from barometer_sql import LakeLocation
     from barometer.catalogue import PROCESSED_BUCKET
+    from barometer.lake import PROCESSED_PREFIX
     from barometer.settings import get_settings
     from platform_assets.definitions import build_definitions
     from platform_assets.resources import BarometerResource
@@ -47,11 +47,9 @@ def main() -> dict:
     with Emulator.start() as emulator:
         from barometer_local.provision import provision
 
-        session = boto3.session.Session(region_name=REGION)
-        provision(type("Bound", (), {"client": staticmethod(lambda s: session.client(s, endpoint_url=emulator.url))}),
-                  webhook_url="http://127.0.0.1:9/unused")
+        provision(emulator.target(), webhook_url="http://127.0.0.1:9/unused")
         bucket = f"bench-processed-{uuid.uuid4().hex[:6]}"
-        boto3.client("s3", endpoint_url=emulator.url, region_name=REGION).create_bucket(Bucket=bucket)
+        emulator.target().client("s3").create_bucket(Bucket=bucket)
         location = LakeLocation(bucket, emulator.url, REGION)
         fs = location.filesystem()
         events = files = 0
@@ -71,8 +69,8 @@ def main() -> dict:
             dt = (start + timedelta(minutes=block * FILE_MINUTES)).date().isoformat()
             for table, rows in (("quotes", quotes), ("weather", weather)):
                 rows = rows + rows[:: 10]  # at-least-once: some records delivered twice
-                pq.write_table(_arrow(rows, table, pa.timestamp("us")),
-                               f"{bucket}/processed/{table}/dt={dt}/delivery-{block:04d}.parquet", filesystem=fs)
+                pq.write_table(arrow_table(rows, table, pa.timestamp("us")),
+                               f"{bucket}/{PROCESSED_PREFIX}{table}/dt={dt}/delivery-{block:04d}.parquet", filesystem=fs)
                 events += len(rows)
                 files += 1
         barometer = BarometerResource(environment="local", endpoint=emulator.url, region=REGION,

@@ -1,7 +1,6 @@
 """Fixtures of the orchestration tests: a processed bucket in the session emulator holding sample data."""
 from __future__ import annotations
 
-import boto3
 import pytest
 from platform_helpers import new_bucket
 from sample_lake import make_events, write_lake
@@ -33,14 +32,7 @@ def provisioned(emulator):
     """The catalogue's resources in the session emulator (the local platform's own provisioning)."""
     from barometer_local.provision import provision
 
-    session = boto3.session.Session(region_name=REGION)
-
-    class _Session:  # provision() asks for clients of a session bound to the emulator
-        @staticmethod
-        def client(service):
-            return session.client(service, endpoint_url=emulator.url)
-
-    return provision(_Session(), webhook_url="http://127.0.0.1:9/unused")
+    return provision(emulator.target(), webhook_url="http://127.0.0.1:9/unused")
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from barometer.lake import LAKE_SCHEMAS
+from barometer.lake import LAKE_SCHEMAS, PROCESSED_PREFIX
 
 SYMBOL_TZ = {"AAPL": "America/New_York", "SAP": "Europe/Berlin"}
 CITY_TZ = {"Seattle": "America/Los_Angeles", "London": "Europe/London"}
@@ -77,7 +77,8 @@ def make_events(seed: int = 7, hours: int = 60, step_minutes: int = 20) -> Sampl
     return lake
 
 
-def _arrow(rows: list[dict], table: str, ts_type: pa.DataType) -> pa.Table:
+def arrow_table(rows: list[dict], table: str, ts_type: pa.DataType) -> pa.Table:
+    """Rows of a lake table as Arrow, its timestamps as `ts_type` (Firehose and compaction differ)."""
     columns = {}
     for name, hive in LAKE_SCHEMAS[table]:
         values = [row[name] for row in rows]
@@ -106,8 +107,8 @@ def write_lake(fs: pafs.S3FileSystem, bucket: str, lake: SampleLake, duplicate_e
             ]
             for n, (chunk, ts_type) in enumerate(((first, pa.timestamp("ms", "UTC")), (second, pa.timestamp("us")))):
                 if chunk:
-                    path = f"{bucket}/processed/{table}/dt={dt}/barometer-processed-{table}-{n}.parquet"
-                    pq.write_table(_arrow(chunk, table, ts_type), path, filesystem=fs)
+                    path = f"{bucket}/{PROCESSED_PREFIX}{table}/dt={dt}/barometer-processed-{table}-{n}.parquet"
+                    pq.write_table(arrow_table(chunk, table, ts_type), path, filesystem=fs)
                     files += 1
     return files
 

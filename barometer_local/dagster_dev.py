@@ -1,7 +1,7 @@
 """Runs `dagster dev` beside the local platform (`barometer up --dagster`, which `make up` uses).
 
 `dagster dev` started from a script ignores SIGTERM unless the child's SIGINT/SIGTERM handlers are
-reset to their defaults (shared/DESIGN.md), so the child gets fresh handlers and its own process
+reset to their defaults (docs/traps.md), so the child gets fresh handlers and its own process
 group, and is stopped by signalling that group.
 """
 from __future__ import annotations

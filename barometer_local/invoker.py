@@ -105,13 +105,23 @@ class Invoker:
 
     def invoke(self, event: dict[str, Any]) -> Any:
         """Run the handler; its exceptions propagate (a function error), after metrics are recorded."""
+        result, error, _ = self.invoke_capturing(event)
+        if error is not None:
+            raise error
+        return result
+
+    def invoke_capturing(self, event: Any) -> tuple[Any, Exception | None, str]:
+        """Run the handler: (its result, the exception it raised or None, what it printed). A function
+        error is returned, not raised, as Lambda's Invoke API reports it; the output is forwarded (EMF
+        to metrics, the rest to stdout) and metrics recorded either way."""
         arn = f"arn:aws:lambda:{EMULATOR_REGION}:{EMULATOR_ACCOUNT}:function:{self.spec.local_name}"
         context = LocalContext(self.spec.local_name, self.spec.memory_mb, self.spec.timeout_s,
                                aws_request_id=str(uuid.uuid4()), invoked_function_arn=arn,
                                _deadline=time.monotonic() + self.spec.timeout_s)
         buffer = io.StringIO()
         started = time.perf_counter()
-        error: BaseException | None = None
+        result: Any = None
+        error: Exception | None = None
         with _INVOKE_LOCK:
             try:
                 with redirect_stdout(buffer):
@@ -119,7 +129,8 @@ class Invoker:
             except Exception as exc:  # a function error, as Lambda would report it
                 error = exc
         elapsed_ms = (time.perf_counter() - started) * 1000
-        self._forward_output(buffer.getvalue())
+        output = buffer.getvalue()
+        self._forward_output(output)
         if self.metrics:
             self.metrics.lambda_metric(self.spec.local_name, "Invocations", 1, "Count")
             self.metrics.lambda_metric(self.spec.local_name, "Duration", elapsed_ms, "Milliseconds")
@@ -127,8 +138,7 @@ class Invoker:
         if error is not None:
             print(f"[{self.spec.local_name}] function error: {error!r}\n"
                   + "".join(traceback.format_exception(error)[-3:]), file=sys.stderr)
-            raise error
-        return result
+        return result, error, output
 
     def _forward_output(self, output: str) -> None:
         for line in output.splitlines():

@@ -57,30 +57,11 @@ def function_name(identifier: str, qualifier: str | None) -> tuple[str, str | No
     return name, qualifier or inline or None
 
 
-class _CapturingInvoker(Invoker):
-    """An Invoker that also keeps, per thread, the output its invocation printed (for the log tail)."""
-
-    def __init__(self, spec: FunctionSpec, metrics: MetricSink | None):
-        super().__init__(spec, metrics)
-        self._output = threading.local()
-
-    def _forward_output(self, output: str) -> None:
-        self._output.text = output
-        super()._forward_output(output)
-
-    def invoke_capturing(self, event: Any) -> tuple[Any, BaseException | None, str]:
-        self._output.text = ""
-        try:
-            return self.invoke(event), None, self._output.text
-        except Exception as exc:  # a function error: Lambda reports it in the response, not as a failure
-            return None, exc, self._output.text
-
-
 class LambdaApiServer:
     def __init__(self, metrics: MetricSink | None, functions: Iterable[FunctionSpec] | None = None):
         self.metrics = metrics
         self.specs = {spec.local_name: spec for spec in (CATALOGUE.functions if functions is None else functions)}
-        self._invokers: dict[str, _CapturingInvoker] = {}
+        self._invokers: dict[str, Invoker] = {}
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
 
@@ -134,10 +115,10 @@ class LambdaApiServer:
             return _error(400, "InvalidRequestContentException", f"Could not parse request body into json: {exc}")
         return self._invoke(spec, event, tail=headers.get("x-amz-log-type") == "Tail")
 
-    def _invoker(self, spec: FunctionSpec) -> _CapturingInvoker:
+    def _invoker(self, spec: FunctionSpec) -> Invoker:
         with self._lock:  # the first call imports the handler module
             if spec.local_name not in self._invokers:
-                self._invokers[spec.local_name] = _CapturingInvoker(spec, self.metrics)
+                self._invokers[spec.local_name] = Invoker(spec, self.metrics)
             return self._invokers[spec.local_name]
 
     def _invoke(self, spec: FunctionSpec, event: Any, tail: bool) -> Answer:

@@ -38,14 +38,13 @@ def _python(value: Any) -> Any:
 
 class AthenaEngine:
     def __init__(self, location: LakeLocation, *, database: str = GLUE_DATABASE, workgroup: str | None = None,
-                 s3_output: str | None = None, boto3_session: Any = None):
-        import boto3
-
+                 s3_output: str | None = None):
         self.location = location
         self.database = database
         self.workgroup = workgroup
         self.s3_output = s3_output or f"s3://{location.processed_bucket}/athena-results/"
-        self.session = boto3_session or boto3.session.Session(region_name=location.region)
+        # The ground floor's session: its region and, for an emulator, its credentials (barometer.aws).
+        self.session = location.target.session()
 
     def _read(self, sql: str):
         import awswrangler as wr

@@ -17,9 +17,9 @@ import pyarrow as pa
 
 from barometer_sql.lake import LakeLocation, check_bucket, read_table
 from barometer_sql.result import LakeQueryError, QueryResult
-from barometer_sql.rollups import ROLLUP_PREFIX, ROLLUPS, render, rollup_spec, utc_partitions
+from barometer_sql.rollups import ROLLUPS, render, rollup_spec
 from barometer_sql.schemas import arrow_schema, conform, lake_schema
-from barometer.lake import LAKE_ID_COLUMN, LAKE_SCHEMAS
+from barometer.lake import LAKE_ID_COLUMN, LAKE_SCHEMAS, ROLLUP_PREFIX
 from barometer.catalogue import GLUE_DATABASE
 
 # Of several copies of a row keep the first delivered (copies are identical but for ingested_at).
@@ -64,13 +64,6 @@ class DuckDBEngine:
         self._connection.execute(f'CREATE TABLE "{GLUE_DATABASE}".{name} AS {select}')
         self._connection.unregister(source)
         self._connection.execute(f'CREATE VIEW main.{name} AS SELECT * FROM "{GLUE_DATABASE}".{name}')
-
-    @classmethod
-    def for_days(cls, location: LakeLocation, table: str, first_day: date | str,
-                 last_day: date | str) -> DuckDBEngine:
-        """An engine holding only what a rollup of these local days reads."""
-        first_dt, last_dt = utc_partitions(first_day, last_day)
-        return cls(location, tables=(table,), first_dt=first_dt, last_dt=last_dt, include_rollups=False)
 
     def query(self, sql: str) -> QueryResult:
         try:

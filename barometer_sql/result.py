@@ -28,15 +28,15 @@ class QueryResult:
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(self.columns)
         for row in self.rows:
-            writer.writerow(["" if value is None else _plain(value) for value in row])
+            writer.writerow(["" if value is None else plain_value(value) for value in row])
         return out.getvalue()
 
     def to_json(self) -> str:
         """A JSON array of objects; timestamps as RFC 3339 UTC, NaN as null."""
-        return json.dumps([{k: _plain(v) for k, v in record.items()} for record in self.records()])
+        return json.dumps([{k: plain_value(v) for k, v in record.items()} for record in self.records()])
 
 
-def _plain(value: Any) -> Any:
+def plain_value(value: Any) -> Any:
     """A value CSV and JSON can carry unchanged."""
     if isinstance(value, datetime):
         if value.tzinfo is None:  # the lake stores UTC without a zone
@@ -49,7 +49,7 @@ def _plain(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [plain_value(v) for v in value]
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): plain_value(v) for k, v in value.items()}
     return value

@@ -15,9 +15,6 @@ from pathlib import Path
 from string import Template
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
-# Rollup tables live beside the processed zone: s3://{processed bucket}/rollups/{name}/dt={local day}/
-ROLLUP_PREFIX = "rollups/"
-ROLLUP_FILE = "part-00000.parquet"
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 

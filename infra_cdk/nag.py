@@ -82,7 +82,7 @@ ACKNOWLEDGMENTS: tuple[Acknowledgment, ...] = (
     # --- Design decisions --------------------------------------------------------------------------------
     Acknowledgment("Barometer/*Function/Function/Resource", "AwsSolutions-L1",
                    "python3.12 is the runtime the handlers and the Powertools layer (python312) are built and "
-                   "tested for (DESIGN.md); moving up is a deliberate change of layer and tests"),
+                   "tested for (docs/infra.md); moving up is a deliberate change of layer and tests"),
     Acknowledgment("Barometer/*Queue/Resource", "AwsSolutions-SQS3",
                    "A sensor queue is drained by the orchestrator, which records failures itself; a DLQ of it "
                    "would only hold copies of alerts already in AlertsTable"),

@@ -28,7 +28,6 @@ class BarometerResource(dg.ConfigurableResource):
     name_overrides: dict[str, str] = Field(default_factory=dict)
 
     _platform: Platform | None = PrivateAttr(default=None)
-    _clients: dict[str, Any] = PrivateAttr(default_factory=dict)
 
     @property
     def platform(self) -> Platform:
@@ -46,11 +45,6 @@ class BarometerResource(dg.ConfigurableResource):
     def lambda_client(self) -> Any:
         """Lambda's API: AWS's on AWS, the local runtime's Invoke API locally (the emulator runs no function)."""
         return lambda_target(self.platform, self.lambda_endpoint).client("lambda")
-
-    def cached_client(self, service: str) -> Any:
-        if service not in self._clients:
-            self._clients[service] = self.client(service)
-        return self._clients[service]
 
     def lake(self) -> LakeLocation:
         platform = self.platform

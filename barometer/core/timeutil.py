@@ -61,10 +61,6 @@ def format_public(value: datetime) -> str:
     return base + "Z"
 
 
-def public_from_fixed(text: str) -> str:
-    return format_public(parse_rfc3339(text))
-
-
 def to_epoch_us(value: datetime) -> int:
     delta = value - EPOCH
     return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds

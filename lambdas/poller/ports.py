@@ -1,7 +1,7 @@
 """The ports of the poller: what a market or weather provider must offer.
 
 A provider turns one configured symbol or city and the poll time into one event in the contract's
-shape (docs/contracts.md, DESIGN.md), or raises a `ProviderError` naming what went wrong.
+shape (docs/contracts.md), or raises a `ProviderError` naming what went wrong.
 """
 from __future__ import annotations
 

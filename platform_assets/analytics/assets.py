@@ -7,7 +7,8 @@ from decimal import Decimal
 import dagster as dg
 from boto3.dynamodb.types import TypeDeserializer
 
-from barometer_sql.rollups import ROLLUP_PREFIX, ROLLUPS, RollupSpec, utc_partitions
+from barometer_sql.rollups import ROLLUPS, RollupSpec, utc_partitions
+from barometer.lake import ROLLUP_PREFIX
 from barometer_sql.store import replace_partition
 from barometer.lake import PARTITION_COLUMN
 from barometer.catalogue import ALERTS_TABLE, GLUE_DATABASE

@@ -1,7 +1,7 @@
 """Dashboard extracts: each rollup's recent rows as one small JSON object in the lake, which the read
 API (and so the web dashboard) serves without Parquet or SQL in a Lambda. No Dagster here.
 
-s3://{processed bucket}/extracts/{rollup}.json =
+s3://{processed bucket}/extracts/{rollup}.json (`barometer.lake.extract_key`) =
 {"name", "generated_at", "first_day", "last_day", "columns": [...], "rows": [{column: value}, ...]}
 """
 from __future__ import annotations
@@ -10,14 +10,10 @@ import json
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from barometer_sql.result import _plain
+from barometer.lake import extract_key
+from barometer_sql.result import plain_value
 
-EXTRACTS_PREFIX = "extracts/"
 EXTRACT_DAYS = 400
-
-
-def extract_key(name: str) -> str:
-    return f"{EXTRACTS_PREFIX}{name}.json"
 
 
 def build_extract(engine: Any, name: str, today: date, days: int = EXTRACT_DAYS) -> dict[str, Any]:
@@ -28,7 +24,7 @@ def build_extract(engine: Any, name: str, today: date, days: int = EXTRACT_DAYS)
         f"ORDER BY day, 1")
     return {"name": name, "generated_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "first_day": first, "last_day": last, "columns": list(result.columns),
-            "rows": [{k: _plain(v) for k, v in record.items()} for record in result.records()]}
+            "rows": [{k: plain_value(v) for k, v in record.items()} for record in result.records()]}
 
 
 def write_extract(s3: Any, bucket: str, extract: dict[str, Any]) -> str:

@@ -47,10 +47,3 @@ def register_partition(glue: Any, database: str, table: str, dt: str, location: 
         "Values": [dt], "StorageDescriptor": {"Location": location, **_PARQUET},
     })
 
-
-def partition_values(glue: Any, database: str, table: str) -> list[str]:
-    try:
-        pages = glue.get_paginator("get_partitions").paginate(DatabaseName=database, TableName=table)
-        return sorted(p["Values"][0] for page in pages for p in page["Partitions"])
-    except ClientError as exc:
-        raise CatalogError(f"Glue: {exc}") from None

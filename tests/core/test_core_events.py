@@ -1,4 +1,4 @@
-"""The event contract (DESIGN.md "Contracts"): validation, normalisation and idempotency keys."""
+"""The event contract (docs/contracts.md "Events"): validation, normalisation and idempotency keys."""
 from __future__ import annotations
 
 import json

@@ -1,4 +1,4 @@
-"""Exact rolling averages (DESIGN.md "Semantics"): the mean of the values with timestamps in (t - W, t]."""
+"""Exact rolling averages (docs/contracts.md "Semantics"): the mean of the values with timestamps in (t - W, t]."""
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,4 @@
-"""Alert rules (DESIGN.md "Semantics"): the market drop and the configured weather thresholds."""
+"""Alert rules (docs/contracts.md "Semantics"): the market drop and the configured weather thresholds."""
 from __future__ import annotations
 
 from datetime import UTC, datetime

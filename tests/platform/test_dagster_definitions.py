@@ -29,7 +29,7 @@ def test_alert_sensors_schedules_and_jobs():
 
 
 def test_runs_execute_in_process():
-    # The multiprocess executor re-imports the code location per step (DESIGN.md: 12 s vs 6 s).
+    # The multiprocess executor re-imports the code location per step (docs/traps.md: 12 s vs 6 s).
     job = defs.resolve_implicit_global_asset_job_def()
     assert job.executor_def is dg.in_process_executor
 

@@ -6,9 +6,10 @@ import json
 import pytest
 from sample_lake import expected_alert_summary, expected_daily_ohlc, expected_daily_weather, local_days
 
-from barometer_sql import LakeLocation, LakeQueryError, open_engine, run_query
+from barometer.lake import ROLLUP_PREFIX
+from barometer_sql import LakeLocation, LakeQueryError, compute_rollup, open_engine, run_query
 from barometer_sql.duckdb_engine import DuckDBEngine
-from barometer_sql.rollups import ROLLUP_PREFIX, ROLLUPS
+from barometer_sql.rollups import ROLLUPS
 from barometer_sql.store import replace_partition
 
 pytestmark = pytest.mark.emulator
@@ -17,6 +18,11 @@ pytestmark = pytest.mark.emulator
 def query(location: LakeLocation, sql: str):
     return run_query(sql, s3_endpoint=location.s3_endpoint, processed_bucket=location.processed_bucket,
                      region=location.region)
+
+
+def rollup(location: LakeLocation, name: str, day: str):
+    return compute_rollup(name, day, s3_endpoint=location.s3_endpoint, processed_bucket=location.processed_bucket,
+                          region=location.region)
 
 
 def assert_rows_match(actual: dict, expected: dict) -> None:
@@ -75,9 +81,8 @@ def test_one_local_day_reads_the_neighbouring_utc_partitions(filled_lake, sample
     # Given a local day of Seattle and New York whose events fall in two UTC days
     day = local_days(sample_lake)[1]
     expected = {k: v for k, v in expected_daily_ohlc(sample_lake).items() if k[1] == day}
-    # When only that day is rolled up, from an engine that loaded only the partitions it needs
-    with DuckDBEngine.for_days(filled_lake, "quotes", day, day) as engine:
-        actual = {(r["symbol"], r["day"]): r for r in engine.rollup("daily_ohlc", day).to_pylist()}
+    # When only that day is rolled up (DuckDB loads only the UTC days that local day overlaps)
+    actual = {(r["symbol"], r["day"]): r for r in rollup(filled_lake, "daily_ohlc", day).to_pylist()}
     # Then the day is complete, and no other day is there
     assert_rows_match(actual, expected)
 
@@ -95,8 +100,7 @@ def test_a_lake_without_data_reads_as_empty_tables_with_their_columns(empty_lake
 def test_materialized_rollups_are_tables_of_the_lake(empty_lake, sample_lake, filled_lake):
     # Given a rollup partition written to the lake's rollup zone
     day = local_days(sample_lake)[1]
-    with DuckDBEngine.for_days(filled_lake, "quotes", day, day) as engine:
-        rows = engine.rollup("daily_ohlc", day)
+    rows = rollup(filled_lake, "daily_ohlc", day)
     uri = replace_partition(empty_lake, ROLLUP_PREFIX, "daily_ohlc", day, rows)
     assert uri.endswith(f"rollups/daily_ohlc/dt={day}/part-00000.parquet")
     # When it is queried like any table
@@ -132,10 +136,7 @@ def test_results_render_as_csv_and_json(filled_lake, sample_lake):
 
 
 def test_compute_rollup_loads_only_what_the_days_need(filled_lake, sample_lake):
-    from barometer_sql import compute_rollup
-
     day = local_days(sample_lake)[2]
-    table = compute_rollup("daily_weather", day, s3_endpoint=filled_lake.s3_endpoint,
-                           processed_bucket=filled_lake.processed_bucket)
+    table = rollup(filled_lake, "daily_weather", day)
     actual = {(r["city"], r["day"]): r for r in table.to_pylist()}
     assert_rows_match(actual, {k: v for k, v in expected_daily_weather(sample_lake).items() if k[1] == day})

@@ -33,7 +33,7 @@ cities = st.builds(
 
 
 def assert_contract(event: dict, now: datetime) -> None:
-    """The event contract of DESIGN.md, checked by the domain core's own validator and explicitly."""
+    """The event contract of docs/contracts.md, checked by the domain core's own validator and explicitly."""
     parsed = parse_event(event, SETTINGS, now=now + timedelta(minutes=1))
     assert parsed.event_id == event["event_id"]  # kept, not derived
     assert EVENT_ID_PATTERN.match(event["event_id"])

@@ -12,7 +12,8 @@ computed from the items' sizes (barometer/core/itemsize.py) by DynamoDB's publis
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from barometer.core.itemsize import item_size
 

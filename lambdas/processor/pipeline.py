@@ -17,8 +17,8 @@ through these steps together (one call per step for the whole batch where Dynamo
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from aws_lambda_powertools import Logger
 
@@ -57,7 +57,7 @@ class BatchReport:
 class KeyBatch:
     """One key's records of the batch (positions in the flushed outcomes, in sequence-number order)."""
 
-    __slots__ = ("pk", "kind", "key", "records", "state", "departures", "verdicts", "start_seq", "alerts")
+    __slots__ = ("alerts", "departures", "key", "kind", "pk", "records", "start_seq", "state", "verdicts")
 
     def __init__(self, event: Event):
         self.pk, self.kind, self.key = event.pk, event.kind, event.key

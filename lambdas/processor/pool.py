@@ -3,9 +3,10 @@ chunks): on AWS each call waits ~5-10 ms on the network, so a batch of many keys
 boto3 clients are thread-safe; the pool is created on first use, never at import."""
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, wait
 from functools import lru_cache
-from typing import Callable, Iterable, TypeVar
+from typing import TypeVar
 
 WORKERS = 8
 

@@ -2,8 +2,9 @@
 alerting.py; in-memory fakes in tests/lambdas/processor/processor_fakes.py)."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, Sequence
+from typing import Any, Protocol
 
 from barometer.core.rules import Alert
 from barometer.core.windows import Entry

@@ -3,8 +3,9 @@ and Quarantine, as the validator wrote them."""
 from __future__ import annotations
 
 import json
-from functools import lru_cache
-from typing import Any, Sequence
+from collections.abc import Sequence
+from functools import cache
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -17,7 +18,7 @@ from lambdas.shared.lake import put_lake_records
 SQS_BATCH_MAX = 10
 
 
-@lru_cache(maxsize=None)
+@cache
 def _queue_url(env_var: str) -> str:
     return client("sqs").get_queue_url(QueueName=resource_name(env_var))["QueueUrl"]
 

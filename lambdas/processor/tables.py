@@ -5,7 +5,8 @@ Every call asks for ReturnConsumedCapacity=TOTAL and reports its units to the Ca
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -131,7 +132,7 @@ class DynamoMetricsTable:
             while True:
                 response = ddb.query(**kwargs)
                 items = response.get("Items", [])
-                self.meter.read(response, lambda: query_units(from_item(i) for i in items))
+                self.meter.read(response, lambda items=items: query_units(from_item(i) for i in items))
                 entries.extend(_entry(i) for i in items)
                 last = response.get("LastEvaluatedKey")
                 if last is None or len(entries) >= limit:

@@ -9,13 +9,13 @@ from bisect import bisect_right, insort
 from dataclasses import dataclass
 from pathlib import Path
 
+from barometer.core.itemsize import item_size
+from barometer.core.timeutil import parse_rfc3339, to_epoch_us
 from barometer.core.windows import departure_sk_bounds
 from barometer.ddb import from_item, to_item
 from lambdas.processor.capacity import CapacityMeter, query_units, read_units, write_units
 from lambdas.processor.errors import AlertStoreError, PublishError, SinkError, StateConflictError, StoreError
 from lambdas.processor.ports import Ports
-from barometer.core.itemsize import item_size
-from barometer.core.timeutil import parse_rfc3339, to_epoch_us
 
 EVENTS = Path(__file__).parent / "events"
 FIRST_SEQ = 49590338271490256608559692538361571095921575989136600000  # 56 digits, as Kinesis gives them
@@ -54,6 +54,24 @@ class LambdaContext:
     memory_limit_in_mb: int = 512
     invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:barometer-processor"
     aws_request_id: str = "request-1"
+
+
+class TallyMeter(CapacityMeter):
+    """Also keeps the totals of every batch (the handler takes the meter's units once per batch)."""
+
+    def __init__(self) -> None:
+        super().__init__(estimate=True)
+        self.read_total = self.write_total = 0.0
+
+    def take(self) -> tuple[float, float]:
+        read, write = super().take()
+        self.read_total += read
+        self.write_total += write
+        return read, write
+
+    def totals(self) -> tuple[float, float]:
+        self.take()
+        return self.read_total, self.write_total
 
 
 class Calls(list):
@@ -116,7 +134,7 @@ class FakeMetricsTable:
                 insort(self._sorted.setdefault(key[0], []), key[1])
             self.items[key] = from_item(to_item(item))
             self.writes.append(item["event_id"])
-            self.meter.write(None, lambda: write_units(item))
+            self.meter.write(None, lambda item=item: write_units(item))
         return failed
 
     def stored_seqs(self, keys):
@@ -235,7 +253,7 @@ class Fakes:
 
     def __init__(self) -> None:
         self.calls = Calls()
-        self.meter = CapacityMeter(estimate=True)
+        self.meter = TallyMeter()
         self.lake = FakeLake(self.calls)
         self.quarantine = FakeQuarantine(self.calls)
         self.metrics = FakeMetricsTable(self.calls, self.meter)

@@ -7,7 +7,14 @@ import json
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from processor_fakes import (
-    FIRST_SEQ, Crash, Fakes, LambdaContext, kinesis_event, load_event, quote, sequence_numbers,
+    FIRST_SEQ,
+    Crash,
+    Fakes,
+    LambdaContext,
+    kinesis_event,
+    load_event,
+    quote,
+    sequence_numbers,
 )
 
 from barometer.core.events import event_local_day, parse_event

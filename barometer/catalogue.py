@@ -17,11 +17,17 @@ from barometer.lake import ERRORS_PREFIX, LAKE_TABLES, PROCESSED_PREFIX, QUARANT
 PROJECT = "barometer"
 
 
+# What a global secondary index copies from the table: "KEYS_ONLY", "ALL", or ("INCLUDE", attributes).
+Projection = str | tuple[str, tuple[str, ...]]
+
+
 @dataclass(frozen=True)
 class IndexSpec:
     name: str
     pk: str
     sk: str | None = None
+    # KEYS_ONLY: an update of non-key attributes writes nothing to the index.
+    projection: Projection = "ALL"
 
 
 @dataclass(frozen=True)
@@ -123,6 +129,9 @@ class FunctionSpec:
     uses: tuple[str, ...]  # logical ids of resources whose env vars the function gets
     mapping: MappingSpec | None = None
     topics_subscribed: tuple[str, ...] = ()
+    # (bucket logical id, key prefix) of buckets in `uses` the function only puts objects into, under that
+    # prefix: it is granted that and nothing else on them (no read, no delete).
+    object_puts: tuple[tuple[str, str], ...] = ()
     reserved_concurrency: int | None = None
     description: str = ""
 
@@ -131,14 +140,18 @@ class FunctionSpec:
 
 EVENTS_STREAM = StreamSpec("EventsStream", f"{PROJECT}-events", "BAROMETER_EVENTS_STREAM", local_shards=2)
 
+# No table has a stream of its own: the processor is the only consumer of the events (a global table
+# gets a stream when it is replicated, see infra_cdk/constructs/tables.py).
 METRICS_TABLE = TableSpec(
     "MetricsTable", f"{PROJECT}-metrics", "BAROMETER_METRICS_TABLE",
-    pk="pk", sk="sk", stream_view="NEW_IMAGE",
+    pk="pk", sk="sk", stream_view=None,
 )
+# by_kind copies keys only: every key state update would otherwise be written to the index too, and all
+# symbols share one index partition ("quote"). The listing reads the items by their keys.
 LATEST_TABLE = TableSpec(
     "LatestTable", f"{PROJECT}-latest", "BAROMETER_LATEST_TABLE",
-    pk="pk", sk=None, stream_view="NEW_IMAGE",
-    indexes=(IndexSpec("by_kind", pk="kind", sk="key"),),
+    pk="pk", sk=None, stream_view=None,
+    indexes=(IndexSpec("by_kind", pk="kind", sk="key", projection="KEYS_ONLY"),),
 )
 ALERTS_TABLE = TableSpec(
     "AlertsTable", f"{PROJECT}-alerts", "BAROMETER_ALERTS_TABLE",
@@ -229,30 +242,22 @@ POLLER_FUNCTION = FunctionSpec(
     uses=(EVENTS_STREAM.logical_id, PROVIDER_KEYS_SECRET.logical_id),
     description="Polls the market and weather providers every minute and puts their events on the stream",
 )
-VALIDATOR_FUNCTION = FunctionSpec(
-    "ValidatorFunction", f"{PROJECT}-validator", "lambdas.validator.handler.lambda_handler",
-    memory_mb=512, timeout_s=60,
-    uses=(METRICS_TABLE.logical_id, RAW_BUCKET.logical_id, EVENTS_DLQ.logical_id)
+PROCESSOR_FUNCTION = FunctionSpec(
+    # Lambda's CPU grows with memory: 1024 MB buys the CPU the whole hot path needs in one invocation.
+    "ProcessorFunction", f"{PROJECT}-processor", "lambdas.processor.handler.lambda_handler",
+    memory_mb=1024, timeout_s=60,
+    uses=(METRICS_TABLE.logical_id, LATEST_TABLE.logical_id, ALERTS_TABLE.logical_id, RAW_BUCKET.logical_id,
+          EVENTS_DLQ.logical_id, MARKET_TOPIC.logical_id, WEATHER_TOPIC.logical_id)
     + tuple(d.logical_id for d in PROCESSED_DELIVERIES),
+    # Invalid records go to the raw bucket's quarantine zone; the processor reads nothing there.
+    object_puts=((RAW_BUCKET.logical_id, QUARANTINE_PREFIX),),
+    # With a parallelization factor Kinesis still hands one partition key's records to one batch at a
+    # time, in order: a key's state has one writer.
     mapping=MappingSpec("kinesis", EVENTS_STREAM.logical_id, batch_size=500, parallelization_factor=2,
                         **_STREAM_MAPPING),
-    description="Validates and enriches events; writes MetricsTable and the processed zone; quarantines",
-)
-AGGREGATOR_FUNCTION = FunctionSpec(
-    "AggregatorFunction", f"{PROJECT}-aggregator", "lambdas.aggregator.handler.lambda_handler",
-    memory_mb=512, timeout_s=60,
-    uses=(METRICS_TABLE.logical_id, LATEST_TABLE.logical_id),
-    mapping=MappingSpec("dynamodb", METRICS_TABLE.logical_id, batch_size=500, parallelization_factor=1,
-                        event_names=("INSERT",), **_STREAM_MAPPING),
-    description="Maintains LatestTable: latest value, exact rolling averages, previous close",
-)
-RULES_FUNCTION = FunctionSpec(
-    "RulesFunction", f"{PROJECT}-rules", "lambdas.rules.handler.lambda_handler", memory_mb=256, timeout_s=60,
-    uses=(ALERTS_TABLE.logical_id, MARKET_TOPIC.logical_id, WEATHER_TOPIC.logical_id)
-    + tuple(d.logical_id for d in PROCESSED_DELIVERIES if d.lake_table == "alerts"),
-    mapping=MappingSpec("dynamodb", LATEST_TABLE.logical_id, batch_size=100, parallelization_factor=1,
-                        **_STREAM_MAPPING),
-    description="Evaluates the market-drop and weather rules on state changes; stores and publishes alerts",
+    description="Validates, enriches and applies events to key state (latest, rolling averages, previous "
+                "close), evaluates the rules; writes MetricsTable, LatestTable, alerts, the processed zone; "
+                "quarantines",
 )
 NOTIFIER_FUNCTION = FunctionSpec(
     "NotifierFunction", f"{PROJECT}-notifier", "lambdas.notifier.handler.lambda_handler",
@@ -261,8 +266,7 @@ NOTIFIER_FUNCTION = FunctionSpec(
     topics_subscribed=(MARKET_TOPIC.logical_id, WEATHER_TOPIC.logical_id),
     description="Posts alerts to Slack (webhook URL from Secrets Manager) and records delivery",
 )
-FUNCTIONS = (API_FUNCTION, POLLER_FUNCTION, VALIDATOR_FUNCTION, AGGREGATOR_FUNCTION, RULES_FUNCTION,
-             NOTIFIER_FUNCTION)
+FUNCTIONS = (API_FUNCTION, POLLER_FUNCTION, PROCESSOR_FUNCTION, NOTIFIER_FUNCTION)
 
 # Environment variables that carry settings rather than resource names.
 CONFIG_JSON_ENV = "BAROMETER_CONFIG_JSON"  # the configuration as JSON (set by CDK on Lambda)

@@ -233,7 +233,7 @@ def step_health(d: Demo) -> None:
 
 STEPS: list[tuple[str, Callable[[Demo], None]]] = [
     ("inject stock and weather events into the authenticated HTTP API", step_ingest),
-    ("events flow API -> Kinesis -> validator -> MetricsTable -> aggregator -> LatestTable", step_flow),
+    ("events flow API -> Kinesis -> processor -> MetricsTable and LatestTable", step_flow),
     ("stored in DynamoDB and the S3 lake (raw gzip JSON, processed Parquet, quarantine)", step_storage),
     ("an analytics query over the lake (DuckDB; the same SQL runs on Athena)", step_query),
     ("a >=10% drop raises exactly one MarketAlert, delivered to Slack and email", step_alerts),

@@ -7,7 +7,7 @@ envelope) and:
 
 - `Mailbox(state_dir, queue_url).drain()` writes every envelope as an RFC 5322 file
   `<state_dir>/mail/<alert_id>.eml` (Subject from the envelope, body = `alert_text` of the alert, the
-  same text the rules engine publishes as the `email` entry), deleting a message only once its file is
+  same text the processor publishes as the `email` entry), deleting a message only once its file is
   written; one file per alert, so a re-delivered alert changes nothing. `messages()` lists them.
 - `NotifierPump(queue_url, handler, failure_queue_url).pump()` turns each envelope into the Lambda SNS
   event (`sns_lambda_event`), calls the handler, deletes the message on success, makes it visible

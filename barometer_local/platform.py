@@ -85,7 +85,7 @@ class LocalPlatform:
         webhook_url = self.webhook.start(self.options.host, 0)
         progress(f"provisioning the catalogue's resources in the emulator ({self.emulator.url})")
         provision(self.target(), webhook_url)
-        progress("starting the stream runner (Kinesis/DynamoDB Streams -> handlers, Firehose, SNS delivery)")
+        progress("starting the stream runner (Kinesis -> processor, Firehose, SNS delivery)")
         self.start_runner()
         self._metrics = MetricSink(self.target().client("cloudwatch"))
         threading.Thread(target=self._flush_metrics, name="api-metrics", daemon=True).start()

@@ -124,7 +124,7 @@ def create_table(ddb, table: r.TableSpec, name: str | None = None) -> None:
         if index.sk:
             attributes[index.sk] = "S"
             schema.append({"AttributeName": index.sk, "KeyType": "RANGE"})
-        indexes.append({"IndexName": index.name, "KeySchema": schema, "Projection": {"ProjectionType": "ALL"}})
+        indexes.append({"IndexName": index.name, "KeySchema": schema, "Projection": projection(index)})
     kwargs: dict[str, Any] = {
         "TableName": name or table.local_name, "KeySchema": key_schema, "BillingMode": "PAY_PER_REQUEST",
         "AttributeDefinitions": [{"AttributeName": k, "AttributeType": t} for k, t in attributes.items()],
@@ -134,6 +134,14 @@ def create_table(ddb, table: r.TableSpec, name: str | None = None) -> None:
     if table.stream_view:
         kwargs["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": table.stream_view}
     _ignore_exists(lambda: ddb.create_table(**kwargs), "ResourceInUseException")
+
+
+def projection(index: r.IndexSpec) -> dict[str, Any]:
+    """The index's Projection as DynamoDB's CreateTable takes it."""
+    if isinstance(index.projection, tuple):
+        kind, attributes = index.projection
+        return {"ProjectionType": kind, "NonKeyAttributes": list(attributes)}
+    return {"ProjectionType": index.projection}
 
 
 def _subscribe(sqs, sns, topic: str, queue_url: str) -> None:

@@ -1,10 +1,9 @@
 """The stream runner: does locally what the Lambda service, Firehose and SNS do on AWS.
 
-One loop, one process: Kinesis -> validator, MetricsTable stream -> aggregator, LatestTable
-stream -> rules engine (each per shard, with the mapping settings of the catalogue), Kinesis -> raw
-zone, staging -> processed Parquet, SNS -> notifier, SNS -> local mailbox, and the poller's
-schedule when asked for. Positions are checkpointed in the state folder, so killing the runner
-and starting it again resumes without losing or doubling anything.
+One loop, one process: every event source mapping of the catalogue, per shard and with its settings
+(Kinesis -> processor), Kinesis -> raw zone, staging -> processed Parquet, SNS -> notifier, SNS -> local
+mailbox, and the poller's schedule when asked for. Positions are checkpointed in the state folder, so
+killing the runner and starting it again resumes without losing or doubling anything.
 """
 from __future__ import annotations
 
@@ -72,8 +71,6 @@ class Runner:
 
     def _build(self) -> None:
         kinesis = self.aws.client("kinesis")
-        streams = self.aws.client("dynamodbstreams")
-        ddb = self.aws.client("dynamodb")
         summary = kinesis.describe_stream_summary(StreamName=r.EVENTS_STREAM.local_name)["StreamDescriptionSummary"]
         stream_id = f"{summary['StreamARN']}@{summary['StreamCreationTimestamp'].timestamp():.0f}"
         shards = [s["ShardId"] for s in kinesis.list_shards(StreamName=r.EVENTS_STREAM.local_name)["Shards"]]
@@ -92,8 +89,10 @@ class Runner:
                     self.mappings.append((function.local_name, ShardMapping(
                         mapping, invoker, reader, self.checkpoints, key, self.sqs, failure_url, self.metrics)))
             else:
+                streams = self.aws.client("dynamodbstreams")
                 table = r.CATALOGUE.by_logical_id(mapping.source)
-                stream_arn = ddb.describe_table(TableName=table.local_name)["Table"]["LatestStreamArn"]
+                stream_arn = self.aws.client("dynamodb").describe_table(
+                    TableName=table.local_name)["Table"]["LatestStreamArn"]
                 description = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]
                 for shard in description["Shards"]:
                     key = f"{function.local_name}|{stream_arn}|{shard['ShardId']}"

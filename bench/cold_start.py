@@ -21,7 +21,7 @@ from barometer.settings import load_raw_config
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TARGET_MS = 200.0
-HANDLERS = ("api", "poller", "validator", "aggregator", "rules", "notifier")
+HANDLERS = ("api", "poller", "processor", "notifier")
 _PROBE = ("import time\n"
           "started = time.perf_counter()\n"
           "import {module}\n"

@@ -1,11 +1,11 @@
-"""End to end on the embedded default: POST /v1/events -> Kinesis -> validator -> MetricsTable ->
-aggregator -> LatestTable, on the real local platform; beside it, the emulator's own DynamoDB
+"""End to end on the embedded default: POST /v1/events -> Kinesis -> processor -> MetricsTable and
+LatestTable, on the real local platform; beside it, the emulator's own DynamoDB
 BatchWriteItem throughput (the ceiling: the pipeline writes every event to DynamoDB at least once).
 
 Load: batches of 500 valid events (quotes over many symbols, weather over the configured cities;
 timestamps now-ish, strictly increasing per key) from one client, keeping at most `backlog`
 events posted but not yet visible in LatestTable, so the pipeline is saturated without an unbounded
-queue. Visibility: a key's `events` count in LatestTable says how many of its events the aggregator
+queue. Visibility: a key's `events` count in LatestTable says how many of its events the processor
 has applied (in the order they were posted: one partition key per symbol or city), and `updated_at`
 says when that item was built; see `Watcher`.
 """
@@ -86,7 +86,7 @@ class Watcher(threading.Thread):
 
     Latency comes from a sample of keys read every `poll_s` (one BatchGetItem with a projection: a
     Scan of every key that often cost the emulator more than the pipeline did). Progress for the
-    flow control comes from the stream runner's status file (events the aggregator wrote), which
+    flow control comes from the stream runner's status file (events the processor applied), which
     costs the emulator nothing; `final_check` then reads every key once.
     """
 
@@ -96,7 +96,7 @@ class Watcher(threading.Thread):
         self.lock = threading.Lock()
         self.posted: dict[str, list[tuple[float, str]]] = {}  # pk -> (POST start, phase) of its events, in order
         self.seen: dict[str, int] = {}
-        self.aggregated = 0  # events the aggregator has written to LatestTable (runner status)
+        self.applied = 0  # events the processor has taken care of (runner status)
         self.latency_stamp: dict[str, list[float]] = {}  # per phase, by updated_at (when the item was built)
         self.latency_poll: dict[str, list[float]] = {}  # per phase, by the end of the read that first saw it
         self.reads = 0
@@ -151,8 +151,8 @@ class Watcher(threading.Thread):
             status = read_json(self.status_path, {}) or {}
         except ValueError:
             return
-        consumer = status.get("consumers", {}).get(r.AGGREGATOR_FUNCTION.local_name, {})
-        self.aggregated = max(self.aggregated, int(consumer.get("processed", 0)))
+        consumer = status.get("consumers", {}).get(r.PROCESSOR_FUNCTION.local_name, {})
+        self.applied = max(self.applied, int(consumer.get("processed", 0)))
 
     def final_check(self) -> tuple[float, dict[str, tuple[int, int]]]:
         """(time the last event became visible, keys whose count differs: pk -> (posted, in LatestTable))."""
@@ -212,14 +212,14 @@ class Driver:
         self.watcher = Watcher(platform.target().client("dynamodb"), r.LATEST_TABLE.local_name,
                                sample_keys(self.load, sample_size), platform.state_dir / "runner-status.json", poll_s)
         self.watcher.read_status()
-        self.baseline = self.watcher.aggregated
+        self.baseline = self.watcher.applied
         self.posted = 0
         self.progress = progress
 
     def in_latest(self) -> int:
         if self.watcher.error:
             raise self.watcher.error
-        return self.watcher.aggregated - self.baseline
+        return self.watcher.applied - self.baseline
 
     def post(self, phase: str, seconds: float, max_events: int, backlog: int, rate: float | None) -> dict[str, Any]:
         """Batches of 500 for `seconds` (or `max_events`): as fast as `backlog` allows, or paced at `rate`."""

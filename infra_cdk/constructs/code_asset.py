@@ -57,6 +57,9 @@ def import_closure(handler_modules: Iterable[str], root: Path = REPO_ROOT) -> se
     """Files of the repository's own modules reachable from the handler modules (package __init__s included)."""
     files: set[Path] = set()
     pending = list(handler_modules)
+    missing = [m for m in pending if _module_file(m, root) is None]
+    if missing:  # else the asset would ship without them and every invocation fail with ImportModuleError
+        raise PackagingError(f"handler module(s) {', '.join(missing)} not found in the repository")
     seen: set[str] = set()
     while pending:
         module = pending.pop()

@@ -72,8 +72,11 @@ class ResourceIndex:
         if self.table_key is not None:
             self.table_key.grant_encrypt_decrypt(grantee)
 
-    def bind(self, logical_id: str, function: lambda_.Function) -> tuple[str, str]:
-        """Grant `function` what it needs on the resource and return (env var, physical name or ARN)."""
+    def bind(self, logical_id: str, function: lambda_.Function, object_put_prefix: str | None = None
+             ) -> tuple[str, str]:
+        """Grant `function` what it needs on the resource and return (env var, physical name or ARN).
+
+        With `object_put_prefix` (buckets only), the function may only put objects under that prefix."""
         spec = CATALOGUE.by_logical_id(logical_id)
         if logical_id in self.tables:
             table = self.tables[logical_id]
@@ -86,7 +89,10 @@ class ResourceIndex:
             return spec.env_var, stream.stream_name
         if logical_id in self.buckets:
             bucket = self.buckets[logical_id]
-            bucket.grant_read_write(function)
+            if object_put_prefix is None:
+                bucket.grant_read_write(function)
+            else:
+                _grant_object_puts(bucket, object_put_prefix, function)
             return spec.env_var, bucket.bucket_name
         if logical_id in self.queues:
             queue = self.queues[logical_id]
@@ -114,6 +120,15 @@ class ResourceIndex:
             delivery.grant_put(function)
             return spec.env_var, delivery.delivery_stream_name
         raise KeyError(f"{function.node.id}: resource {logical_id} of its `uses` was not created before it")
+
+
+def _grant_object_puts(bucket: s3.IBucket, prefix: str, function: lambda_.Function) -> None:
+    """s3:PutObject under `prefix` and the data key for SSE-KMS (S3 asks KMS for a data key per object)."""
+    function.add_to_role_policy(iam.PolicyStatement(actions=["s3:PutObject"],
+                                                    resources=[bucket.arn_for_objects(f"{prefix}*")]))
+    if bucket.encryption_key is not None:
+        function.add_to_role_policy(iam.PolicyStatement(actions=["kms:GenerateDataKey"],
+                                                        resources=[bucket.encryption_key.key_arn]))
 
 
 @dataclass(frozen=True)
@@ -159,8 +174,9 @@ class CatalogueFunction(Construct):
             vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
             security_groups=[placement.security_group],
         )
+        put_prefixes = dict(spec.object_puts)
         for logical_id in spec.uses:
-            env_var, value = resources.bind(logical_id, self.function)
+            env_var, value = resources.bind(logical_id, self.function, put_prefixes.get(logical_id))
             self.function.add_environment(env_var, value)
         if spec.mapping is not None:
             self.function.add_event_source(self._event_source(spec.mapping, resources))

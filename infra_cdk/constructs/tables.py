@@ -6,7 +6,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from barometer.catalogue import PROJECT, TableSpec
+from barometer.catalogue import PROJECT, IndexSpec, TableSpec
 
 # The replica key in the secondary region is found by alias (created by the replica stack there).
 REPLICA_TABLE_KEY_ALIAS = f"alias/{PROJECT}/dynamodb"
@@ -19,6 +19,19 @@ _STREAM_VIEWS = {
 
 def _attribute(name: str) -> dynamodb.Attribute:
     return dynamodb.Attribute(name=name, type=dynamodb.AttributeType.STRING)
+
+
+def _index(index: IndexSpec) -> dynamodb.GlobalSecondaryIndexPropsV2:
+    included: list[str] | None = None
+    if isinstance(index.projection, tuple):
+        kind, attributes = index.projection
+        included = list(attributes)
+    else:
+        kind = index.projection
+    return dynamodb.GlobalSecondaryIndexPropsV2(
+        index_name=index.name, partition_key=_attribute(index.pk),
+        sort_key=_attribute(index.sk) if index.sk else None,
+        projection_type=dynamodb.ProjectionType[kind], non_key_attributes=included)
 
 
 def catalogue_table(scope: Construct, spec: TableSpec, key: kms.IKey, *, secondary_region: CfnParameter,
@@ -39,12 +52,7 @@ def catalogue_table(scope: Construct, spec: TableSpec, key: kms.IKey, *, seconda
         time_to_live_attribute=spec.ttl_attribute,
         deletion_protection=True,
         removal_policy=RemovalPolicy.RETAIN,
-        global_secondary_indexes=[
-            dynamodb.GlobalSecondaryIndexPropsV2(
-                index_name=index.name, partition_key=_attribute(index.pk),
-                sort_key=_attribute(index.sk) if index.sk else None)
-            for index in spec.indexes
-        ],
+        global_secondary_indexes=[_index(index) for index in spec.indexes],
     )
     replica_common = {
         "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},

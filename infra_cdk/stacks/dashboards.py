@@ -31,8 +31,8 @@ OWNER_ACTIONS = ["quicksight:DescribeDataSet", "quicksight:DescribeDataSetPermis
 
 class DashboardsStack(NestedStack):
     def __init__(self, scope: Construct, construct_id: str, *, params: EstateParameters,
-                 functions: list[lambda_.IFunction], stream: kinesis.IStream, queues: list[sqs.IQueue],
-                 api: apigateway.RestApi, workgroup: athena.CfnWorkGroup) -> None:
+                 functions: list[lambda_.IFunction], processor: lambda_.IFunction, stream: kinesis.IStream,
+                 queues: list[sqs.IQueue], api: apigateway.RestApi, workgroup: athena.CfnWorkGroup) -> None:
         super().__init__(scope, construct_id, description="Barometer dashboards: pipeline health, QuickSight")
         self.dashboard = cloudwatch.Dashboard(self, "PipelineHealth", dashboard_name=f"{PROJECT}-pipeline-health",
                                               default_interval=Duration.hours(6))
@@ -46,6 +46,10 @@ class DashboardsStack(NestedStack):
                 stream.metric_incoming_records(period=PERIOD),
                 stream.metric_get_records_success(period=PERIOD)],
                 right=[stream.metric_get_records_iterator_age_milliseconds(period=PERIOD, statistic="Maximum")]),
+            # The processor's own age of the last record it finished: the hot path's lag behind the stream.
+            cloudwatch.GraphWidget(title="Processor lag and batches", width=12, left=[
+                processor.metric("IteratorAge", period=PERIOD, statistic="Maximum")],
+                right=[processor.metric_invocations(period=PERIOD)]),
             cloudwatch.GraphWidget(title="Function errors", width=12,
                                    left=[fn.metric_errors(period=PERIOD) for fn in functions]),
             cloudwatch.GraphWidget(title="Function duration (p95)", width=12,

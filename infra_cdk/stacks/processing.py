@@ -1,4 +1,4 @@
-"""ProcessingStack: the stream consumers (validator, aggregator, rules, notifier) and the lake's Firehose streams."""
+"""ProcessingStack: the events stream's processor, the notifier and the lake's Firehose streams."""
 from __future__ import annotations
 
 from aws_cdk import Duration, NestedStack
@@ -12,13 +12,11 @@ from constructs import Construct
 from infra_cdk.constructs.functions import CatalogueFunction, FunctionPlacement, ResourceIndex
 from infra_cdk.constructs.lake import LakeDeliveryStream
 from barometer.catalogue import (
-    AGGREGATOR_FUNCTION,
     NOTIFIER_FUNCTION,
     NOTIFY_DLQ,
     PROCESSED_DELIVERIES,
+    PROCESSOR_FUNCTION,
     RAW_DELIVERY,
-    RULES_FUNCTION,
-    VALIDATOR_FUNCTION,
 )
 
 NOTIFIER_ASYNC_RETRIES = 2
@@ -41,7 +39,7 @@ class ProcessingStack(NestedStack):
 
         self.functions = {
             spec.logical_id: CatalogueFunction(self, spec, placement=placement, resources=resources)
-            for spec in (VALIDATOR_FUNCTION, AGGREGATOR_FUNCTION, RULES_FUNCTION, NOTIFIER_FUNCTION)
+            for spec in (PROCESSOR_FUNCTION, NOTIFIER_FUNCTION)
         }
         notifier = self.functions[NOTIFIER_FUNCTION.logical_id].function
         notifier.configure_async_invoke(

@@ -19,7 +19,7 @@ from infra_cdk.stacks.networking import NetworkingStack
 from infra_cdk.stacks.processing import ProcessingStack
 from infra_cdk.stacks.security import SecurityStack
 from infra_cdk.stacks.storage import StorageStack
-from barometer.catalogue import EVENTS_DLQ, FINOPS_TOPIC, NOTIFY_DLQ, STREAM_FAILURES_DLQ
+from barometer.catalogue import EVENTS_DLQ, FINOPS_TOPIC, NOTIFY_DLQ, PROCESSOR_FUNCTION, STREAM_FAILURES_DLQ
 
 NESTED_STACKS = ("Security", "Networking", "Storage", "Datastores", "Alerting", "Analytics", "Ingestion",
                  "Processing", "Dashboards", "DisasterRecovery", "CostControls")
@@ -53,7 +53,9 @@ class BarometerStack(Stack):
                                      glue_database=analytics.database, glue_tables=analytics.tables)
         functions = [ingestion.api_function.function, ingestion.poller_function.function] + [
             f.function for f in processing.functions.values()]
-        DashboardsStack(self, "Dashboards", params=params, functions=functions, stream=ingestion.stream,
+        processor = processing.functions[PROCESSOR_FUNCTION.logical_id].function
+        DashboardsStack(self, "Dashboards", params=params, functions=functions, processor=processor,
+                        stream=ingestion.stream,
                         queues=[resources.queues[q.logical_id] for q in (EVENTS_DLQ, STREAM_FAILURES_DLQ, NOTIFY_DLQ)],
                         api=ingestion.api, workgroup=analytics.workgroup)
         DisasterRecoveryStack(self, "DisasterRecovery", params=params, backup_key=security.data_key,

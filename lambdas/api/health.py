@@ -17,8 +17,10 @@ from barometer.aws import client, resource_name
 NAMESPACE = "Barometer"
 TOTALS_WINDOW = timedelta(hours=24)
 RATE_WINDOW = timedelta(minutes=60)
-HANDLERS = {"validator": r.VALIDATOR_FUNCTION, "aggregator": r.AGGREGATOR_FUNCTION, "rules": r.RULES_FUNCTION,
-            "notifier": r.NOTIFIER_FUNCTION, "api": r.API_FUNCTION, "poller": r.POLLER_FUNCTION}
+HANDLERS = {"processor": r.PROCESSOR_FUNCTION, "notifier": r.NOTIFIER_FUNCTION, "api": r.API_FUNCTION,
+            "poller": r.POLLER_FUNCTION}
+# The `service` dimension of the processor's EMF metrics (EventsValid, EventsQuarantined, AlertsRaised).
+PROCESSOR_SERVICE = "processor"
 DLQS = {"events": r.EVENTS_DLQ, "stream_failures": r.STREAM_FAILURES_DLQ, "notify": r.NOTIFY_DLQ}
 
 
@@ -80,24 +82,24 @@ def pipeline_health(now: datetime) -> dict[str, Any]:
     day, hour = int(TOTALS_WINDOW.total_seconds()), 60
     queries = {
         "incoming": _metric("AWS/Kinesis", "IncomingRecords", {"StreamName": stream}, "Sum", hour),
-        "valid": _metric(NAMESPACE, "EventsValid", {"service": "validator"}, "Sum", day),
-        "quarantined": _metric(NAMESPACE, "EventsQuarantined", {"service": "validator"}, "Sum", day),
-        "alerts": _metric(NAMESPACE, "AlertsRaised", {"service": "rules"}, "Sum", day),
-        "lag": _metric("AWS/Lambda", "IteratorAge", {"FunctionName": r.VALIDATOR_FUNCTION.local_name}, "Maximum", hour),
-        "agg_lag": _metric("AWS/Lambda", "IteratorAge", {"FunctionName": r.AGGREGATOR_FUNCTION.local_name},
-                           "Maximum", hour),
+        "valid": _metric(NAMESPACE, "EventsValid", {"service": PROCESSOR_SERVICE}, "Sum", day),
+        "quarantined": _metric(NAMESPACE, "EventsQuarantined", {"service": PROCESSOR_SERVICE}, "Sum", day),
+        "alerts": _metric(NAMESPACE, "AlertsRaised", {"service": PROCESSOR_SERVICE}, "Sum", day),
+        # The processor is the events stream's only Lambda consumer: its iterator age is the pipeline's lag.
+        "lag": _metric("AWS/Lambda", "IteratorAge", {"FunctionName": r.PROCESSOR_FUNCTION.local_name}, "Maximum",
+                       hour),
     }
     for name, function in HANDLERS.items():
         queries[f"errors:{name}"] = _metric("AWS/Lambda", "Errors", {"FunctionName": function.local_name}, "Sum", day)
     fields = _quarantine_fields()
     for field in fields:
-        queries[f"field:{field}"] = _metric(NAMESPACE, "QuarantinedByField", {"service": "validator", "field": field},
-                                            "Sum", day)
+        queries[f"field:{field}"] = _metric(NAMESPACE, "QuarantinedByField",
+                                            {"service": PROCESSOR_SERVICE, "field": field}, "Sum", day)
     per_day = _get({k: v for k, v in queries.items() if v["Period"] == day}, now - TOTALS_WINDOW, now + timedelta(minutes=1))
     per_minute = _get({k: v for k, v in queries.items() if v["Period"] == hour}, now - RATE_WINDOW,
                       now + timedelta(minutes=1))
     incoming = sorted(per_minute["incoming"])
-    lag_points = sorted(per_minute["lag"] + per_minute["agg_lag"])
+    lag_points = sorted(per_minute["lag"])
     reasons = sorted(({"reason": f, "count": _total(per_day[f"field:{f}"])} for f in fields),
                      key=lambda x: -x["count"])
     return {

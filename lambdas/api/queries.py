@@ -6,10 +6,12 @@ from typing import Any, Iterator
 from botocore.exceptions import ClientError
 
 from barometer import catalogue
-from barometer.aws import client, resource_name
+from barometer.aws import PARTIAL_RETRY, BatchCallError, client, resource_name, retry_partial
 from barometer.ddb import from_item
 from barometer.lake import item_pk
 from lambdas.api.errors import ReadError
+
+BATCH_GET_MAX = 100  # keys per BatchGetItem call (DynamoDB's limit)
 
 
 def _query(**kwargs: Any) -> dict[str, Any]:
@@ -32,21 +34,46 @@ class DynamoReadStore:
 
     def latest_page(self, kind: str, prefix: str | None, limit: int, start: dict | None
                     ) -> tuple[list[dict], dict | None]:
-        """Every symbol or city of a kind (GSI by_kind), optionally those whose name starts with `prefix`."""
+        """Every symbol or city of a kind, optionally those whose name starts with `prefix`, in key order.
+
+        GSI by_kind holds keys only (a key state update then writes nothing to it): the page's keys
+        come from the index, the items from the table by BatchGetItem (100 keys a call).
+        """
+        table = resource_name(catalogue.LATEST_TABLE.env_var)
         condition = "#kind = :kind"
         values: dict[str, Any] = {":kind": {"S": kind}}
         if prefix:
             condition += " AND begins_with(#key, :prefix)"
             values[":prefix"] = {"S": prefix}
         kwargs: dict[str, Any] = {
-            "TableName": resource_name(catalogue.LATEST_TABLE.env_var), "IndexName": "by_kind",
+            "TableName": table, "IndexName": "by_kind",
             "KeyConditionExpression": condition, "ExpressionAttributeValues": values,
             "ExpressionAttributeNames": {"#kind": "kind", **({"#key": "key"} if prefix else {})}, "Limit": limit,
         }
         if start:
             kwargs["ExclusiveStartKey"] = start
         response = _query(**kwargs)
-        return [from_item(i) for i in response.get("Items", [])], response.get("LastEvaluatedKey")
+        keys = [{"pk": i["pk"]} for i in response.get("Items", [])]
+        found: dict[str, dict] = {}
+
+        def get(positions: list[int]) -> dict[int, str]:
+            answer = client("dynamodb").batch_get_item(RequestItems={table: {"Keys": [keys[p] for p in positions]}})
+            for item in answer.get("Responses", {}).get(table, []):
+                found[item["pk"]["S"]] = item
+            unprocessed = {k["pk"]["S"] for k in answer.get("UnprocessedKeys", {}).get(table, {}).get("Keys", [])}
+            return {p: "UnprocessedKeys" for p in positions if keys[p]["pk"]["S"] in unprocessed}
+
+        for first in range(0, len(keys), BATCH_GET_MAX):
+            try:
+                left = retry_partial(range(first, min(first + BATCH_GET_MAX, len(keys))), get)
+            except BatchCallError as exc:
+                raise ReadError(f"BatchGetItem {table}: {exc.code}") from exc
+            if left:
+                raise ReadError(f"BatchGetItem {table}: {len(left)} key(s) still unprocessed after "
+                                f"{PARTIAL_RETRY.attempts} tries")
+        # In the index's order; a key whose item is gone meanwhile is left out.
+        items = [from_item(found[k["pk"]["S"]]) for k in keys if k["pk"]["S"] in found]
+        return items, response.get("LastEvaluatedKey")
 
     def metrics_range(self, pk: str, lower_sk: str, upper_sk: str, limit: int | None = None,
                       start: dict | None = None, projection: bool = False) -> tuple[list[dict], dict | None]:

@@ -201,7 +201,7 @@ def test_health_counters_follow_the_pipeline(dashboard, artifacts):
     shown = page.locator('[data-testid="health-dlq"] [data-fact], [data-testid="health-errors"] [data-fact]')
     facts = set(shown.evaluate_all("(els) => els.map((el) => el.dataset.fact)"))
     expected_facts = {"dlq-events", "dlq-stream_failures", "dlq-notify"} | {
-        f"errors-{handler}" for handler in ("validator", "aggregator", "rules", "notifier")
+        f"errors-{handler}" for handler in ("processor", "notifier", "api", "poller")
     }
     assert expected_facts <= facts, f"missing from the health view: {expected_facts - facts}"
     expect(page.get_by_test_id("health-minutes").locator("tbody tr").first).to_contain_text("UTC")

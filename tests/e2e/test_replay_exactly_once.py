@@ -146,11 +146,11 @@ def test_replay_with_duplicates_and_a_killed_runner_is_exact(tmp_path, monkeypat
         runner = _start_runner(emulator.url, tmp_path, tmp_path / "runner.log")
         status_file = tmp_path / "runner-status.json"
 
-        def validator_progress():
+        def processor_progress():
             status = read_json(status_file, {}) or {}
-            return status.get("consumers", {}).get(r.VALIDATOR_FUNCTION.local_name, {}).get("processed", 0)
+            return status.get("consumers", {}).get(r.PROCESSOR_FUNCTION.local_name, {}).get("processed", 0)
 
-        _wait(lambda: validator_progress() >= 15_000, 180, "the runner to get part-way")
+        _wait(lambda: processor_progress() >= 15_000, 180, "the runner to get part-way")
         runner.send_signal(signal.SIGKILL)
         runner.wait()
         killed_at = _count(ddb, r.METRICS_TABLE.local_name)
@@ -160,15 +160,15 @@ def test_replay_with_duplicates_and_a_killed_runner_is_exact(tmp_path, monkeypat
             # Then MetricsTable holds every unique event exactly once
             _wait(lambda: _count(ddb, r.METRICS_TABLE.local_name) == expected["unique"], 300,
                   f"{expected['unique']} events in MetricsTable", quiet_file=status_file)
-            # and every key's aggregate applied each of its events exactly once
-            def aggregated():
+            # and every key's state applied each of its events exactly once
+            def applied():
                 items = [i for page in ddb.get_paginator("scan").paginate(
                     TableName=r.LATEST_TABLE.local_name, ProjectionExpression="#k, events",
                     ExpressionAttributeNames={"#k": "key"}) for i in page["Items"]]
                 counts = {i["key"]["S"]: int(i["events"]["N"]) for i in items}
                 return counts == dict(expected["per_key"]) and counts
 
-            _wait(aggregated, 180, "LatestTable to aggregate every event exactly once", quiet_file=status_file)
+            _wait(applied, 180, "LatestTable to apply every event exactly once", quiet_file=status_file)
             # and exactly one alert per key, rule and local day
             def alerts():
                 items = ddb.scan(TableName=r.ALERTS_TABLE.local_name)["Items"]

@@ -19,10 +19,10 @@ from barometer.catalogue import (
     CATALOGUE,
     EVENTS_STREAM,
     FUNCTIONS,
+    PROCESSOR_FUNCTION,
     QUEUES,
     TABLES,
     TOPICS,
-    VALIDATOR_FUNCTION,
 )
 
 pytestmark = [pytest.mark.infra, pytest.mark.emulator]
@@ -106,8 +106,13 @@ def test_tables_exist_with_the_catalogue_keys_and_streams(deployment):
         table = dynamodb.describe_table(TableName=spec.local_name)["Table"]
         keys = {k["KeyType"]: k["AttributeName"] for k in table["KeySchema"]}
         assert keys.get("HASH") == spec.pk and keys.get("RANGE") == spec.sk
-        assert {i["IndexName"] for i in table.get("GlobalSecondaryIndexes", [])} == {i.name for i in spec.indexes}
+        assert {i["IndexName"]: i["Projection"]["ProjectionType"] for i in table.get("GlobalSecondaryIndexes", [])
+                } == {i.name: _projection_type(i) for i in spec.indexes}
         assert bool(table.get("StreamSpecification", {}).get("StreamEnabled")) == bool(spec.stream_view)
+
+
+def _projection_type(index) -> str:
+    return index.projection[0] if isinstance(index.projection, tuple) else index.projection
 
 
 def test_stream_queues_and_topics_exist_encrypted(deployment):
@@ -154,10 +159,10 @@ def test_functions_carry_handler_environment_and_mappings(deployment):
         for logical_id in spec.uses:
             assert variables[CATALOGUE.by_logical_id(logical_id).env_var]
         assert json.loads(variables["BAROMETER_CONFIG_JSON"])["symbols"]
-    mappings = lambda_.list_event_source_mappings(FunctionName=VALIDATOR_FUNCTION.local_name)["EventSourceMappings"]
+    mappings = lambda_.list_event_source_mappings(FunctionName=PROCESSOR_FUNCTION.local_name)["EventSourceMappings"]
     (mapping,) = mappings
     assert mapping["EventSourceArn"].endswith(f":stream/{EVENTS_STREAM.local_name}")
-    assert mapping["BatchSize"] == VALIDATOR_FUNCTION.mapping.batch_size
+    assert mapping["BatchSize"] == PROCESSOR_FUNCTION.mapping.batch_size
 
 
 def test_networking_two_vpcs_one_nat_peered(deployment):

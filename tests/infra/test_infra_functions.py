@@ -8,12 +8,22 @@ import pytest
 
 from barometer.config import parse_settings
 from barometer.catalogue import (
+    ALERTS_TABLE,
     CATALOGUE,
     CONFIG_JSON_ENV,
+    EVENTS_DLQ,
     FUNCTIONS,
+    LATEST_TABLE,
+    MARKET_TOPIC,
+    METRICS_TABLE,
     NOTIFIER_FUNCTION,
     NOTIFY_DLQ,
+    PROCESSED_DELIVERIES,
+    PROCESSOR_FUNCTION,
+    QUARANTINE_PREFIX,
+    RAW_BUCKET,
     STREAM_FAILURES_DLQ,
+    WEATHER_TOPIC,
 )
 from barometer.settings import load_raw_config
 
@@ -89,6 +99,17 @@ def test_a_handler_importing_an_unshipped_package_fails_synthesis(tmp_path):
         import_closure(["lambdas.bad.handler"], root=tmp_path)
 
 
+def test_a_handler_module_that_does_not_exist_fails_synthesis(tmp_path):
+    # Given a catalogue handler whose module is not in the repository
+    from infra_cdk.constructs.code_asset import PackagingError, import_closure
+
+    (tmp_path / "lambdas").mkdir()
+    (tmp_path / "lambdas" / "__init__.py").write_text("")
+    # When its closure is computed, Then it names the missing module (an asset without it would ship)
+    with pytest.raises(PackagingError, match="lambdas.gone.handler"):
+        import_closure(["lambdas.gone.handler"], root=tmp_path)
+
+
 @pytest.mark.parametrize("spec", [f for f in FUNCTIONS if f.mapping], ids=lambda s: s.logical_id)
 def test_event_source_mapping_follows_the_catalogue(synthesized, spec):
     function_id, _ = _function(synthesized, spec)
@@ -123,3 +144,43 @@ def test_notifier_hears_the_alert_topics_and_parks_failures_in_notify_dlq(synthe
     on_failure = invoke_config["Properties"]["DestinationConfig"]["OnFailure"]["Destination"]
     assert NOTIFY_DLQ.logical_id in json.dumps(on_failure)
     assert invoke_config["Properties"]["FunctionName"] == {"Ref": function_id}
+
+
+def _role_statements(synthesized, spec) -> list[dict]:
+    """The statements of the inline policies attached to the function's role."""
+    _, props = _function(synthesized, spec)
+    role = props["Role"]["Fn::GetAtt"][0]
+    stack = HOMES.get(spec.logical_id, "Processing")
+    return [statement for policy in synthesized.resources(stack, "AWS::IAM::Policy").values()
+            if {"Ref": role} in policy["Properties"]["Roles"]
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]]
+
+
+def _actions(statement: dict) -> list[str]:
+    return statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+
+
+def test_processor_may_do_what_the_hot_path_does_and_nothing_more(synthesized):
+    statements = _role_statements(synthesized, PROCESSOR_FUNCTION)
+
+    def granted(action: str) -> str:
+        return json.dumps([s["Resource"] for s in statements if action in _actions(s)])
+
+    # Then it reads and writes the three tables (MetricsTable for departures and look-ups)
+    for table in (METRICS_TABLE, LATEST_TABLE, ALERTS_TABLE):
+        for action in ("dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:GetItem", "dynamodb:Query",
+                       "dynamodb:PutItem", "dynamodb:UpdateItem"):
+            assert table.logical_id in granted(action), (table.logical_id, action)
+    # And puts records into the three processed deliveries, messages into the events DLQ, alerts to both topics
+    for delivery in PROCESSED_DELIVERIES:
+        assert delivery.logical_id in granted("firehose:PutRecordBatch")
+    assert EVENTS_DLQ.logical_id in granted("sqs:SendMessage")
+    for topic in (MARKET_TOPIC, WEATHER_TOPIC):
+        assert topic.logical_id in granted("sns:Publish")
+    # And of S3 it may only put objects into the raw bucket's quarantine zone: no read, no delete, no lake
+    s3 = [s for s in statements if any(a.startswith("s3:") for a in _actions(s))]
+    assert [_actions(s) for s in s3] == [["s3:PutObject"]]
+    resource = json.dumps(s3[0]["Resource"])
+    assert RAW_BUCKET.logical_id in resource and f"/{QUARANTINE_PREFIX}*" in resource
+    # And no action is a whole service's
+    assert not [a for s in statements for a in _actions(s) if a == "*" or a.endswith(":*")]

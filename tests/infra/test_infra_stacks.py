@@ -20,7 +20,9 @@ from barometer.catalogue import (
     EVENTS_STREAM,
     FUNCTIONS,
     LAKE_TABLES,
+    LATEST_TABLE,
     POLLER_FUNCTION,
+    PROCESSOR_FUNCTION,
     QUEUES,
     SECRETS,
     SENSOR_QUEUES,
@@ -191,7 +193,8 @@ def test_datastores_global_tables_match_the_catalogue(synthesized):
         assert props["SSESpecification"] == {"SSEEnabled": True, "SSEType": "KMS"}
         if spec.stream_view:
             assert props["StreamSpecification"]["StreamViewType"] == spec.stream_view
-        assert {i["IndexName"] for i in props.get("GlobalSecondaryIndexes", [])} == {i.name for i in spec.indexes}
+        assert {i["IndexName"]: i["Projection"] for i in props.get("GlobalSecondaryIndexes", [])} == {
+            i.name: _projection(i) for i in spec.indexes}
         condition, both, primary_only = props["Replicas"]["Fn::If"]
         assert condition == "EnableSecondaryRegionOn" and len(both) == 2 and len(primary_only) == 1
         if not spec.stream_view:  # replication needs a stream once there are two replicas
@@ -200,6 +203,30 @@ def test_datastores_global_tables_match_the_catalogue(synthesized):
             assert replica["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
             assert "KMSMasterKeyId" in replica["SSESpecification"]
         assert both[1]["SSESpecification"]["KMSMasterKeyId"] == "alias/barometer/dynamodb"
+
+
+def _projection(index) -> dict:
+    if isinstance(index.projection, tuple):
+        kind, attributes = index.projection
+        return {"ProjectionType": kind, "NonKeyAttributes": list(attributes)}
+    return {"ProjectionType": index.projection}
+
+
+def test_no_table_has_a_stream_unless_replicated(synthesized):
+    # Given the hot path v2: one Kinesis consumer, no DynamoDB-stream hop
+    tables = synthesized.resources("Datastores", "AWS::DynamoDB::GlobalTable").values()
+    for props in (t["Properties"] for t in tables):
+        # Then a stream exists only for replication (a global table with two replicas needs one)
+        condition, stream, none = props["StreamSpecification"]["Fn::If"]
+        assert condition == "EnableSecondaryRegionOn" and none == {"Ref": "AWS::NoValue"}, props["TableName"]
+        assert stream == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
+
+
+def test_latest_table_lists_kinds_through_a_keys_only_index(synthesized):
+    tables = synthesized.resources("Datastores", "AWS::DynamoDB::GlobalTable").values()
+    latest = next(t["Properties"] for t in tables if t["Properties"]["TableName"] == LATEST_TABLE.local_name)
+    (index,) = latest["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == "by_kind" and index["Projection"] == {"ProjectionType": "KEYS_ONLY"}
 
 
 def test_datastores_dax_is_optional_and_encrypted(synthesized):
@@ -348,6 +375,11 @@ def test_dashboards_pipeline_health_and_optional_quicksight(synthesized):
     (dashboard,) = synthesized.resources("Dashboards", "AWS::CloudWatch::Dashboard").values()
     body = json.dumps(dashboard["Properties"]["DashboardBody"])
     assert "IteratorAgeMilliseconds" in body and "ApproximateNumberOfMessagesVisible" in body
+    # And the processor's own lag: its Lambda IteratorAge
+    parts = dashboard["Properties"]["DashboardBody"]["Fn::Join"][1]
+    lag_of = [json.dumps(parts[i + 1]) for i, part in enumerate(parts)
+              if isinstance(part, str) and part.endswith('["AWS/Lambda","IteratorAge","FunctionName","')]
+    assert len(lag_of) == 1 and PROCESSOR_FUNCTION.logical_id in lag_of[0]
     quicksight = {**synthesized.resources("Dashboards", "AWS::QuickSight::DataSource"),
                   **synthesized.resources("Dashboards", "AWS::QuickSight::DataSet")}
     conditions = {lid: r["Condition"] for lid, r in quicksight.items()}

@@ -354,7 +354,7 @@ def test_the_valid_records_of_a_mixed_batch_reach_the_latest_state(api):
         bad_positions.append(len(batch))
         batch.append(_materialise(BAD_EVENTS[name][0]))
     status, answer = api.post_events(batch)
-    # Then exactly the bad positions fail, and every valid quote is aggregated
+    # Then exactly the bad positions fail, and every valid quote is applied to the latest state
     assert status == 200, answer
     assert answer["accepted"] == len(names)
     assert [f["index"] for f in answer["failed"]] == bad_positions
@@ -384,7 +384,7 @@ def test_latest_quote_has_value_ts_rolling_by_window_name_and_previous_close(mar
     assert_same_rolling(latest["rolling"], brute_force_rolling(points, last_ts))
     assert latest["previous_close"] == 100.0
     assert latest["change_pct"] == pytest.approx(-11.0)
-    for internal in ("buckets", "closes", "recent", "applied_seq", "version", "pk"):
+    for internal in ("sums", "closes", "applied_seq", "version", "pk", "buckets", "recent"):
         assert internal not in latest
 
 
@@ -599,7 +599,7 @@ def test_resending_the_drop_changes_nothing(api, drop_alert):
     newer = drop_alert["today"][3]
     status, answer = api.post_events(drop_alert["events"] + [quote("DROP1", newer, 88.0)])
     assert status == 200 and answer["accepted"] == len(drop_alert["events"]) + 1
-    # When the new quote has been aggregated
+    # When the new quote has been applied
     latest = wait_latest(api, "quote", "DROP1", len(drop_alert["events"]) + 1, 88.0)
     # Then the duplicates were not counted, and there is still exactly one alert for the day
     assert latest["previous_close"] == 100.0

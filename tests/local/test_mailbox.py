@@ -111,7 +111,7 @@ def test_alerts_published_to_both_topics_arrive_as_eml_files_once_each(emulator_
     url = subscribed_queue(emulator, list(topics.values()), f"mail-{uuid.uuid4().hex[:8]}")
     market, weather = contract_alert("market_alert.json"), contract_alert("weather_alert.json")
     sns = aws(emulator, "sns")
-    # When the rules engine publishes a market alert twice (at-least-once) and a weather alert
+    # When the processor publishes a market alert twice (at-least-once) and a weather alert
     publish_like_the_rules_engine(sns, topics["MarketAlerts"], market)
     publish_like_the_rules_engine(sns, topics["MarketAlerts"], market)
     publish_like_the_rules_engine(sns, topics["WeatherAlerts"], weather)

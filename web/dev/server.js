@@ -124,7 +124,7 @@ function api(url) {
       events_in_total: 12000 + minutes * 5, processed_total: 11950 + minutes * 5, quarantined_total: 42,
       quarantine_reasons: [{ reason: "price: must be > 0", count: 30 }, { reason: "ts: not RFC 3339", count: 12 }],
       dlq_depth: { events: 0, stream_failures: 0, notify: 1 }, stream_lag_ms: 850,
-      handler_errors: { validator: 0, aggregator: 0, rules: 0, notifier: 1 }, alerts_sent: 31,
+      handler_errors: { processor: 0, notifier: 1, api: 0, poller: 0 }, alerts_sent: 31,
     }];
   }
   if (parts[1] === "latest" && kinds[parts[2]]) {

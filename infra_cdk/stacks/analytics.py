@@ -17,7 +17,8 @@ from constructs import Construct
 
 from infra_cdk.constructs.lake import lake_table
 from infra_cdk.constructs.secure_bucket import secure_bucket
-from barometer.catalogue import GLUE_DATABASE, LAKE_TABLES, PROCESSED_PREFIX, PROJECT
+from barometer.catalogue import GLUE_DATABASE, PROJECT
+from barometer.lake import LAKE_TABLES, PROCESSED_PREFIX
 
 ROLLUP_SQL_DIR = Path(__file__).resolve().parents[2] / "barometer_sql" / "sql"
 WORKGROUP = PROJECT

@@ -5,7 +5,8 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from barometer.catalogue import BUCKETS, PROCESSED_PREFIX, RAW_PREFIX, TABLES
+from barometer.catalogue import BUCKETS, TABLES
+from barometer.lake import PROCESSED_PREFIX, RAW_PREFIX
 from platform_assets.dr.facts import (
     NOT_MODELLED,
     Verdict,

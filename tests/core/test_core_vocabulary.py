@@ -16,8 +16,17 @@ from barometer.core.notifications import alert_summary, parse_alert_message
 from barometer.core.records import alert_lake_record, event_from_metrics_item, lake_record, metrics_item
 from barometer.core.rules import evaluate
 from barometer.core.vocabulary import (
-    ALERT_KIND, ALERT_KINDS, KEY_FIELD, KIND_FIELDS, KINDS, METRIC_UNITS, QUOTE, VALUE_FIELD, WEATHER,
-    WEATHER_METRIC_SPECS, WEATHER_METRICS,
+    ALERT_KIND,
+    ALERT_KINDS,
+    KEY_FIELD,
+    KIND_FIELDS,
+    KINDS,
+    METRIC_UNITS,
+    QUOTE,
+    VALUE_FIELD,
+    WEATHER,
+    WEATHER_METRIC_SPECS,
+    WEATHER_METRICS,
 )
 from barometer.lake import KIND_TO_TABLE, LAKE_SCHEMAS, PARTITION_COLUMN, columns
 

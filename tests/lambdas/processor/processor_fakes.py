@@ -164,7 +164,7 @@ class FakeLatestTable:
         self.saves: list[dict] = []
         self.concurrent_writes: dict[str, int] = {}  # pk -> how many saves another writer gets in first
         self.failures: dict[str, int] = {}  # pk -> how many saves fail with StoreError
-        self.crashes = 0  # saves during which the container dies
+        self.crash_saving: set[str] = set()  # keys whose next save the container dies in
 
     def load(self, pks):
         self.calls.append(("load", list(pks)))
@@ -176,8 +176,8 @@ class FakeLatestTable:
     def save(self, item, expected_version):
         pk = item["pk"]
         self.calls.append(("save", pk))
-        if self.crashes:
-            self.crashes -= 1
+        if pk in self.crash_saving:
+            self.crash_saving.discard(pk)
             raise Crash(f"the container died saving {pk}")
         if self.failures.get(pk):
             self.failures[pk] -= 1

@@ -20,6 +20,7 @@ PROCESSED_PREFIX = "processed/"  # processed bucket: the lake tables, Parquet, b
 ERRORS_PREFIX = "errors/"  # Firehose's records it could not deliver, per delivery stream
 ROLLUP_PREFIX = "rollups/"  # processed bucket: the rollups Dagster materializes, by local day
 EXTRACTS_PREFIX = "extracts/"  # processed bucket: each rollup's recent rows as JSON for the read API
+INCIDENTS_PREFIX = "incidents/"  # processed bucket: each local day's alerts as incidents, JSON
 
 
 def extract_key(rollup: str) -> str:

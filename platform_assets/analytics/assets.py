@@ -7,18 +7,17 @@ from decimal import Decimal
 import dagster as dg
 from boto3.dynamodb.types import TypeDeserializer
 
-from barometer_sql.rollups import ROLLUPS, RollupSpec, utc_partitions
-from barometer.lake import ROLLUP_PREFIX
-from barometer_sql.store import replace_partition
-from barometer.lake import PARTITION_COLUMN
 from barometer.catalogue import ALERTS_TABLE, GLUE_DATABASE
+from barometer.core.vocabulary import ALERT_KINDS
+from barometer.lake import INCIDENTS_PREFIX, PARTITION_COLUMN, ROLLUP_PREFIX, sk_day_bounds
+from barometer_sql.rollups import ROLLUPS, RollupSpec, utc_partitions
+from barometer_sql.store import replace_partition
 from platform_assets.lake import lake_asset_key
 from platform_assets.lake.catalog import ensure_table, register_partition
 from platform_assets.partitions import LOCAL_DAY_TO_UTC_DAYS, local_days
 from platform_assets.resources import BarometerResource
 
 GROUP = "analytics"
-INCIDENTS_PREFIX = "incidents/"
 ALERT_ID_TAG = "barometer/alert_id"
 
 
@@ -73,11 +72,12 @@ ROLLUP_ASSETS = [build_rollup_asset(spec) for spec in ROLLUPS.values()]
 def alerts_of_day(ddb, alerts_table: str, day: str) -> list[dict]:
     """The day's alerts (local day), from AlertsTable: the record of what fired, ordered by time."""
     index = ALERTS_TABLE.indexes[0]
-    start = (date.fromisoformat(day) - timedelta(days=1)).isoformat()
-    end = (date.fromisoformat(day) + timedelta(days=1)).isoformat() + "T~"
+    # A local day lies within the UTC days before and after it.
+    start, _ = sk_day_bounds((date.fromisoformat(day) - timedelta(days=1)).isoformat())
+    _, end = sk_day_bounds((date.fromisoformat(day) + timedelta(days=1)).isoformat())
     deserializer = TypeDeserializer()
     alerts = []
-    for kind in ("market", "weather"):
+    for kind in ALERT_KINDS:
         pages = ddb.get_paginator("query").paginate(
             TableName=alerts_table, IndexName=index.name,
             KeyConditionExpression="#pk = :kind AND #sk BETWEEN :from AND :to",

@@ -11,6 +11,7 @@ from botocore.exceptions import ClientError
 
 from barometer import catalogue
 from barometer.aws import client, resource_name
+from barometer.lake import quarantine_key
 from lambdas.processor.errors import SinkError
 from lambdas.processor.outcomes import Rejection
 from lambdas.shared.lake import put_lake_records
@@ -35,7 +36,7 @@ def quarantine(rejections: Sequence[Rejection]) -> dict[int, SinkError]:
     for i, r in enumerate(rejections):
         body = {"reason": r.reason, "errors": [e.as_dict() for e in r.errors], "record": r.record,
                 "shard_id": r.shard_id, "sequence_number": r.sequence_number, "arrival": r.arrival}
-        key = f"{catalogue.QUARANTINE_PREFIX}dt={r.arrival[:10]}/{r.shard_id}-{r.sequence_number}.json"
+        key = quarantine_key(r.arrival[:10], r.shard_id, r.sequence_number)
         try:
             s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(body).encode(), ContentType="application/json")
         except ClientError as exc:
@@ -44,7 +45,12 @@ def quarantine(rejections: Sequence[Rejection]) -> dict[int, SinkError]:
         messages.append((i, {"reason": r.reason, "errors": body["errors"], "object": f"s3://{bucket}/{key}",
                              "sequence_number": r.sequence_number, "shard_id": r.shard_id}))
     if messages:
-        url = _queue_url(catalogue.EVENTS_DLQ.env_var)
+        try:
+            url = _queue_url(catalogue.EVENTS_DLQ.env_var)
+        except ClientError as exc:  # only these records fail (and are retried), not the whole batch
+            for i, _ in messages:
+                failed[i] = SinkError(f"DLQ lookup failed: {exc.response['Error'].get('Code')}")
+            return failed
         for start in range(0, len(messages), SQS_BATCH_MAX):
             chunk = messages[start:start + SQS_BATCH_MAX]
             try:

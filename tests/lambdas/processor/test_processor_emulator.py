@@ -179,3 +179,17 @@ def test_windows_departures_late_and_duplicate_events_across_containers(emulator
         assert saved["rolling_counts"][window.name] == len(inside), window.name
         assert math.isclose(saved["rolling"][window.name], math.fsum(inside) / len(inside), rel_tol=1e-12)
     assert (saved["events"], saved["version"]) == (110, 4)
+
+
+def test_an_unreachable_dlq_fails_only_the_quarantined_records(emulator, env, monkeypatch):
+    resources, _ = env
+    # Given an events DLQ that cannot be found (deleted, or not yet created on a first deploy)
+    monkeypatch.setenv(r.EVENTS_DLQ.env_var, f"missing-{uuid.uuid4().hex[:8]}")
+    _queue_url.cache_clear()
+    batch = kinesis_event(["not json {", quote("AAPL", 190.0, format_public(START + timedelta(hours=1)), "q-dlq-1")],
+                          seqs=[FIRST_SEQ + 900, FIRST_SEQ + 901])
+    # When the processor runs
+    response = lambda_handler(batch, CONTEXT, ports=container(TallyMeter()))
+    # Then only the invalid record is reported (retried), and the valid one beside it went through
+    assert response == {"batchItemFailures": [{"itemIdentifier": str(FIRST_SEQ + 900)}]}
+    assert [i["event_id"] for i in metrics_items(emulator, resources, "quote#AAPL") if i["event_id"] == "q-dlq-1"]

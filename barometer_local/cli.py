@@ -5,6 +5,7 @@
   barometer query     run SQL over the lake of the running platform (CSV, or --json)
   barometer health    print the pipeline's health from the running platform
   barometer demo      start a platform, drive the whole data path through it, verify each step
+  barometer cost      the cost model: AWS units and $ per event, first design vs hot path v2, idle month
 """
 from __future__ import annotations
 
@@ -128,6 +129,37 @@ def _demo(args: argparse.Namespace) -> int:
     return run_demo(keep_running=args.keep_running)
 
 
+def _cost(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from barometer.config import ConfigError
+    from barometer.settings import get_settings
+    from bench import cost_idle, cost_model
+
+    try:
+        settings = get_settings()
+        extra = [w.strip() for w in args.windows.split(",") if w.strip()] if args.windows else []
+        variants = [extra] if args.windows else [[], ["7d"]]
+        for variant in variants:
+            cost_model.windows_for(settings, variant)  # refuses a malformed window before the long run
+    except ConfigError as exc:
+        print(f"barometer cost: {exc}", file=sys.stderr)
+        return 2
+    idle = None
+    if not args.no_idle:
+        try:
+            idle = cost_idle.idle_from(Path(args.cdk_out) if args.cdk_out else cost_idle.REPO / "cdk.out",
+                                       cost_model.load_prices())
+        except cost_idle.TemplateError as exc:
+            print(f"barometer cost: idle month skipped: {exc}", file=sys.stderr)
+    assumptions = cost_model.Assumptions(keys=args.keys)
+    model = cost_model.measure(settings, rates=[args.rate] if args.rate else list(cost_model.RATES),
+                               extra_windows=variants, days=args.days, assumptions=assumptions, idle=idle,
+                               progress=(lambda m: print(m, file=sys.stderr, flush=True)))
+    print(json.dumps(model, indent=1, default=str) if args.json else cost_model.table(model))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="barometer", description=__doc__.splitlines()[0],
                                      epilog=f"State lives in .barometer/ (or ${HOME_ENV}); "
@@ -176,6 +208,23 @@ def build_parser() -> argparse.ArgumentParser:
                                       "every step verified its own result.")
     demo.add_argument("--keep-running", action="store_true", help="leave the platform running after the demo")
     demo.set_defaults(func=_demo)
+
+    cost = sub.add_parser("cost", help="the cost model: AWS units and $ per event, old design vs new",
+                          description="Simulate a week per key through the first design and hot path v2, time the "
+                                      "pure hot path on this machine, and print DynamoDB write/read units, Lambda "
+                                      "invocations and GB-seconds, Kinesis/Firehose/S3 units and $ per million events "
+                                      "(prices: bench/prices.json, us-east-1 list prices, date inside), the modelled "
+                                      "throughput of one shard's consumer, and the idle month of the cheapest and the "
+                                      "full CDK profile. Without --rate/--windows: four cases, about 3 minutes.")
+    cost.add_argument("--rate", choices=("1/min", "1/s"), help="events per key (default: both)")
+    cost.add_argument("--windows", help="windows added to barometer.yaml's, e.g. 7d (default: none, then 7d)")
+    cost.add_argument("--keys", type=int, default=1000, help="keys on one shard (default 1000)")
+    cost.add_argument("--days", type=int, default=8, help="days simulated per key, the last measured (default 8)")
+    cost.add_argument("--cdk-out", help="synthesized templates for the idle month (default: cdk.out if present, "
+                                        "else synthesize into a temporary directory)")
+    cost.add_argument("--no-idle", action="store_true", help="skip the idle month (no synthesis)")
+    cost.add_argument("--json", action="store_true", help="print the whole model as JSON")
+    cost.set_defaults(func=_cost)
     return parser
 
 

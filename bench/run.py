@@ -4,6 +4,7 @@ Sections (see docs/benchmarks.md for what each figure means):
   hot_path  the domain core per event (validate, enrich, rolling update, rules) vs plain JSON
   imports   each handler module imported in a fresh process (cold start)
   e2e       POST /v1/events -> LatestTable on the local platform, beside the emulator's DynamoDB ceiling
+  cost      issue 9's cost model: AWS units and $ per event (first design vs hot path v2), idle month
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-SECTIONS = ("hot_path", "imports", "e2e")
+SECTIONS = ("hot_path", "imports", "e2e", "cost")
 RESULTS = Path(__file__).resolve().parent / "results.json"
 
 
@@ -46,7 +47,8 @@ def machine() -> dict[str, Any]:
 
 # The top-level keys each section writes (the issue's contract) besides its own object.
 SECTION_KEYS = {"hot_path": ("hot_path_events_per_s", "hot_path_vs_json_ratio"), "imports": ("import_ms",),
-                "e2e": ("e2e_events_per_s", "e2e_p50_ms", "e2e_p99_ms", "emulator_ddb_items_per_s")}
+                "e2e": ("e2e_events_per_s", "e2e_p50_ms", "e2e_p99_ms", "emulator_ddb_items_per_s"),
+                "cost": ("cost_usd_per_million_events", "idle_monthly_usd")}
 
 
 def merge_earlier(results: dict[str, Any], path: Path) -> dict[str, Any]:
@@ -96,6 +98,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="end to end: run the emulator with a per-operation timer and print where its time goes")
     parser.add_argument("--ceiling-items", type=int,
                         help="emulator DynamoDB ceiling: items written (default 10000; quick 3000)")
+    parser.add_argument("--cost-days", type=int, default=8,
+                        help="cost: days simulated per key, the last one measured (default 8: a week, then the 8th day)")
+    parser.add_argument("--cdk-out", type=Path, default=None,
+                        help="cost: synthesized templates for the idle month (default: synthesize into a temporary dir)")
     args = parser.parse_args(argv)
     args.sections = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = set(args.sections) - set(SECTIONS)
@@ -145,6 +151,19 @@ def main(argv: list[str] | None = None) -> int:
         results.update({k: section.pop(k) for k in ("e2e_events_per_s", "e2e_p50_ms", "e2e_p99_ms",
                                                     "emulator_ddb_items_per_s")})
         results["e2e"] = section
+    if "cost" in args.sections:
+        from bench import cost_idle, cost_model
+
+        try:
+            idle = cost_idle.idle_from(args.cdk_out, cost_model.load_prices())
+        except cost_idle.TemplateError as exc:
+            progress(f"cost: idle month skipped: {exc}")
+            idle = {"error": str(exc)}
+        section = cost_model.measure(settings, days=args.cost_days, idle=idle, progress=progress)
+        progress(cost_model.table(section))
+        results["cost_usd_per_million_events"] = cost_model.summary(section)
+        results["idle_monthly_usd"] = {name: p["total"] for name, p in idle.get("profiles", {}).items()}
+        results["cost"] = section
     results["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     results["duration_s"] = round(time.monotonic() - started, 1)
     results["argv"] = sys.argv[1:] if argv is None else argv

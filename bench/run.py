@@ -1,4 +1,4 @@
-"""Barometer's benchmarks (`make bench`): hot path, cold start, end to end. Results in bench/results.json.
+"""Barometer's benchmarks (`make bench`): hot path, cold start, end to end, cost. Results in bench/results.json.
 
 Sections (see docs/benchmarks.md for what each figure means):
   hot_path  the domain core per event (validate, enrich, rolling update, rules) vs plain JSON

@@ -61,7 +61,7 @@ class Emulator:
         log = open(log_path, "ab") if log_path else subprocess.DEVNULL
         env = {**os.environ, **FAKE_CREDENTIALS}
         process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            [sys.executable, "-m", "barometer_local.emulator_server", "-H", "127.0.0.1", "-p", str(port)],
             stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
         )
         emulator = cls(f"http://127.0.0.1:{port}", process)

@@ -1,0 +1,58 @@
+"""The emulator's process: moto's server, with one performance fix applied before it serves.
+
+moto 5.2.5 answers a Query on a table's primary key by sorting every item of the whole table
+(`Table.all_items()`), then keeping the queried partition: a Query costs O(table), not O(partition).
+The hot path reads window departures back from MetricsTable with small Queries, so against a table of
+50,000 events each one took tens of milliseconds and the local pipeline slowed to a crawl as the table
+grew (docs/traps.md). Within a primary-key Query this hands moto only the queried partition, which is
+exactly the set it would have kept; results, order, paging and errors are moto's own. Index queries and
+scans are untouched.
+
+Run as `python -m barometer_local.emulator_server -H 127.0.0.1 -p PORT` (moto.server's arguments).
+"""
+from __future__ import annotations
+
+import sys
+import threading
+from typing import Any
+
+_partition = threading.local()  # the hash key of the primary-key Query this thread is answering
+
+
+def install() -> None:
+    from moto.dynamodb.models.table import Table
+
+    if getattr(Table.query, "_barometer_partition_query", False):
+        return
+    all_items, query = Table.all_items, Table.query
+
+    def partition_items(self: Table) -> list[Any]:
+        hash_key = getattr(_partition, "hash_key", None)
+        if hash_key is None or not self.range_key_attr:
+            return all_items(self)
+        return list(self.items.get(hash_key, {}).values())
+
+    def partition_query(self: Table, hash_key: Any, *args: Any, **kwargs: Any):
+        index_name = kwargs["index_name"] if "index_name" in kwargs else (args[6] if len(args) > 6 else None)
+        if index_name or hash_key is None:
+            return query(self, hash_key, *args, **kwargs)
+        _partition.hash_key = hash_key
+        try:
+            return query(self, hash_key, *args, **kwargs)
+        finally:
+            _partition.hash_key = None
+
+    partition_query._barometer_partition_query = True  # type: ignore[attr-defined]
+    Table.all_items = partition_items  # type: ignore[method-assign]
+    Table.query = partition_query  # type: ignore[method-assign]
+
+
+def main(argv: list[str] | None = None) -> None:
+    install()
+    from moto.server import main as moto_main
+
+    moto_main(argv)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -26,11 +26,11 @@ from typing import Any
 from barometer import catalogue, ddb
 from barometer.config import Settings, Window, parse_duration
 from barometer.core import keystate
-from barometer.core import state as old_state
 from barometer.core.events import Event, event_local_day, parse_event
 from barometer.core.records import event_from_metrics_item, lake_record, metrics_item
 from barometer.core.rules import evaluate
 from bench import cost_sim
+from bench import first_design as old_state
 
 PRICES = Path(__file__).resolve().parent / "prices.json"
 GB = 2**30

@@ -5,7 +5,7 @@ Two designs over the same events:
   records that need it, write the NEW records' MetricsTable items (with `seq`), apply, save the
   LatestTable item once per key and batch; departures read back from MetricsTable through a
   DepartureCache whose source here is an in-memory MetricsTable that knows each item's size.
-- old: the first design (barometer/core/state.py): the validator writes MetricsTable, the aggregator
+- old: the first design (bench/first_design.py, frozen): the validator writes MetricsTable, the aggregator
   applies each INSERT, snapshots (minute buckets; a window edge that cuts a minute is fetched) and
   rewrites the whole LatestTable item (packed buckets, `recent`, closes).
 
@@ -27,12 +27,12 @@ from datetime import UTC, datetime
 
 from barometer.config import Window
 from barometer.core import keystate
-from barometer.core import state as old_state
 from barometer.core.events import Event
 from barometer.core.itemsize import item_size, number_size
 from barometer.core.records import metrics_item
 from barometer.core.timeutil import local_day
 from barometer.core.windows import DepartureCache
+from bench import first_design as old_state
 
 T0_US = int(datetime(2026, 3, 2, 14, 30, tzinfo=UTC).timestamp()) * 1_000_000  # a Monday, market hours
 DAY_US = 86_400_000_000

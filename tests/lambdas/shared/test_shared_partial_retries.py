@@ -130,15 +130,23 @@ def test_firehose_whole_call_error_fails_the_pending_records_once(firehose, slee
 
 @pytest.fixture
 def dynamodb(monkeypatch):
-    import lambdas.validator.sinks as sinks
+    import lambdas.processor.tables as tables
 
     monkeypatch.setenv(catalogue.METRICS_TABLE.env_var, "metrics")
 
     def install(*responses):
         fake = FakeClient("batch_write_item", *responses)
-        monkeypatch.setattr(sinks, "client", lambda service: fake)
+        monkeypatch.setattr(tables, "client", lambda service: fake)
         return fake
     return install
+
+
+def write_metrics(items: list[dict]) -> dict:
+    """The processor's MetricsTable write (its units are counted from the item sizes: no figure here)."""
+    from lambdas.processor.capacity import CapacityMeter
+    from lambdas.processor.tables import DynamoMetricsTable
+
+    return DynamoMetricsTable(CapacityMeter(estimate=True)).write(items)
 
 
 def item(n: int) -> dict:
@@ -155,8 +163,6 @@ def unprocessed(*numbers: int):
 
 
 def test_dynamodb_sends_unprocessed_items_again_by_key(dynamodb, sleeps):
-    from lambdas.validator.sinks import write_metrics
-
     fake = dynamodb(unprocessed(1), unprocessed())
     assert write_metrics([item(0), item(1), item(2)]) == {}
     sent = [[r["PutRequest"]["Item"]["sk"]["S"] for r in call["RequestItems"]["metrics"]] for call in fake.requests]
@@ -164,8 +170,6 @@ def test_dynamodb_sends_unprocessed_items_again_by_key(dynamodb, sleeps):
 
 
 def test_dynamodb_throttling_is_left_to_botocore_and_not_retried_on_top(dynamodb, sleeps):
-    from lambdas.validator.sinks import write_metrics
-
     # Given a table that stays throttled (botocore has retried the call already)
     fake = dynamodb(client_error("ProvisionedThroughputExceededException", "BatchWriteItem"), unprocessed())
     # When a batch is written, each copy of a duplicated event shares its key's outcome
@@ -177,8 +181,6 @@ def test_dynamodb_throttling_is_left_to_botocore_and_not_retried_on_top(dynamodb
 
 
 def test_dynamodb_items_still_unprocessed_after_the_last_attempt_are_reported(dynamodb, sleeps):
-    from lambdas.validator.sinks import write_metrics
-
     fake = dynamodb(*(unprocessed(1) for _ in range(PARTIAL_RETRY.attempts)))
     failed = write_metrics([item(0), item(1)])
     assert list(failed) == [1] and "unprocessed" in str(failed[1])

@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import json
 import math
-import os
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,8 +20,6 @@ import yaml
 
 from barometer_local.auth import READ_SCOPE, WRITE_SCOPE, issue_token
 from barometer_local.client import ApiClient
-from barometer_local.emulator import free_port
-from barometer_local.paths import HOME_ENV
 from barometer.settings import DEFAULT_CONFIG_PATH
 
 pytestmark = pytest.mark.emulator
@@ -62,27 +59,6 @@ def assert_same_rolling(actual: dict[str, Any], expected: dict[str, float]) -> N
     assert set(actual) == set(expected)
     for name, value in expected.items():
         assert math.isclose(actual[name], value, rel_tol=1e-9), (name, actual[name], value)
-
-
-@pytest.fixture(scope="module")
-def platform(tmp_path_factory):
-    from barometer_local.platform import LocalPlatform, PlatformOptions
-    from barometer import aws
-
-    home = tmp_path_factory.mktemp("barometer-home")
-    saved = dict(os.environ)
-    os.environ[HOME_ENV] = str(home)
-    local = LocalPlatform(home, PlatformOptions(api_port=free_port(), flush_seconds=0.5))
-    try:
-        local.start(progress=lambda m: None)
-        local.wait_ready()
-        yield local
-    finally:
-        local.stop()
-        # The platform points this process's AWS clients at its emulator: undo that for other tests.
-        os.environ.clear()
-        os.environ.update(saved)
-        aws.reset_clients()
 
 
 @pytest.fixture(scope="module")

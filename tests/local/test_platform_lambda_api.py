@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
@@ -14,31 +13,9 @@ from botocore.config import Config
 
 from barometer.catalogue import POLLER_FUNCTION
 from barometer_local.client import ApiClient
-from barometer_local.emulator import free_port
-from barometer_local.paths import HOME_ENV, platform_file, read_json
+from barometer_local.paths import platform_file, read_json
 
 pytestmark = pytest.mark.emulator
-
-
-@pytest.fixture(scope="module")
-def platform(tmp_path_factory):
-    from barometer import aws
-    from barometer_local.platform import LocalPlatform, PlatformOptions
-
-    home = tmp_path_factory.mktemp("barometer-home")
-    saved = dict(os.environ)
-    os.environ[HOME_ENV] = str(home)
-    local = LocalPlatform(home, PlatformOptions(api_port=free_port(), flush_seconds=0.5))
-    try:
-        local.start(progress=lambda m: None)
-        local.wait_ready()
-        yield local
-    finally:
-        local.stop()
-        # The platform points this process's AWS clients at its emulator: undo that for other tests.
-        os.environ.clear()
-        os.environ.update(saved)
-        aws.reset_clients()
 
 
 @pytest.fixture(scope="module")

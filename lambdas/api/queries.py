@@ -36,7 +36,7 @@ class DynamoReadStore:
                     ) -> tuple[list[dict], dict | None]:
         """Every symbol or city of a kind, optionally those whose name starts with `prefix`, in key order.
 
-        GSI by_kind holds keys only (a key state update then writes nothing to it): the page's keys
+        The GSI catalogue.LATEST_BY_KIND holds keys only (a key state update then writes nothing to it): the page's keys
         come from the index, the items from the table by BatchGetItem (100 keys a call).
         """
         table = resource_name(catalogue.LATEST_TABLE.env_var)
@@ -46,7 +46,7 @@ class DynamoReadStore:
             condition += " AND begins_with(#key, :prefix)"
             values[":prefix"] = {"S": prefix}
         kwargs: dict[str, Any] = {
-            "TableName": table, "IndexName": "by_kind",
+            "TableName": table, "IndexName": catalogue.LATEST_BY_KIND.name,
             "KeyConditionExpression": condition, "ExpressionAttributeValues": values,
             "ExpressionAttributeNames": {"#kind": "kind", **({"#key": "key"} if prefix else {})}, "Limit": limit,
         }

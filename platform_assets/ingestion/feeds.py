@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from barometer.aws import retry_partial
-from barometer.catalogue import LATEST_TABLE, RAW_PREFIX
+from barometer.catalogue import LATEST_BY_KIND, RAW_PREFIX
 
 BATCH_GET_MAX = 100  # keys per BatchGetItem call
 
@@ -25,9 +25,9 @@ def parse_ts(text: str) -> datetime:
 
 
 def latest_by_key(ddb: Any, latest_table: str, kind: str) -> dict[str, Latest]:
-    """The latest event of every key of a kind: the keys from GSI by_kind (it holds keys only), the
-    attributes from the table by BatchGetItem."""
-    index = LATEST_TABLE.indexes[0]
+    """The latest event of every key of a kind: the keys from the GSI LATEST_BY_KIND (it holds keys only),
+    the attributes from the table by BatchGetItem."""
+    index = LATEST_BY_KIND
     pages = ddb.get_paginator("query").paginate(
         TableName=latest_table, IndexName=index.name, KeyConditionExpression="#kind = :kind",
         ExpressionAttributeNames={"#kind": index.pk}, ExpressionAttributeValues={":kind": {"S": kind}})

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from barometer.catalogue import ALERTS_TABLE, LATEST_TABLE, METRICS_TABLE
+from barometer.catalogue import ALERTS_TABLE, LATEST_BY_KIND, LATEST_TABLE, METRICS_TABLE
 from barometer.core.vocabulary import ALERT_KINDS
 from barometer.lake import KIND_TO_TABLE, item_pk, sk_day_bounds
 
@@ -37,7 +37,7 @@ def source_count(ddb: Any, names: dict[str, str], table: str, dt: str, configure
 
 
 def latest_keys(ddb: Any, latest_table: str, kind: str) -> set[str]:
-    index = LATEST_TABLE.indexes[0]
+    index = LATEST_BY_KIND
     keys: set[str] = set()
     pages = ddb.get_paginator("query").paginate(
         TableName=latest_table, IndexName=index.name, KeyConditionExpression="#kind = :kind",

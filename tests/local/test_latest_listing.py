@@ -34,7 +34,7 @@ def put_state(ddb, table: str, kind: str, key: str, value: float) -> None:
 def test_the_index_holds_keys_only(latest_table):
     ddb, table = latest_table
     (index,) = ddb.describe_table(TableName=table)["Table"]["GlobalSecondaryIndexes"]
-    assert index["IndexName"] == "by_kind" and index["Projection"] == {"ProjectionType": "KEYS_ONLY"}
+    assert index["IndexName"] == catalogue.LATEST_BY_KIND.name and index["Projection"] == {"ProjectionType": "KEYS_ONLY"}
 
 
 def test_a_page_holds_whole_items_in_key_order_across_several_batch_gets(latest_table):

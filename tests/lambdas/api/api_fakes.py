@@ -48,7 +48,7 @@ def _page(items: list[dict], limit: int | None, names: tuple[str, ...]) -> tuple
 
 
 class FakeStore:
-    """LatestTable (+ GSI by_kind), MetricsTable and AlertsTable (+ GSI by_kind_ts) as lists of items."""
+    """LatestTable (+ GSI by_kind_keys), MetricsTable and AlertsTable (+ GSI by_kind_ts) as lists of items."""
 
     def __init__(self) -> None:
         self.latest_items: dict[tuple[str, str], dict] = {}

@@ -146,12 +146,15 @@ METRICS_TABLE = TableSpec(
     "MetricsTable", f"{PROJECT}-metrics", "BAROMETER_METRICS_TABLE",
     pk="pk", sk="sk", stream_view=None,
 )
-# by_kind copies keys only: every key state update would otherwise be written to the index too, and all
-# symbols share one index partition ("quote"). The listing reads the items by their keys.
+# Every symbol or city of a kind. It copies keys only: every key state update would otherwise be written
+# to the index too, and all symbols share one index partition ("quote"); the listing reads the items by
+# their keys. Named apart from the first design's `by_kind` (projection ALL): DynamoDB cannot change an
+# index's projection in place (docs/infra.md, upgrading). Readers take the name from here.
+LATEST_BY_KIND = IndexSpec("by_kind_keys", pk="kind", sk="key", projection="KEYS_ONLY")
 LATEST_TABLE = TableSpec(
     "LatestTable", f"{PROJECT}-latest", "BAROMETER_LATEST_TABLE",
     pk="pk", sk=None, stream_view=None,
-    indexes=(IndexSpec("by_kind", pk="kind", sk="key", projection="KEYS_ONLY"),),
+    indexes=(LATEST_BY_KIND,),
 )
 ALERTS_TABLE = TableSpec(
     "AlertsTable", f"{PROJECT}-alerts", "BAROMETER_ALERTS_TABLE",
@@ -243,9 +246,11 @@ POLLER_FUNCTION = FunctionSpec(
     description="Polls the market and weather providers every minute and puts their events on the stream",
 )
 PROCESSOR_FUNCTION = FunctionSpec(
-    # Lambda's CPU grows with memory: 1024 MB buys the CPU the whole hot path needs in one invocation.
+    # Lambda's CPU grows with memory up to one full vCPU at 1,769 MB, and the hot path is CPU-bound there
+    # (botocore's ~0.5 ms per PutItem, one per key): one interpreter uses one vCPU, so more buys nothing
+    # (docs/benchmarks.md, cost model: the throughput of one shard).
     "ProcessorFunction", f"{PROJECT}-processor", "lambdas.processor.handler.lambda_handler",
-    memory_mb=1024, timeout_s=60,
+    memory_mb=1769, timeout_s=60,
     uses=(METRICS_TABLE.logical_id, LATEST_TABLE.logical_id, ALERTS_TABLE.logical_id, RAW_BUCKET.logical_id,
           EVENTS_DLQ.logical_id, MARKET_TOPIC.logical_id, WEATHER_TOPIC.logical_id)
     + tuple(d.logical_id for d in PROCESSED_DELIVERIES),

@@ -22,13 +22,18 @@ READ_TIMEOUT_S = 30
 MAX_POOL_CONNECTIONS = 32
 
 
-def client_config() -> Any:
-    """The botocore Config every Barometer client uses."""
+def client_config(*, validate_parameters: bool = True) -> Any:
+    """The botocore Config every Barometer client uses.
+
+    `validate_parameters=False` skips botocore's client-side check of each request against the service
+    model (a few hundred microseconds of CPU per call): only for requests built by code, never from
+    user input, against a service that validates them itself (DynamoDB does, with a ValidationException).
+    """
     from botocore.config import Config
 
     return Config(retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
                   connect_timeout=CONNECT_TIMEOUT_S, read_timeout=READ_TIMEOUT_S,
-                  max_pool_connections=MAX_POOL_CONNECTIONS)
+                  max_pool_connections=MAX_POOL_CONNECTIONS, parameter_validation=validate_parameters)
 
 
 @dataclass(frozen=True)

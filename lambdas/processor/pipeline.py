@@ -8,7 +8,7 @@ through these steps together (one call per step for the whole batch where Dynamo
 3. the NEW records to the processed lake, then to MetricsTable (with their `seq`): what reaches the
    table is already in the lake. DUPLICATE and ALREADY_APPLIED records are written nowhere;
 4. NEW records applied (rolling windows, previous close), DUPLICATE ones skipped; the rules evaluated
-   on every applied event;
+   on every applied event; keys concurrently (their departure Queries overlap);
 5. alerts raised BEFORE the state is saved: if the save is lost, the retry evaluates the same events
    again and AlertsTable's conditional put keeps one alert per key, rule and day;
 6. each changed key's state saved once (PutItem conditional on its version), keys concurrently. A
@@ -204,8 +204,13 @@ def _fail_writes(rows: list[tuple[KeyBatch, int, Accepted]], errors: dict[int, B
 
 # -- 4. apply, and the rules --------------------------------------------------------------------------
 def _apply(keys: list[KeyBatch], batch: _Batch) -> list[KeyBatch]:
+    """Keys in the pool: a key's departure Queries wait ~5 ms each, and keys share nothing. A key's state,
+    departure cache and records are its own (the warm caches are only touched before and after, in this
+    thread); the metrics table port is a stateless adapter over a thread-safe client and a locked meter;
+    settings and the rules are read only. Failures are recorded here, in this thread."""
     settings = get_settings()
-    for kb in keys:
+
+    def apply(kb: KeyBatch) -> BaseException | None:
         state, departures, alerts = kb.state, kb.departures, []
         try:
             for (_, record), verdict in zip(kb.records, kb.verdicts):
@@ -217,9 +222,13 @@ def _apply(keys: list[KeyBatch], batch: _Batch) -> list[KeyBatch]:
                 elif verdict is _DUPLICATE:
                     state.skip(record.seq)
         except (StoreError, DepartureError) as exc:
-            batch.fail(kb, exc)
-            continue
+            return exc
         kb.alerts = alerts
+        return None
+
+    for kb, exc in zip(keys, run_all(apply, keys)):
+        if exc is not None:
+            batch.fail(kb, exc)
     return [kb for kb in keys if kb.state is not None]
 
 

@@ -6,12 +6,13 @@ Every call asks for ReturnConsumedCapacity=TOTAL and reports its units to the Ca
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from barometer import catalogue
-from barometer.aws import PARTIAL_RETRY, BatchCallError, client, resource_name, retry_partial
+from barometer.aws import PARTIAL_RETRY, AwsTarget, BatchCallError, client_config, resource_name, retry_partial
 from barometer.core.itemsize import item_size
 from barometer.core.timeutil import parse_rfc3339, to_epoch_us
 from barometer.core.windows import Entry, departure_sk_bounds
@@ -23,6 +24,23 @@ from lambdas.processor.pool import run_all
 BATCH_WRITE_MAX = 25  # items per BatchWriteItem call (DynamoDB's limit)
 BATCH_GET_MAX = 100  # keys per BatchGetItem call (DynamoDB's limit)
 Key = tuple[str, str]  # (pk, sk)
+
+
+def dynamodb() -> Any:
+    """The processor's DynamoDB client: Barometer's client config without botocore's parameter validation.
+
+    Validation checks each request against the service model on the client, a few hundred microseconds of
+    CPU per call, and the hot path makes ~500 calls a batch (one PutItem per key). Every request here is
+    built by this module from items barometer.ddb.to_item encodes, never from a caller's input, and
+    DynamoDB validates each request itself: a bad one fails with a ValidationException, a ClientError
+    that the adapters below translate as they do any other."""
+    return _dynamodb_at(AwsTarget.from_environment())
+
+
+@lru_cache(maxsize=4)
+def _dynamodb_at(target: AwsTarget) -> Any:  # one per target: a test may point the environment elsewhere
+    return target.session().client("dynamodb", endpoint_url=target.endpoint,
+                                   config=client_config(validate_parameters=False))
 
 
 def _code(exc: ClientError) -> str:
@@ -50,7 +68,7 @@ class DynamoMetricsTable:
         for i, item in enumerate(items):
             positions.setdefault((item["pk"], item["sk"]), []).append(i)
         unique = [items[p[-1]] for p in positions.values()]
-        table, ddb = self._table(), client("dynamodb")
+        table, ddb = self._table(), dynamodb()
         requests = [{"PutRequest": {"Item": to_item(item)}} for item in unique]
         by_key = {(item["pk"], item["sk"]): i for i, item in enumerate(unique)}
 
@@ -80,7 +98,7 @@ class DynamoMetricsTable:
     def stored_seqs(self, keys: Sequence[Key]) -> dict[Key, int]:
         """The `seq` of the items that exist among `keys` (0 for an item written before seq existed).
         One strongly consistent BatchGetItem per 100 keys; StoreError when one fails."""
-        table, ddb = self._table(), client("dynamodb")
+        table, ddb = self._table(), dynamodb()
         unique = list(dict.fromkeys(keys))
         requests = [{"pk": {"S": pk}, "sk": {"S": sk}} for pk, sk in unique]
         found: dict[Key, int] = {}
@@ -127,7 +145,7 @@ class DynamoMetricsTable:
             "ExclusiveStartKey": {"pk": {"S": pk}, "sk": {"S": lower}},
         }
         entries: list[Entry] = []
-        ddb = client("dynamodb")
+        ddb = dynamodb()
         try:
             while True:
                 response = ddb.query(**kwargs)
@@ -162,7 +180,7 @@ class DynamoLatestTable:
     def load(self, pks: Sequence[str]) -> dict[str, dict[str, Any]]:
         """The items of the keys that have one: strongly consistent BatchGetItem, 100 keys a call,
         unprocessed keys asked again; StoreError when a call fails or keys stay unprocessed."""
-        table, ddb = self._table(), client("dynamodb")
+        table, ddb = self._table(), dynamodb()
         unique = list(dict.fromkeys(pks))
         found: dict[str, dict[str, Any]] = {}
 
@@ -201,7 +219,7 @@ class DynamoLatestTable:
             kwargs["ExpressionAttributeNames"] = {"#version": "version"}
             kwargs["ExpressionAttributeValues"] = {":version": to_attr(expected_version)}
         try:
-            response = client("dynamodb").put_item(**kwargs)
+            response = dynamodb().put_item(**kwargs)
         except ClientError as exc:
             if _code(exc) == "ConditionalCheckFailedException":
                 self.meter.write(None, lambda: write_units(item))  # a failed condition still consumes

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
@@ -251,6 +252,35 @@ def test_a_cold_start_reads_every_key_once_in_one_call_and_a_warm_container_not_
     assert fakes.latest.items[AAPL]["version"] == 2 and fakes.latest.items[AAPL]["events"] == 5
 
 
+def test_the_departures_of_different_keys_are_read_concurrently():
+    # Given two symbols with a quote each, then a new container (no departure cache) and, two minutes later,
+    # a quote of each: every window of both keys reads its departures back from MetricsTable
+    fakes = Fakes()
+    first = kinesis_event([quote("AAPL", 170.0, "2026-11-24T15:00:00Z", "q-aapl-1"),
+                           quote("MSFT", 408.0, "2026-11-24T15:00:00Z", "q-msft-1")])
+    assert run(first, fakes) == failures()
+    # ... through a MetricsTable whose Query waits for one of the other key (it gives up after 5 s)
+    meeting = threading.Barrier(2, timeout=5)
+    fetch = fakes.metrics.fetch
+
+    def fetch_when_both_keys_ask(pk, *args, **kwargs):
+        meeting.wait()
+        return fetch(pk, *args, **kwargs)
+
+    fakes.metrics.fetch = fetch_when_both_keys_ask
+    later = kinesis_event([quote("AAPL", 171.0, "2026-11-24T15:02:00Z", "q-aapl-2"),
+                           quote("MSFT", 409.0, "2026-11-24T15:02:00Z", "q-msft-2")], first_seq=FIRST_SEQ + 100)
+    # When the new container processes them
+    response = run(later, fakes, ports=fakes.restart())
+    # Then both keys' Queries were in flight together (one key after the other would break the barrier) ...
+    assert response == failures()
+    assert {pk for pk, *_ in fakes.metrics.queries} == {AAPL, MSFT}
+    # ... and each state holds both of its quotes in every window
+    for pk, prices in ((AAPL, (170.0, 171.0)), (MSFT, (408.0, 409.0))):
+        assert fakes.latest.items[pk]["value"] == prices[1] and fakes.latest.items[pk]["events"] == 2
+        assert fakes.latest.items[pk]["rolling"]["5m"] == pytest.approx(sum(prices) / 2)
+
+
 @pytest.mark.filterwarnings("ignore:No application metrics")  # the crashed invocation counted nothing
 def test_a_crash_after_metrics_table_then_the_retry_leaves_the_exact_state_of_an_uninterrupted_run():
     # Given two batches (the second with a late event and a duplicate), processed straight through
@@ -351,3 +381,32 @@ def test_the_default_ports_are_the_aws_adapters():
         LakeSink, QuarantineSink, DynamoMetricsTable, DynamoLatestTable, AlertsTable, AlertTopics, AlertsLake)
     assert ports.metrics_table.meter is ports.latest.meter is ports.alerts.meter is ports.meter
     assert default_ports() is ports
+
+
+def test_the_dynamodb_client_skips_client_side_validation_with_a_connection_per_worker(monkeypatch):
+    from botocore.exceptions import ClientError
+
+    from barometer.aws.retry import MAX_ATTEMPTS
+    from lambdas.processor.pool import WORKERS
+    from lambdas.processor.tables import dynamodb
+
+    # Given the processor's DynamoDB client for an endpoint that nothing listens on
+    monkeypatch.setenv("BAROMETER_AWS_ENDPOINT", "http://127.0.0.1:9")
+    ddb = dynamodb()
+    config = ddb.meta.config
+    # Then it has Barometer's retry policy and a pooled connection for every worker ...
+    assert config.retries == {"mode": "standard", "total_max_attempts": MAX_ATTEMPTS}
+    assert config.max_pool_connections >= WORKERS
+    # ... and no client-side validation: a request the model forbids (no TableName) goes out to DynamoDB
+    sent = []
+
+    def refuse(request, **kwargs):
+        sent.append(request.url)
+        raise ClientError({"Error": {"Code": "ValidationException"}}, "PutItem")
+
+    ddb.meta.events.register_first("before-send.dynamodb.PutItem", refuse)
+    with pytest.raises(ClientError):
+        ddb.put_item(Item={"pk": {"S": "quote#AAPL"}})
+    assert sent == ["http://127.0.0.1:9/"]
+    # ... and it is the one client of that endpoint
+    assert dynamodb() is ddb

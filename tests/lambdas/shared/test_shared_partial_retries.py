@@ -136,7 +136,7 @@ def dynamodb(monkeypatch):
 
     def install(*responses):
         fake = FakeClient("batch_write_item", *responses)
-        monkeypatch.setattr(tables, "client", lambda service: fake)
+        monkeypatch.setattr(tables, "dynamodb", lambda: fake)
         return fake
     return install
 

@@ -49,7 +49,9 @@ class Assumptions:
     keys: int = 1000  # keys on one shard
     batch: int = 500  # Kinesis batch size of the consumer
     batching_window_s: float = 1.0
-    threads: int = 8  # concurrent PutItem / BatchWriteItem calls in the consumer (lambdas/processor/pool.py)
+    # The consumer's pool (WORKERS in lambdas/processor/pool.py): keys applied (departure Queries),
+    # BatchWriteItem chunks and PutItems, that many at a time
+    threads: int = 32
     parallelization_factor: int = 2  # concurrent batches per shard (the catalogue's Kinesis mapping)
     # p50 latencies inside one region, milliseconds
     put_item_ms: float = 6.0
@@ -79,7 +81,7 @@ def consumer_memory_mb() -> int:
 def latest_index_copies() -> int:
     """Index writes per LatestTable put: an index projecting ALL is written with the item; KEYS_ONLY
     is not written when the index keys (kind, key) do not change."""
-    projection = getattr(catalogue.LATEST_TABLE.indexes[0], "projection", "ALL")
+    projection = catalogue.LATEST_BY_KIND.projection
     return 1 if projection == "ALL" else 0
 
 
@@ -149,37 +151,95 @@ def time_new(key: cost_sim.NewKey, settings: Settings, n: int = 2000, rounds: in
 
     event, seq = records[-1]
     metrics_wire = ddb.to_item(cost_sim.new_metrics_item(event, event_local_day(event, settings), seq))
-    sdk = botocore_request_s(ddb.to_item(keystate.to_item(state, cost_sim.UPDATED_AT)), metrics_wire)
-    return {"record_s": best + sdk["batch_write_item_s"], "key_s": _best(per_key) + sdk["put_item_s"],
+    lake_row = lake_record(event, event_local_day(event, settings), cost_sim.INGESTED_AT)
+    sdk = sdk_call_s(ddb.to_item(keystate.to_item(state, cost_sim.UPDATED_AT)), metrics_wire, lake_row)
+    return {"record_s": best + sdk["batch_write_item_s"] / 25 + sdk["put_record_batch_s"] / 500,
+            "key_s": _best(per_key) + sdk["put_item_s"] + sdk["pool_task_s"] * 2,
+            "query_s": sdk["query_s"], "lookup_call_s": sdk["batch_get_item_s"],
             "pure_record_s": best, "sdk": sdk}
 
 
-def botocore_request_s(latest_wire: dict, metrics_wire: dict, n: int = 300) -> dict[str, float]:
-    """CPU of botocore's parameter validation and request serialization (the SDK's part of a call before
-    signing and sending, which are not counted): per PutItem of the key state, per item of a
-    25-item BatchWriteItem."""
-    import botocore.session
-    from botocore.serialize import create_serializer
-    from botocore.validate import ParamValidator
+def sdk_call_s(latest_wire: dict, metrics_wire: dict, lake_row: dict, n: int = 200) -> dict[str, float]:
+    """CPU of whole SDK calls as the processor makes them, everything but the network: a boto3 client with
+    Barometer's config (barometer.aws.retry.client_config; the processor's DynamoDB client without
+    parameter validation, lambdas/processor/tables.py `dynamodb`), its request validated (Firehose),
+    serialized, signed, and a canned response of the right size parsed, handed over by a `before-send`
+    hook instead of the socket. Per PutItem of the key state, per BatchWriteItem of 25 MetricsTable items,
+    per departure Query answering 40 items, per lookup BatchGetItem of 25 keys, per Firehose PutRecordBatch
+    of 500 rows; and per task handed to a thread pool of `Assumptions.threads` workers and waited for.
+    The socket's send and receive (urllib3, TLS) are not counted."""
+    import boto3
+    from botocore.awsrequest import AWSResponse
 
-    model = botocore.session.get_session().get_service_model("dynamodb")
-    serializer, validator = create_serializer("json"), ParamValidator()
-    put, write = model.operation_model("PutItem"), model.operation_model("BatchWriteItem")
-    put_params = {"TableName": "barometer-latest", "Item": latest_wire, "ConditionExpression": "version = :v",
-                  "ExpressionAttributeValues": {":v": {"N": "41"}}}
-    write_params = {"RequestItems": {"barometer-metrics": [{"PutRequest": {"Item": metrics_wire}}] * 25}}
+    from barometer.aws.retry import client_config
 
-    def timed(params: dict, operation, count: int) -> Callable[[], float]:
+    class _Body:
+        def __init__(self, data: bytes):
+            self.data = data
+
+        def stream(self, **_):
+            yield self.data
+
+    def canned(service: str, body: dict, validate: bool = True) -> Any:
+        session = boto3.session.Session(region_name="us-east-1", aws_access_key_id="model",
+                                        aws_secret_access_key="model")
+        client = session.client(service, config=client_config(validate_parameters=validate))
+        raw = json.dumps(body).encode()
+        content_type = "application/x-amz-json-1.0" if service == "dynamodb" else "application/x-amz-json-1.1"
+
+        def send(request, **_):
+            return AWSResponse(request.url, 200, {"content-type": content_type, "x-amzn-requestid": "r"}, _Body(raw))
+
+        client.meta.events.register(f"before-send.{service}", send)
+        return client
+
+    capacity = {"ConsumedCapacity": {"TableName": "t", "CapacityUnits": 1.0}}
+    metrics_item_wire = {"pk": metrics_wire["pk"], "sk": metrics_wire["sk"], "seq": metrics_wire.get("seq", {"S": "1"})}
+    dynamo = canned("dynamodb", capacity, validate=False)
+    put = {"TableName": "barometer-latest", "Item": latest_wire, "ReturnConsumedCapacity": "TOTAL",
+           "ConditionExpression": "#version = :version", "ExpressionAttributeNames": {"#version": "version"},
+           "ExpressionAttributeValues": {":version": {"N": "41"}}}
+    write_client = canned("dynamodb", {"UnprocessedItems": {}, "ConsumedCapacity": [capacity["ConsumedCapacity"]]},
+                          validate=False)
+    write = {"RequestItems": {"barometer-metrics": [{"PutRequest": {"Item": metrics_wire}}] * 25},
+             "ReturnConsumedCapacity": "TOTAL"}
+    query_client = canned("dynamodb", {"Items": [metrics_wire] * 40, "Count": 40, **capacity}, validate=False)
+    query = {"TableName": "barometer-metrics", "ConsistentRead": True, "Limit": 40, "ReturnConsumedCapacity": "TOTAL",
+             "KeyConditionExpression": "pk = :pk AND sk BETWEEN :lo AND :hi",
+             "ExpressionAttributeValues": {":pk": metrics_wire["pk"], ":lo": metrics_wire["sk"], ":hi": metrics_wire["sk"]},
+             "ExclusiveStartKey": {"pk": metrics_wire["pk"], "sk": metrics_wire["sk"]}}
+    get_client = canned("dynamodb", {"Responses": {"barometer-metrics": [metrics_item_wire] * 25},
+                                     "ConsumedCapacity": [capacity["ConsumedCapacity"]]}, validate=False)
+    get = {"RequestItems": {"barometer-metrics": {"Keys": [{"pk": metrics_wire["pk"], "sk": metrics_wire["sk"]}] * 25,
+                                                  "ConsistentRead": True}}, "ReturnConsumedCapacity": "TOTAL"}
+    firehose = canned("firehose", {"FailedPutCount": 0, "Encrypted": False,
+                                   "RequestResponses": [{"RecordId": "r"}] * 500})
+    row = (json.dumps(lake_row, separators=(",", ":")) + "\n").encode()
+    put_batch = {"DeliveryStreamName": "barometer-quotes", "Records": [{"Data": row}] * 500}
+
+    def timed(call: Callable[[], Any], count: int) -> Callable[[], float]:
+        call()
+
         def run() -> float:
             started = time.perf_counter()
             for _ in range(count):
-                validator.validate(params, operation.input_shape)
-                serializer.serialize_to_request(params, operation)
+                call()
             return (time.perf_counter() - started) / count
         return run
 
-    return {"put_item_s": _best(timed(put_params, put, n)),
-            "batch_write_item_s": _best(timed(write_params, write, max(1, n // 25))) / 25}
+    from concurrent.futures import ThreadPoolExecutor, wait
+
+    with ThreadPoolExecutor(max_workers=Assumptions().threads) as pool:
+        def tasks() -> None:
+            wait([pool.submit(int) for _ in range(500)])
+        pool_task_s = _best(timed(tasks, 3)) / 500
+
+    return {"put_item_s": _best(timed(lambda: dynamo.put_item(**put), n)),
+            "batch_write_item_s": _best(timed(lambda: write_client.batch_write_item(**write), max(1, n // 10))),
+            "query_s": _best(timed(lambda: query_client.query(**query), max(1, n // 10))),
+            "batch_get_item_s": _best(timed(lambda: get_client.batch_get_item(**get), max(1, n // 10))),
+            "put_record_batch_s": _best(timed(lambda: firehose.put_record_batch(**put_batch), 5)),
+            "pool_task_s": pool_task_s}
 
 
 def time_old(key: cost_sim.OldKey, settings: Settings, n: int = 2000, keys_n: int = 30) -> dict[str, float]:
@@ -234,19 +294,39 @@ def time_old(key: cost_sim.OldKey, settings: Settings, n: int = 2000, keys_n: in
 
 
 # -- Lambda durations -------------------------------------------------------------------------------------
+def pooled_phase_s(calls: float, cpu_per_call_s: float, latency_ms: float, threads: int) -> float:
+    """A phase of `calls` independent calls over a pool of `threads`: each call's CPU (serialized: one
+    interpreter) then its network wait, which other threads' CPU fills. CPU-bound: every call's CPU and
+    the last one's wait; wait-bound: each thread's share of calls one after another."""
+    if calls <= 0:
+        return 0.0
+    latency_s = latency_ms / 1000
+    return max(calls * cpu_per_call_s + latency_s, math.ceil(calls / threads) * (cpu_per_call_s + latency_s))
+
+
 def new_batch_seconds(n: int, keys: int, lookups: float, queries: float, cpu: dict, a: Assumptions,
-                      scale: float) -> float:
-    """Wall time of one invocation of the new consumer: CPU (scaled to the function's share of a vCPU)
-    plus the calls in the processor's order: lookups (one BatchGetItem), the lake (PutRecordBatch), the
-    MetricsTable chunks over `threads`, departure Queries one after another (inside apply), each changed
-    key's PutItem over `threads`. Cold-start state reads are left out (amortized over a warm container)."""
-    calls = a.threads
-    io_ms = ((a.batch_get_ms if lookups > 0 else 0.0)
-             + a.firehose_put_batch_ms
-             + math.ceil(math.ceil(n / 25) / calls) * a.batch_write_ms
-             + queries * a.query_ms
-             + math.ceil(keys / calls) * a.put_item_ms)
-    return scale * (n * cpu["record_s"] + keys * cpu["key_s"]) + io_ms / 1000
+                      scale: float, overlap: bool = True) -> float:
+    """Wall time of one invocation of the new consumer, in lambdas/processor/pipeline.py's order, CPU scaled
+    to the function's share of a vCPU: the records' CPU (parse, classify, items, apply, rules, lake rows)
+    and the lookups (one BatchGetItem) and the lake (one PutRecordBatch) in the handler's thread; then three
+    phases in the pool of `threads` (`pooled_phase_s`): the MetricsTable chunks (BatchWriteItem), the keys
+    applied (their departure Queries; taken as spread over the keys, one key's windows query one after
+    another), each changed key's PutItem. `overlap=False` adds every wait to every CPU second, as if no
+    thread ever ran while another waited (the slow bound). Cold-start state reads are left out (amortized
+    over a warm container)."""
+    threads = a.threads
+    chunks = math.ceil(n / 25)
+    lookup_calls = math.ceil(lookups / 100)
+    serial_s = scale * (n * cpu["record_s"] + lookup_calls * cpu.get("lookup_call_s", 0.0)) + (
+        (a.batch_get_ms if lookups > 0 else 0.0) + a.firehose_put_batch_ms) / 1000
+    # (calls, CPU per call, latency); a BatchWriteItem's CPU is counted per record in record_s
+    phases = ((chunks, 0.0, a.batch_write_ms),
+              (queries, scale * cpu.get("query_s", 0.0), a.query_ms),
+              (keys, scale * cpu["key_s"], a.put_item_ms))
+    if overlap:
+        return serial_s + sum(pooled_phase_s(calls, c, latency, threads) for calls, c, latency in phases)
+    return serial_s + sum(calls * c + math.ceil(calls / threads) * latency / 1000 if calls > 0 else 0.0
+                          for calls, c, latency in phases)
 
 
 def shard_throughput(cpu: dict, per_record: dict, a: Assumptions, memory_mb: int, prices: dict,
@@ -264,7 +344,15 @@ def shard_throughput(cpu: dict, per_record: dict, a: Assumptions, memory_mb: int
             "events_per_s_by_threads": {t: round(n / new_batch_seconds(n, keys, lookups, queries, cpu,
                                                                        replace(a, threads=t),
                                                                        cpu_scale(memory_mb, prices)))
-                                        for t in (4, 8, 16, 32)},
+                                        for t in (8, 16, 32, 64)},
+            "events_per_s_by_memory_mb": {m: round(n / new_batch_seconds(n, keys, lookups, queries, cpu, a,
+                                                                         cpu_scale(m, prices)))
+                                          for m in (1024, 1769)},
+            "events_per_s_without_overlap": round(n / new_batch_seconds(n, keys, lookups, queries, cpu, a,
+                                                                        cpu_scale(memory_mb, prices), overlap=False)),
+            "cpu_seconds": round(cpu_scale(memory_mb, prices) * (
+                n * cpu["record_s"] + keys * cpu["key_s"] + queries * cpu.get("query_s", 0.0)
+                + math.ceil(lookups / 100) * cpu.get("lookup_call_s", 0.0)), 4),
             "offered_events_per_s": round(a.keys * rate_per_key_s),
             "cpu_scale": round(cpu_scale(memory_mb, prices), 3), "memory_mb": memory_mb, "threads": a.threads}
 
@@ -549,7 +637,10 @@ def table(model: dict) -> str:
                    f"{t['parallelization_factor']} (batch {t['batch']}, {t['keys_per_batch']} keys, "
                    f"{t['batch_seconds'] * 1000:.0f} ms per batch at {t['memory_mb']} MB, CPU x{t['cpu_scale']}, "
                    f"{t['threads']} threads); offered {t['offered_events_per_s']:,}/s"),
-              f"  by threads (factor 1): {by_threads}"]
+              f"  by threads (factor 1): {by_threads}",
+              "  by memory (factor 1): " + ", ".join(f"{m:,} MB {v:,}" for m, v in t["events_per_s_by_memory_mb"].items())
+              + f"; CPU {t['cpu_seconds'] * 1000:.0f} ms of the batch; without overlap "
+              f"{t['events_per_s_without_overlap']:,}"]
     for name, target in model["targets"].items():
         lines.append(f"  target {name}: {'met' if target['met'] else 'MISSED'} ({target})")
     idle = model.get("idle_monthly_usd")

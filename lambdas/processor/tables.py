@@ -12,7 +12,14 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from barometer import catalogue
-from barometer.aws import PARTIAL_RETRY, AwsTarget, BatchCallError, client_config, resource_name, retry_partial
+from barometer.aws import (
+    PARTIAL_RETRY,
+    AwsTarget,
+    BatchCallError,
+    client_config,
+    resource_name,
+    retry_partial,
+)
 from barometer.core.itemsize import item_size
 from barometer.core.timeutil import parse_rfc3339, to_epoch_us
 from barometer.core.windows import Entry, departure_sk_bounds

@@ -74,23 +74,39 @@ def test_batch_fill_follows_the_feed_and_the_key_count():
 
 
 def test_the_throughput_formula():
-    # Given 20 us of CPU per record and 100 us per key save on this machine, a 1,024 MB consumer, 8 threads
-    cpu = {"record_s": 20e-6, "key_s": 100e-6}
+    # Given 20 us of CPU per record, 100 us per key save, 1 ms per departure Query and 500 us per lookup call
+    # on this machine, a 1,024 MB consumer, 8 threads
+    cpu = {"record_s": 20e-6, "key_s": 100e-6, "query_s": 1e-3, "lookup_call_s": 500e-6}
     a = cost_model.Assumptions(keys=1000, batch=500, threads=8, put_item_ms=6, batch_write_ms=10, batch_get_ms=6,
                                query_ms=5, firehose_put_batch_ms=30)
     scale = 1769 / 1024
     # When a batch of 500 records over 500 keys has 25 lookups and 30 departure Queries
     seconds = cost_model.new_batch_seconds(500, 500, 25, 30, cpu, a, scale)
-    # Then: CPU x scale, one BatchGetItem, one PutRecordBatch, ceil(20 chunks / 8) BatchWriteItem rounds,
-    # the Queries one after another, ceil(500 keys / 8) PutItem rounds
-    cpu_s = scale * (500 * 20e-6 + 500 * 100e-6)
-    io_ms = 6 + 30 + 3 * 10 + 30 * 5 + 63 * 6
-    assert seconds == pytest.approx(cpu_s + io_ms / 1000)
+    # Then: in the handler's thread the records' CPU, one lookup call, its BatchGetItem and one PutRecordBatch;
+    # in the pool of 8 the MetricsTable chunks (ceil(20 / 8) = 3 rounds of 10 ms), the 30 Queries (CPU-bound:
+    # 30 x 1 ms x scale, then the last one's 5 ms) and the 500 PutItems (wait-bound: 63 rounds of 6 ms + 100 us x scale)
+    serial = scale * (500 * 20e-6 + 500e-6) + (6 + 30) / 1000
+    queries = max(30 * scale * 1e-3 + 0.005, 4 * (scale * 1e-3 + 0.005))
+    puts = max(500 * scale * 100e-6 + 0.006, 63 * (scale * 100e-6 + 0.006))
+    assert queries == 30 * scale * 1e-3 + 0.005 and puts == 63 * (scale * 100e-6 + 0.006)
+    assert seconds == pytest.approx(serial + 3 * 0.010 + queries + puts)
+    # ... and without overlap every wait adds to every CPU second
+    slow = cost_model.new_batch_seconds(500, 500, 25, 30, cpu, a, scale, overlap=False)
+    assert slow == pytest.approx(serial + 3 * 0.010 + 30 * scale * 1e-3 + 4 * 0.005 + 500 * scale * 100e-6 + 63 * 0.006)
     per_record = {"lookups": 25 / 500, "queries": 30 / 500}
     model = cost_model.shard_throughput(cpu, per_record, a, 1024, PRICES)
     assert model["events_per_s"] == round(500 / seconds)
     assert model["events_per_s_with_parallelization"] == round(2 * 500 / seconds)
+    assert model["events_per_s_without_overlap"] == round(500 / slow)
+    assert model["cpu_seconds"] == pytest.approx(scale * (500 * 20e-6 + 500 * 100e-6 + 30 * 1e-3 + 500e-6), abs=1e-4)
     assert model["events_per_s_by_threads"][16] > model["events_per_s_by_threads"][8]
+    assert model["events_per_s_by_memory_mb"][1769] > model["events_per_s_by_memory_mb"][1024] == model["events_per_s"]
+
+
+def test_the_model_assumes_the_processors_pool():
+    from lambdas.processor.pool import WORKERS
+
+    assert cost_model.Assumptions().threads == WORKERS
 
 
 def test_lambda_below_one_vcpu_gets_a_share_of_it():

@@ -5,7 +5,7 @@ Every call asks for ReturnConsumedCapacity=TOTAL and reports its units to the Ca
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -125,14 +125,7 @@ class DynamoMetricsTable:
             self.meter.read(response, lambda: len(pending) - len(unprocessed))
             return {p: "UnprocessedKeys" for p in pending if unique[p] in unprocessed}
 
-        for start in range(0, len(unique), BATCH_GET_MAX):
-            try:
-                left = retry_partial(range(start, min(start + BATCH_GET_MAX, len(unique))), get)
-            except BatchCallError as exc:
-                raise StoreError(f"BatchGetItem on {table} failed: {exc.code}") from exc.cause
-            if left:
-                raise StoreError(f"BatchGetItem on {table}: {len(left)} key(s) still unprocessed after "
-                                 f"{PARTIAL_RETRY.attempts} tries")
+        _get_in_chunks(table, len(unique), get)
         return found
 
     def fetch(self, pk: str, after_us: int, upto_us: int, limit: int, after_id: str | None = None
@@ -204,14 +197,7 @@ class DynamoLatestTable:
             self.meter.read(response, lambda: sum(read_units(item_size(i)) for i in items) + answered - len(items))
             return {p: "UnprocessedKeys" for p in pending if unique[p] in unprocessed}
 
-        for start in range(0, len(unique), BATCH_GET_MAX):
-            try:
-                left = retry_partial(range(start, min(start + BATCH_GET_MAX, len(unique))), get)
-            except BatchCallError as exc:
-                raise StoreError(f"BatchGetItem on {table} failed: {exc.code}") from exc.cause
-            if left:
-                raise StoreError(f"BatchGetItem on {table}: {len(left)} key(s) still unprocessed after "
-                                 f"{PARTIAL_RETRY.attempts} tries")
+        _get_in_chunks(table, len(unique), get)
         return found
 
     def save(self, item: dict[str, Any], expected_version: int) -> None:
@@ -233,3 +219,16 @@ class DynamoLatestTable:
                 raise StateConflictError(item["pk"]) from exc
             raise StoreError(f"PutItem {item['pk']} on {table}: {_code(exc)}") from exc
         self.meter.write(response, lambda: write_units(item))
+
+
+def _get_in_chunks(table: str, count: int, get: Callable[[list[int]], dict[int, str]]) -> None:
+    """BatchGetItem of `count` keys, 100 a call; `get` reads the positions it is given and returns those
+    left unprocessed, which are sent again under the one retry policy."""
+    for start in range(0, count, BATCH_GET_MAX):
+        try:
+            left = retry_partial(range(start, min(start + BATCH_GET_MAX, count)), get)
+        except BatchCallError as exc:
+            raise StoreError(f"BatchGetItem on {table} failed: {exc.code}") from exc.cause
+        if left:
+            raise StoreError(f"BatchGetItem on {table}: {len(left)} key(s) still unprocessed after "
+                             f"{PARTIAL_RETRY.attempts} tries")

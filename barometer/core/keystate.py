@@ -15,6 +15,7 @@ share their first 8 characters, and it only ever decides between prices of one d
 from __future__ import annotations
 
 import hashlib
+import struct
 from enum import Enum
 from typing import Any, Iterable, Sequence
 
@@ -235,36 +236,97 @@ def classify_batch(state: KeyState, records: Iterable[tuple[Event, int]]) -> lis
 # -- the LatestTable item -----------------------------------------------------------------------------
 def to_item(state: KeyState, updated_at: str) -> dict[str, Any]:
     """The LatestTable item in plain Python values (the adapter converts them; floats go by repr, exact).
-    `applied_seq` is a string: Kinesis sequence numbers have more digits than a DynamoDB number holds."""
+    `applied_seq` is a string: Kinesis sequence numbers have more digits than a DynamoDB number holds.
+    The running sums and closes go packed in one binary `state` (see `pack_state`)."""
     item = {"pk": state.pk, **state.view(), "updated_at": updated_at, "applied_seq": str(state.applied_seq),
             "version": state.version + 1}
     if state.latest is not None:
-        unseeded = state.unseeded
-        item["sums"] = {w.name: [w.total, w.comp, w.count] for w in state.windows if w not in unseeded}
-        if state.kind == "quote":
-            item["closes"] = {d: [c[0], c[1], close_tiebreak(c[2])] for d, c in state.closes.items()}
+        item["state"] = pack_state(state)
     return item
+
+
+# The internal state is one binary attribute rather than maps of lists: botocore, moto and DynamoDB pay
+# per nested value, and 8-byte IEEE doubles are exact and smaller than DynamoDB numbers (the 2 KB budget).
+# Layout 1, little-endian: u8 layout; u8 window count, then per window u8 name length, UTF-8 name,
+# f64 total, f64 compensation, i64 count; u8 close count, then per close (oldest day first) u8 day length,
+# day, i64 epoch_us, f64 price, u8 tie-break length, UTF-8 tie-break.
+STATE_LAYOUT = 1
+_SUM = struct.Struct("<ddq")
+_CLOSE = struct.Struct("<qd")
+
+
+def pack_state(state: KeyState) -> bytes:
+    unseeded = state.unseeded
+    sums = [w for w in state.windows if w not in unseeded]
+    out = bytearray((STATE_LAYOUT, len(sums)))
+    for w in sums:
+        name = w.name.encode()
+        out.append(len(name))
+        out += name
+        out += _SUM.pack(w.total, w.comp, w.count)
+    closes = state.closes if state.kind == "quote" else {}
+    out.append(len(closes))
+    for day in sorted(closes):  # sorted: equal states pack to equal bytes whatever the order of arrival
+        us, price, event_id = closes[day]
+        raw_day, tiebreak = day.encode(), close_tiebreak(event_id).encode()
+        out.append(len(raw_day))
+        out += raw_day
+        out += _CLOSE.pack(us, price)
+        out.append(len(tiebreak))
+        out += tiebreak
+    return bytes(out)
+
+
+def unpack_state(packed: bytes) -> tuple[dict[str, tuple[float, float, int]], dict[str, list]]:
+    """(window name -> (total, compensation, count), day -> [epoch_us, price, tie-break]) of `pack_state`."""
+    if not packed or packed[0] != STATE_LAYOUT:
+        raise ValueError(f"unknown LatestTable state layout {packed[:1]!r}")
+    at, sums, closes = 2, {}, {}
+    for _ in range(packed[1]):
+        end = at + 1 + packed[at]
+        name = packed[at + 1:end].decode()
+        sums[name] = _SUM.unpack_from(packed, end)
+        at = end + _SUM.size
+    count, at = packed[at], at + 1
+    for _ in range(count):
+        end = at + 1 + packed[at]
+        day = packed[at + 1:end].decode()
+        us, price = _CLOSE.unpack_from(packed, end)
+        at = end + _CLOSE.size
+        end = at + 1 + packed[at]
+        closes[day] = [us, price, packed[at + 1:end].decode()]
+        at = end
+    if at != len(packed):
+        raise ValueError(f"LatestTable state has {len(packed) - at} trailing bytes")
+    return sums, closes
 
 
 def from_item(item: dict[str, Any] | None, kind: str, key: str, windows: Sequence[Window]) -> KeyState:
     """Rebuild the state (numbers already plain int/float). A configured window the item lacks is read in
-    full at the next apply; so is every window of an item of the previous layout (minute `buckets`, seq
-    positions of the MetricsTable stream rather than of Kinesis: its applied_seq is not carried over)."""
+    full at the next apply; so is every window of an item of the first layout (minute `buckets`, seq
+    positions of the MetricsTable stream rather than of Kinesis: its applied_seq is not carried over).
+    Items written before the packed `state` keep their sums and closes in the `sums` and `closes` maps."""
     state = KeyState(kind, key, windows)
     if not item:
         return state
+    packed = item.get("state")
+    if packed is not None:
+        # boto3's resource layer hands binary as boto3.dynamodb.types.Binary, the client as bytes
+        sums, closes = unpack_state(bytes(getattr(packed, "value", packed)))
+    else:
+        sums = item.get("sums") or {}
+        closes = {d: [int(c[0]), float(c[1]), close_tiebreak(str(c[2]))] for d, c in (item.get("closes") or {}).items()}
     if item.get("ts") is not None:
         state.latest = Event(kind, key, parse_rfc3339(item["ts"]), item["event_id"], float(item["value"]),
                              dict(item.get("fields") or {}), item.get("source"))
         state.latest_day = item.get("local_day")
-        sums = item.get("sums") or {}
         for w in state.windows:
             stored = sums.get(w.name)
             if stored is None:
                 state.unseeded.append(w)
             else:
                 w.total, w.comp, w.count = float(stored[0]), float(stored[1]), int(stored[2])
-    state.closes = {d: [int(c[0]), float(c[1]), close_tiebreak(str(c[2]))] for d, c in (item.get("closes") or {}).items()}
+    state.closes = closes
     state.applied_seq = 0 if "buckets" in item else int(item.get("applied_seq", -1))
     state.events = int(item.get("events", 0))
     state.version = int(item.get("version", 0))

@@ -101,8 +101,8 @@ router = Router()
 MAX_EVENTS_PER_REQUEST = 500
 MAX_BODY_BYTES = 5 * 1024 * 1024
 _KINDS = {"quote": "quote", "quotes": "quote", "stock": "quote", "stocks": "quote", "weather": "weather"}
-# The key state's own attributes (barometer/core/keystate.py to_item), and the previous layout's.
-INTERNAL_LATEST_FIELDS = ("sums", "closes", "applied_seq", "version", "pk", "buckets", "recent")
+# The key state's own attributes (barometer/core/keystate.py to_item), and those of earlier layouts.
+INTERNAL_LATEST_FIELDS = ("state", "applied_seq", "version", "pk", "sums", "closes", "buckets", "recent")
 
 
 # -- ingest ----------------------------------------------------------------------------------

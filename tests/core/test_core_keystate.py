@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from keystate_builders import WINDOWS, Consumer, FakeMetrics, Reference, close_enough, day_of, quote
 
 from barometer.core.keystate import (
-    KeyState, Verdict, classify_batch, close_tiebreak, from_item, resolve_lookup, to_item,
+    KeyState, Verdict, classify_batch, close_tiebreak, from_item, resolve_lookup, to_item, unpack_state,
 )
 from barometer.core.windows import WindowSum, departure_sk_bounds
 
@@ -294,7 +294,7 @@ def test_weather_keeps_no_closes():
     consumer = Consumer(kind="weather", key="Seattle")
     event = Event("weather", "Seattle", utc_from_us(T0), "w1", 3.0, {"temp_c": 3.0}, "sim")
     applied = consumer.run([(event, 1)])
-    assert applied[0].previous_close is None and "closes" not in consumer.saved
+    assert applied[0].previous_close is None and unpack_state(consumer.saved["state"])[1] == {}
     assert consumer.saved["source"] == "sim" and consumer.saved["rolling"]["24h"] == 3.0
 
 

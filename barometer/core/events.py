@@ -19,7 +19,7 @@ from barometer.core.currencies import ISO_4217
 from barometer.core.errors import FieldError, ValidationError
 from barometer.core.timeutil import EPOCH as _MIN_TS
 from barometer.core.timeutil import (
-    TimestampError, format_fixed, format_public, local_day, parse_rfc3339, to_epoch_us,
+    TimestampError, format_fixed, format_public, local_day_of_epoch_us, parse_rfc3339,
 )
 from barometer.core.vocabulary import (
     KEY_FIELD, KIND_FIELDS, KINDS, QUOTE, VALUE_FIELD, WEATHER, WEATHER_METRIC_SPECS,
@@ -42,6 +42,15 @@ WEATHER_FIELDS = frozenset({*_ENVELOPE, KEY_FIELD[WEATHER], *KIND_FIELDS[WEATHER
 MAX_PRICE = 1e9
 MAX_VOLUME = 10**15
 WEATHER_BOUNDS = {m.name: (m.low, m.high) for m in WEATHER_METRIC_SPECS}
+_WEATHER_SPECS = tuple((m.name, m.low, m.high) for m in WEATHER_METRIC_SPECS)
+_ALTERNATIVE_NAMES = tuple(name for name, _ in ALTERNATIVE_UNITS.values())
+_ONE_US = timedelta(microseconds=1)
+# Strings already found valid (symbols, sources): a set lookup instead of a regex per event; bounded.
+_VALID_CACHE_MAX = 4096
+_valid_symbols: set[str] = set()
+_valid_sources: set[str] = set()
+_sorted_field_names: dict[tuple, tuple] = {}  # a fields dict's key order -> sorted (derive_event_id)
+_future_limit: tuple = (None, None, None)  # (now, max_future_skew_s, limit) of the last call, swapped whole
 
 
 class NonFinite:
@@ -71,7 +80,7 @@ class Event:
         self.kind = kind
         self.key = key
         self.ts = ts
-        self.epoch_us = to_epoch_us(ts)
+        self.epoch_us = (ts - _MIN_TS) // _ONE_US  # exact: timedelta // timedelta is integer arithmetic
         self.event_id = event_id
         self.value = value
         self.fields = fields
@@ -155,9 +164,16 @@ def _timestamp(obj: dict, errors: list[FieldError], settings: Settings, now: dat
     if ts < _MIN_TS:
         errors.append(FieldError("ts", "must not be before 1970-01-01"))
         return None
-    if now is not None and ts > now + timedelta(seconds=settings.max_future_skew_s):
-        errors.append(FieldError("ts", f"is more than {settings.max_future_skew_s}s in the future"))
-        return None
+    if now is not None:
+        global _future_limit
+        skew = settings.max_future_skew_s
+        cached_now, cached_skew, limit = _future_limit
+        if cached_now is not now or cached_skew != skew:
+            limit = now + timedelta(seconds=skew)
+            _future_limit = (now, skew, limit)
+        if ts > limit:
+            errors.append(FieldError("ts", f"is more than {settings.max_future_skew_s}s in the future"))
+            return None
     return ts
 
 
@@ -179,16 +195,23 @@ def _parse_quote(obj: dict, errors: list[FieldError]) -> tuple[str | None, float
     symbol = obj.get("symbol")
     if symbol is None:
         errors.append(FieldError("symbol", "is required"))
-    elif not isinstance(symbol, str) or not SYMBOL_PATTERN.fullmatch(symbol):
-        errors.append(FieldError("symbol", "must be 1-10 characters of A-Z 0-9 . -"))
-        symbol = None
-    price = _number(obj, "price", errors, required=True)
-    if price is not None and not 0 < price <= MAX_PRICE:
-        errors.append(FieldError("price", f"must be greater than 0 and at most {MAX_PRICE:g}"))
-        price = None
+    elif type(symbol) is not str or symbol not in _valid_symbols:
+        if not isinstance(symbol, str) or not SYMBOL_PATTERN.fullmatch(symbol):
+            errors.append(FieldError("symbol", "must be 1-10 characters of A-Z 0-9 . -"))
+            symbol = None
+        elif type(symbol) is str:
+            _remember(_valid_symbols, symbol)
+    price = obj.get("price")
+    if type(price) is not float or not 0.0 < price <= MAX_PRICE:  # a float in range: _number's result
+        price = _number(obj, "price", errors, required=True)
+        if price is not None and not 0 < price <= MAX_PRICE:
+            errors.append(FieldError("price", f"must be greater than 0 and at most {MAX_PRICE:g}"))
+            price = None
     fields: dict[str, Any] = {"price": price}
     volume = obj.get("volume")
-    if volume is not None:
+    if type(volume) is int and 0 <= volume <= MAX_VOLUME:
+        fields["volume"] = volume
+    elif volume is not None:
         if isinstance(volume, bool) or not isinstance(volume, int):
             if isinstance(volume, float) and math.isfinite(volume) and volume.is_integer():
                 volume = int(volume)
@@ -225,6 +248,31 @@ def _first_of(obj: dict, errors: list[FieldError], primary: str, alternative: st
     return converted
 
 
+def _remember(cache: set[str], value: str) -> None:
+    if len(cache) >= _VALID_CACHE_MAX:
+        cache.clear()
+    cache.add(value)
+
+
+def _weather_fields_fast(obj: dict) -> dict[str, Any] | None:
+    """The fields when every metric sent is a float within its bounds in the contract's unit and temp_c is
+    there (what the general path makes of them), else None: the general path decides and words errors."""
+    fields: dict[str, Any] = {}
+    for name, low, high in _WEATHER_SPECS:
+        value = obj.get(name)
+        if value is None:
+            continue
+        if type(value) is not float or not low <= value <= high:
+            return None
+        fields[name] = value
+    if "temp_c" not in fields:
+        return None
+    for name in _ALTERNATIVE_NAMES:
+        if name in obj:
+            return None
+    return fields
+
+
 def _parse_weather(obj: dict, errors: list[FieldError], settings: Settings) -> tuple[str | None, float | None, dict]:
     city = obj.get("city")
     if city is None:
@@ -234,6 +282,9 @@ def _parse_weather(obj: dict, errors: list[FieldError], settings: Settings) -> t
         errors.append(FieldError("city", f"must be a configured city ({known})"))
         city = None
     value_field = VALUE_FIELD[WEATHER]
+    fast = _weather_fields_fast(obj)
+    if fast is not None:
+        return city, fast[value_field], fast
     if obj.get(value_field) is None and obj.get(ALTERNATIVE_UNITS[value_field][0]) is None:
         errors.append(FieldError(value_field, "is required"))
     fields: dict[str, Any] = {}
@@ -250,8 +301,14 @@ def _parse_weather(obj: dict, errors: list[FieldError], settings: Settings) -> t
 
 def derive_event_id(kind: str, key: str, ts: datetime, fields: dict[str, Any], source: str | None) -> str:
     """Content hash of the normalised event: the same observation always gets the same id."""
+    order = tuple(fields)
+    names = _sorted_field_names.get(order)
+    if names is None:
+        names = tuple(sorted(fields))
+        if len(_sorted_field_names) < 256:
+            _sorted_field_names[order] = names
     canonical = "|".join((kind, key, format_fixed(ts), source or "",
-                          ",".join(f"{k}={fields[k]!r}" for k in sorted(fields))))
+                          ",".join([f"{k}={fields[k]!r}" for k in names])))
     return hashlib.blake2b(canonical.encode(), digest_size=16).hexdigest()
 
 
@@ -265,13 +322,20 @@ def parse_event(obj: Any, settings: Settings, now: datetime | None = None) -> Ev
         shown = kind if isinstance(kind, str) and len(kind) <= 20 else type(kind).__name__
         raise ValidationError.single("kind", f"must be {' or '.join(map(repr, KINDS))} (got {shown!r})")
     if kind == QUOTE:
-        _unknown_fields(obj, QUOTE_FIELDS, errors)
+        if not QUOTE_FIELDS.issuperset(obj):
+            _unknown_fields(obj, QUOTE_FIELDS, errors)
         key, value, fields = _parse_quote(obj, errors)
     else:
-        _unknown_fields(obj, WEATHER_FIELDS, errors)
+        if not WEATHER_FIELDS.issuperset(obj):
+            _unknown_fields(obj, WEATHER_FIELDS, errors)
         key, value, fields = _parse_weather(obj, errors, settings)
     ts = _timestamp(obj, errors, settings, now)
-    source = _string(obj, "source", errors, SOURCE_PATTERN, "must be 1-64 characters of letters, digits, space . _ : / -")
+    source = obj.get("source")
+    if type(source) is not str or source not in _valid_sources:
+        source = _string(obj, "source", errors, SOURCE_PATTERN,
+                         "must be 1-64 characters of letters, digits, space . _ : / -")
+        if type(source) is str:
+            _remember(_valid_sources, source)
     event_id = _string(obj, "event_id", errors, EVENT_ID_PATTERN, "must be 1-128 characters of letters, digits . _ : -")
     if errors:
         raise ValidationError(errors)
@@ -294,5 +358,5 @@ def _json_type(value: Any) -> str:
 
 
 def event_local_day(event: Event, settings: Settings) -> str:
-    return local_day(event.ts, settings.timezone_for(event.kind, event.key))
+    return local_day_of_epoch_us(event.epoch_us, settings.timezone_for(event.kind, event.key))
 

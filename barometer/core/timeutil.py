@@ -13,6 +13,13 @@ _RFC3339 = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
 )
 
+# The usual forms (upper-case T and Z, an in-range hour and offset, at most 6 fraction digits): for these
+# datetime.fromisoformat gives what the general parse below does, or raises and the general parse speaks.
+_COMMON = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T(?:[01][0-9]|2[0-3]):[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"
+)
+_common, _fromisoformat = _COMMON.fullmatch, datetime.fromisoformat
+
 
 class TimestampError(ValueError):
     pass
@@ -20,6 +27,16 @@ class TimestampError(ValueError):
 
 def parse_rfc3339(text: str) -> datetime:
     """Parse an RFC 3339 timestamp with a zone into an aware UTC datetime (microsecond precision)."""
+    if _common(text) is not None:
+        try:
+            value = _fromisoformat(text)
+            return value if value.tzinfo is UTC else value.astimezone(UTC)
+        except (ValueError, OverflowError):  # Feb 30, second 60, out of range: worded below
+            pass
+    return _parse_general(text)
+
+
+def _parse_general(text: str) -> datetime:
     match = _RFC3339.fullmatch(text)
     if match is None:
         raise TimestampError("must be an RFC 3339 timestamp with a zone, e.g. 2026-11-24T15:04:05Z")
@@ -48,17 +65,15 @@ def parse_rfc3339(text: str) -> datetime:
 def format_fixed(value: datetime) -> str:
     """UTC, fixed width with microseconds: string order is time order (sort keys)."""
     v = value.astimezone(UTC) if value.tzinfo is not UTC else value
-    return (f"{v.year:04d}-{v.month:02d}-{v.day:02d}T{v.hour:02d}:{v.minute:02d}:{v.second:02d}"
-            f".{v.microsecond:06d}Z")
+    return v.isoformat(timespec="microseconds")[:-6] + "Z"  # drops "+00:00"
 
 
 def format_public(value: datetime) -> str:
     """UTC RFC 3339 for humans and APIs: fraction only when there is one."""
     v = value.astimezone(UTC) if value.tzinfo is not UTC else value
-    base = f"{v.year:04d}-{v.month:02d}-{v.day:02d}T{v.hour:02d}:{v.minute:02d}:{v.second:02d}"
     if v.microsecond:
-        return f"{base}.{v.microsecond:06d}".rstrip("0") + "Z"
-    return base + "Z"
+        return v.isoformat()[:-6].rstrip("0") + "Z"
+    return v.isoformat()[:-6] + "Z"
 
 
 def to_epoch_us(value: datetime) -> int:
@@ -77,3 +92,32 @@ def zone(name: str) -> ZoneInfo:
 
 def local_day(value: datetime, tz_name: str) -> str:
     return value.astimezone(zone(tz_name)).date().isoformat()
+
+
+_HOUR_US = 3_600_000_000
+_days_by_hour: dict[tuple[str, int], str | None] = {}
+
+
+def local_day_of_epoch_us(epoch_us: int, tz_name: str) -> str:
+    """local_day of the instant epoch_us, cached per zone and UTC hour. A UTC hour whose first and last
+    microsecond have the same offset and local day is one local day throughout: no zone has two offset
+    changes within an hour (tests/core/test_core_timeutil_fast.py checks tzdata). Other hours: not cached."""
+    key = (tz_name, epoch_us // _HOUR_US)
+    day = _days_by_hour.get(key)
+    if day is not None:
+        return day
+    if key not in _days_by_hour:
+        if len(_days_by_hour) >= 4096:
+            _days_by_hour.clear()
+        tz = zone(tz_name)
+        start = key[1] * _HOUR_US
+        try:
+            first = from_epoch_us(start).astimezone(tz)
+            last = from_epoch_us(start + _HOUR_US - 1).astimezone(tz)
+        except (OverflowError, ValueError):  # an hour at the ends of datetime's range
+            first = last = None
+        same = first is not None and first.utcoffset() == last.utcoffset() and first.date() == last.date()
+        day = _days_by_hour[key] = first.date().isoformat() if same else None
+        if day is not None:
+            return day
+    return local_day(from_epoch_us(epoch_us), tz_name)

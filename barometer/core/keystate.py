@@ -77,7 +77,7 @@ class Applied:
 
 class KeyState:
     __slots__ = ("kind", "key", "pk", "windows", "latest", "latest_day", "closes", "applied_seq", "events",
-                 "version", "unseeded", "_previous")
+                 "version", "unseeded", "_previous", "_one_pass")
 
     def __init__(self, kind: str, key: str, windows: Sequence[Window]):
         self.kind, self.key, self.pk = kind, key, item_pk(kind, key)
@@ -90,6 +90,8 @@ class KeyState:
         self.version = 0
         self.unseeded: list[WindowSum] = []  # windows the stored item lacked: read in full at the next apply
         self._previous: tuple | None = None  # (day, previous day, its close) of the last lookup
+        # DepartureCache.step needs distinct window lengths ("60m" and "1h" are two names of one length)
+        self._one_pass = len({w.us for w in self.windows}) == len(self.windows)
 
     # -- what a record is ------------------------------------------------------------------------
     def classify(self, event: Event, seq: int) -> Verdict:
@@ -116,16 +118,23 @@ class KeyState:
         """Fold in a NEW record (its MetricsTable item already written, carrying `seq`)."""
         if seq <= self.applied_seq:
             raise ValueError(f"seq {seq} is not after the applied {self.applied_seq}: classify first")
-        if self.unseeded and self.latest is not None:
-            for w in self.unseeded:
-                departures.seed(w, self.latest.epoch_us, self.applied_seq)
-        self.unseeded = []
+        if self.unseeded:
+            if self.latest is not None:
+                for w in self.unseeded:
+                    departures.seed(w, self.latest.epoch_us, self.applied_seq)
+            self.unseeded = []
         us, value, windows, latest = event.epoch_us, event.value, self.windows, self.latest
         if latest is None:
             departures.start(windows, us)
             for w in windows:
                 w.add(value)
             self.latest, self.latest_day = event, local_day
+        elif us > latest.epoch_us and self._one_pass:
+            departures.step(windows, latest.epoch_us, (us, event.event_id, value, seq), self.applied_seq)
+            self.latest, self.latest_day = event, local_day
+            self.applied_seq = seq
+            self.events += 1
+            return self._applied_quote(event, local_day) if self.kind == "quote" else Applied(event, local_day, None, None)
         elif us > latest.epoch_us or (us == latest.epoch_us and event.event_id > latest.event_id):
             if us > latest.epoch_us:
                 departures.advance(windows, latest.epoch_us, us, self.applied_seq)
@@ -149,6 +158,10 @@ class KeyState:
         self.events += 1
         if self.kind != "quote":
             return Applied(event, local_day, None, None)
+        return self._applied_quote(event, local_day)
+
+    def _applied_quote(self, event: Event, local_day: str) -> Applied:
+        us, value = event.epoch_us, event.value
         cached, close = self._previous, self.closes.get(local_day)
         if cached is not None and cached[0] == local_day and close is not None and us > close[0]:
             # the usual case, inlined: a later price of the day whose previous close is known

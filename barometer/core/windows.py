@@ -181,6 +181,79 @@ class DepartureCache:
                 run = runs[w.us] = _Run(old_edge, tail=False)
             self._depart(run, w, new_edge, new_latest, applied_seq)
 
+    def step(self, windows: Sequence[WindowSum], old_latest: int, entry: Entry, applied_seq: int) -> None:
+        """A NEW event after latest (old_latest < entry's epoch_us), in one pass over the windows: per window
+        what `advance` subtracts, then the event's value added (WindowSum.add), then `insert`. The windows'
+        lengths must be distinct (each has its own cached run), as the hot path's usual case is."""
+        us, event_id, value = entry[0], entry[1], entry[2]
+        runs = self._runs
+        for w in windows:
+            wus = w.us
+            run = runs.get(wus)
+            if run is None or run.edge != old_latest - wus:
+                self.advance((w,), old_latest, us, applied_seq)
+                w.add(value)
+                self.insert((w,), entry)
+                continue
+            # advance, its usual case (as there)
+            new_edge = us - wus
+            entries, i = run.entries, run.head
+            n = len(entries)
+            while i < n:
+                departing = entries[i]
+                if departing[0] > new_edge:
+                    break
+                if departing[3] <= applied_seq:
+                    if w.count > 1:
+                        total, leaving = w.total, departing[2]
+                        t = total - leaving
+                        if abs(total) >= abs(leaving):
+                            w.comp += (total - t) - leaving
+                        else:
+                            w.comp += (-leaving - t) + total
+                        w.total = t
+                        w.count -= 1
+                    else:
+                        w.remove(departing[2])
+                i += 1
+            if i < n:
+                if i > 64 and 2 * i > n:
+                    del entries[:i]
+                    i = 0
+                run.head, run.edge = i, new_edge
+            else:
+                run.head = i
+                if new_edge >= old_latest:
+                    w.clear()
+                    run = runs[wus] = _Run(new_edge, tail=True)
+                else:
+                    self._depart(run, w, new_edge, us, applied_seq)
+            # WindowSum.add
+            total = w.total
+            t = total + value
+            if abs(total) >= abs(value):
+                w.comp += (total - t) + value
+            else:
+                w.comp += (value - t) + total
+            w.total = t
+            w.count += 1
+            # insert, its usual cases: after a followed run's last entry, or past a chunk's end
+            if us <= run.edge:
+                continue
+            if not run.tail:
+                if us > run.hi_us or (us == run.hi_us and run.hi_id is not None and event_id > run.hi_id):
+                    continue
+            else:
+                entries = run.entries
+                if len(entries) <= run.head or entries[-1][0] < us:
+                    entries.append(entry)
+                    if len(entries) - run.head > self.capacity:
+                        del entries[run.head + self.limit:]
+                        run.tail = False
+                        run.hi_us, run.hi_id = entries[-1][0], entries[-1][1]
+                    continue
+            self.insert((w,), entry)
+
     def _depart(self, run: _Run, w: WindowSum, new_edge: int, upto_us: int, applied_seq: int) -> None:
         entries, i = run.entries, run.head
         while True:

@@ -360,7 +360,7 @@ def test_latest_quote_has_value_ts_rolling_by_window_name_and_previous_close(mar
     assert_same_rolling(latest["rolling"], brute_force_rolling(points, last_ts))
     assert latest["previous_close"] == 100.0
     assert latest["change_pct"] == pytest.approx(-11.0)
-    for internal in ("sums", "closes", "applied_seq", "version", "pk", "buckets", "recent"):
+    for internal in ("state", "sums", "closes", "applied_seq", "version", "pk", "buckets", "recent"):
         assert internal not in latest
 
 

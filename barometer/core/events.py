@@ -73,7 +73,7 @@ def decode_json(text: str | bytes) -> Any:
 class Event:
     """A validated, normalised event. `fields` holds the contract fields other than the envelope."""
 
-    __slots__ = ("kind", "key", "ts", "epoch_us", "event_id", "value", "fields", "source")
+    __slots__ = ("kind", "key", "ts", "epoch_us", "event_id", "value", "fields", "source", "pk")
 
     def __init__(self, kind: str, key: str, ts: datetime, event_id: str, value: float,
                  fields: dict[str, Any], source: str | None):
@@ -85,10 +85,7 @@ class Event:
         self.value = value
         self.fields = fields
         self.source = source
-
-    @property
-    def pk(self) -> str:
-        return item_pk(self.kind, self.key)
+        self.pk = item_pk(kind, key)  # once: the hot path groups and stores by it
 
     @property
     def sk(self) -> str:

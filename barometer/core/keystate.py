@@ -134,7 +134,9 @@ class KeyState:
             self.latest, self.latest_day = event, local_day
             self.applied_seq = seq
             self.events += 1
-            return self._applied_quote(event, local_day) if self.kind == "quote" else Applied(event, local_day, None, None)
+            if self.kind != "quote":
+                return Applied(event, local_day, None, None)
+            return self._applied_quote(event, local_day)
         elif us > latest.epoch_us or (us == latest.epoch_us and event.event_id > latest.event_id):
             if us > latest.epoch_us:
                 departures.advance(windows, latest.epoch_us, us, self.applied_seq)
@@ -231,17 +233,42 @@ def classify_batch(state: KeyState, records: Iterable[tuple[Event, int]]) -> lis
     """Verdicts of one key's records (in stream order) against the state before the batch: a record
     whose (ts, event_id) an earlier record of the batch already carries is a DUPLICATE, since the
     MetricsTable lookups happen before the batch writes anything."""
-    seen: set[tuple[int, str]] = set()
+    # KeyState.classify inlined (the state does not change within the batch). The (ts, event_id) of
+    # earlier records are only gathered once a record is not later than all of them: until then none
+    # can repeat one.
+    already, new, duplicate, lookup = (Verdict.ALREADY_APPLIED, Verdict.NEW, Verdict.DUPLICATE,
+                                       Verdict.NEEDS_LOOKUP)
+    applied_seq, latest = state.applied_seq, state.latest
+    latest_us, latest_id = (latest.epoch_us, latest.event_id) if latest is not None else (None, None)
+    seen: set[tuple[int, str]] | None = None
+    earlier: list[Event] = []
+    top_us = None
     verdicts = []
-    classify, already = state.classify, Verdict.ALREADY_APPLIED
     for event, seq in records:
-        verdict = classify(event, seq)
-        ident = (event.epoch_us, event.event_id)
-        if verdict is not already:
-            if ident in seen:
-                verdict = Verdict.DUPLICATE
-            else:
-                seen.add(ident)
+        if seq <= applied_seq:
+            verdicts.append(already)
+            continue
+        us, event_id = event.epoch_us, event.event_id
+        if latest_us is None or us > latest_us:
+            verdict = new
+        elif us == latest_us and event_id == latest_id:
+            verdict = duplicate
+        elif us == latest_us and event_id > latest_id:
+            verdict = new
+        else:
+            verdict = lookup
+        if seen is None:
+            if top_us is None or us > top_us:
+                top_us = us
+                earlier.append(event)
+                verdicts.append(verdict)
+                continue
+            seen = {(e.epoch_us, e.event_id) for e in earlier}
+        ident = (us, event_id)
+        if ident in seen:
+            verdict = duplicate
+        else:
+            seen.add(ident)
         verdicts.append(verdict)
     return verdicts
 

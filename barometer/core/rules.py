@@ -106,6 +106,10 @@ def evaluate(kind: str, key: str, ts: datetime, value: float, fields: Mapping[st
              local_day: str, previous_close: float | None, settings: Settings) -> list[Alert]:
     """Every alert one event raises (before de-duplication by key, rule and day)."""
     if kind == QUOTE:
-        alert = market_alert(key, ts, value, event_id, local_day, previous_close, settings.market_drop_pct)
+        drop_pct = settings.market_drop_pct
+        if (previous_close is None or previous_close <= 0
+                or value * 100.0 > (100.0 - drop_pct) * previous_close * (1 + _EPSILON)):
+            return []  # market_alert's own test, inlined: nearly every quote stops here
+        alert = market_alert(key, ts, value, event_id, local_day, previous_close, drop_pct)
         return [alert] if alert else []
     return weather_alerts(key, ts, fields, event_id, local_day, settings.weather_rules)

@@ -16,7 +16,8 @@ _RFC3339 = re.compile(
 # The usual forms (upper-case T and Z, an in-range hour and offset, at most 6 fraction digits): for these
 # datetime.fromisoformat gives what the general parse below does, or raises and the general parse speaks.
 _COMMON = re.compile(
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T(?:[01][0-9]|2[0-3]):[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T(?:[01][0-9]|2[0-3]):[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?"
+    r"(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"
 )
 _common, _fromisoformat = _COMMON.fullmatch, datetime.fromisoformat
 
@@ -65,14 +66,17 @@ def _parse_general(text: str) -> datetime:
 def format_fixed(value: datetime) -> str:
     """UTC, fixed width with microseconds: string order is time order (sort keys)."""
     v = value.astimezone(UTC) if value.tzinfo is not UTC else value
-    return v.isoformat(timespec="microseconds")[:-6] + "Z"  # drops "+00:00"
+    # isoformat() (no arguments: the fastest form) ends in "+00:00" and has the fraction when there is one
+    if v.microsecond:
+        return v.isoformat()[:-6] + "Z"
+    return v.isoformat()[:-6] + ".000000Z"
 
 
 def format_public(value: datetime) -> str:
     """UTC RFC 3339 for humans and APIs: fraction only when there is one."""
     v = value.astimezone(UTC) if value.tzinfo is not UTC else value
     if v.microsecond:
-        return v.isoformat()[:-6].rstrip("0") + "Z"
+        return v.isoformat()[:-6].rstrip("0") + "Z"  # isoformat() has six fraction digits, or none
     return v.isoformat()[:-6] + "Z"
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from itertools import pairwise
 
 import pytest
 from hypothesis import given
@@ -9,7 +10,13 @@ from hypothesis import strategies as st
 
 from barometer.core import timeutil
 from barometer.core.timeutil import (
-    TimestampError, format_fixed, format_public, from_epoch_us, local_day, local_day_of_epoch_us, parse_rfc3339,
+    TimestampError,
+    format_fixed,
+    format_public,
+    from_epoch_us,
+    local_day,
+    local_day_of_epoch_us,
+    parse_rfc3339,
 )
 
 HOUR_US = 3_600_000_000
@@ -40,7 +47,7 @@ def test_no_zone_changes_its_offset_twice_within_an_hour():
     close = []
     for name in sorted(zoneinfo.available_timezones()):
         transitions = zoneinfo_py.ZoneInfo.no_cache(name)._trans_utc
-        close += [(name, a) for a, b in zip(transitions, transitions[1:]) if b - a <= 3600]
+        close += [(name, a) for a, b in pairwise(transitions) if b - a <= 3600]
     # Then none follows another within an hour: local_day_of_epoch_us's per-hour cache is exact
     assert close == []
 

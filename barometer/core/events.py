@@ -28,6 +28,7 @@ from barometer.lake import item_pk, metrics_sk
 
 EVENT_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 SOURCE_PATTERN = re.compile(r"^[A-Za-z0-9 ._:/\-]{1,64}$")
+_event_id_ok = EVENT_ID_PATTERN.fullmatch
 _ENVELOPE = ("kind", "ts", "source", "event_id")
 # The alternative units a weather event may send instead of the contract's, and their conversion.
 ALTERNATIVE_UNITS = {
@@ -333,7 +334,10 @@ def parse_event(obj: Any, settings: Settings, now: datetime | None = None) -> Ev
                          "must be 1-64 characters of letters, digits, space . _ : / -")
         if type(source) is str:
             _remember(_valid_sources, source)
-    event_id = _string(obj, "event_id", errors, EVENT_ID_PATTERN, "must be 1-128 characters of letters, digits . _ : -")
+    event_id = obj.get("event_id")
+    if event_id is not None and (type(event_id) is not str or _event_id_ok(event_id) is None):
+        event_id = _string(obj, "event_id", errors, EVENT_ID_PATTERN,
+                           "must be 1-128 characters of letters, digits . _ : -")
     if errors:
         raise ValidationError(errors)
     assert key is not None and value is not None and ts is not None

@@ -186,6 +186,7 @@ class DepartureCache:
         what `advance` subtracts, then the event's value added (WindowSum.add), then `insert`. The windows'
         lengths must be distinct (each has its own cached run), as the hot path's usual case is."""
         us, event_id, value = entry[0], entry[1], entry[2]
+        magnitude = abs(value)
         runs = self._runs
         for w in windows:
             wus = w.us
@@ -231,7 +232,7 @@ class DepartureCache:
             # WindowSum.add
             total = w.total
             t = total + value
-            if abs(total) >= abs(value):
+            if abs(total) >= magnitude:
                 w.comp += (total - t) + value
             else:
                 w.comp += (value - t) + total

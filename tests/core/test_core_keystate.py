@@ -8,6 +8,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from keystate_builders import WINDOWS, Consumer, FakeMetrics, Reference, close_enough, day_of, quote
 
+from barometer.config import Window
 from barometer.core.keystate import (
     KeyState, Verdict, classify_batch, close_tiebreak, from_item, resolve_lookup, to_item, unpack_state,
 )
@@ -60,9 +61,9 @@ def streams(draw) -> list[list[tuple]]:
 
 
 # -- properties ----------------------------------------------------------------------------------
-def check_state(state: KeyState, reference: Reference) -> None:
+def check_state(state: KeyState, reference: Reference, windows=WINDOWS) -> None:
     view = state.view()
-    for window in WINDOWS:
+    for window in windows:
         inside = reference.window(window)
         assert view["rolling_counts"][window.name] == len(inside), window.name
         assert close_enough(view["rolling"][window.name], inside), (window.name, view["rolling"], inside)
@@ -92,6 +93,25 @@ def test_every_applied_event_leaves_exact_windows_counts_and_closes(batches, lim
         for event, seq in batch:  # records the consumer did not apply are the ones brute force skips
             assert not reference.deliver(event, seq)
     check_state(consumer.state, reference)
+
+
+# Two windows of one length: KeyState.apply then takes its general path (one pass per window), not the
+# one-pass `DepartureCache.step` that distinct lengths use.
+SAME_LENGTH_WINDOWS = (Window("5m", 300), Window("300s", 300), Window("1h", 3600))
+
+
+@hsettings(max_examples=60, deadline=None)
+@given(batches=streams(), limit=st.integers(1, 50))
+def test_windows_of_the_same_length_stay_exact_too(batches, limit):
+    consumer, reference = Consumer(limit=limit, windows=SAME_LENGTH_WINDOWS), Reference()
+
+    def on_applied(event, seq, applied):
+        assert reference.deliver(event, seq)
+        check_state(consumer.state, reference, SAME_LENGTH_WINDOWS)
+
+    for batch in batches:
+        consumer.run(batch, on_applied=on_applied)
+    check_state(consumer.state, reference, SAME_LENGTH_WINDOWS)
 
 
 @hsettings(max_examples=80, deadline=None)

@@ -140,15 +140,8 @@ class KeyState:
         elif us > latest.epoch_us or (us == latest.epoch_us and event.event_id > latest.event_id):
             if us > latest.epoch_us:
                 departures.advance(windows, latest.epoch_us, us, self.applied_seq)
-            for w in windows:  # WindowSum.add inlined: this loop runs for nearly every event
-                total = w.total
-                t = total + value
-                if abs(total) >= abs(value):
-                    w.comp += (total - t) + value
-                else:
-                    w.comp += (value - t) + total
-                w.total = t
-                w.count += 1
+            for w in windows:
+                w.add(value)
             self.latest, self.latest_day = event, local_day
         else:
             latest_us = latest.epoch_us

@@ -143,34 +143,9 @@ class DepartureCache:
         for w in windows:
             new_edge = new_latest - w.us
             run = runs.get(w.us)
-            if run is not None and run.edge == old_latest - w.us:
-                # The usual case, inlined: what leaves is cached (_depart reads when it is not).
-                entries, i = run.entries, run.head
-                n = len(entries)
-                while i < n:
-                    entry = entries[i]
-                    if entry[0] > new_edge:
-                        break
-                    if entry[3] <= applied_seq:
-                        if w.count > 1:  # WindowSum.remove inlined
-                            total, value = w.total, entry[2]
-                            t = total - value
-                            if abs(total) >= abs(value):
-                                w.comp += (total - t) - value
-                            else:
-                                w.comp += (-value - t) + total
-                            w.total = t
-                            w.count -= 1
-                        else:
-                            w.remove(entry[2])
-                    i += 1
-                if i < n:
-                    if i > 64 and 2 * i > n:
-                        del entries[:i]
-                        i = 0
-                    run.head, run.edge = i, new_edge
-                    continue
-                run.head = i
+            # The usual case: what leaves is cached (_depart reads when it is not).
+            if run is not None and run.edge == old_latest - w.us and _leave_cached(run, w, new_edge, applied_seq):
+                continue
             if new_edge >= old_latest:
                 # Every applied event is at or before old_latest: the whole window leaves, unread.
                 w.clear()
@@ -186,7 +161,6 @@ class DepartureCache:
         what `advance` subtracts, then the event's value added (WindowSum.add), then `insert`. The windows'
         lengths must be distinct (each has its own cached run), as the hot path's usual case is."""
         us, event_id, value = entry[0], entry[1], entry[2]
-        magnitude = abs(value)
         runs = self._runs
         for w in windows:
             wus = w.us
@@ -198,46 +172,13 @@ class DepartureCache:
                 continue
             # advance, its usual case (as there)
             new_edge = us - wus
-            entries, i = run.entries, run.head
-            n = len(entries)
-            while i < n:
-                departing = entries[i]
-                if departing[0] > new_edge:
-                    break
-                if departing[3] <= applied_seq:
-                    if w.count > 1:
-                        total, leaving = w.total, departing[2]
-                        t = total - leaving
-                        if abs(total) >= abs(leaving):
-                            w.comp += (total - t) - leaving
-                        else:
-                            w.comp += (-leaving - t) + total
-                        w.total = t
-                        w.count -= 1
-                    else:
-                        w.remove(departing[2])
-                i += 1
-            if i < n:
-                if i > 64 and 2 * i > n:
-                    del entries[:i]
-                    i = 0
-                run.head, run.edge = i, new_edge
-            else:
-                run.head = i
+            if not _leave_cached(run, w, new_edge, applied_seq):
                 if new_edge >= old_latest:
                     w.clear()
                     run = runs[wus] = _Run(new_edge, tail=True)
                 else:
                     self._depart(run, w, new_edge, us, applied_seq)
-            # WindowSum.add
-            total = w.total
-            t = total + value
-            if abs(total) >= magnitude:
-                w.comp += (total - t) + value
-            else:
-                w.comp += (value - t) + total
-            w.total = t
-            w.count += 1
+            w.add(value)
             # insert, its usual cases: after a followed run's last entry, or past a chunk's end
             if us <= run.edge:
                 continue
@@ -341,3 +282,26 @@ class DepartureCache:
                 break
             after_us, after_id = chunk[-1][0], chunk[-1][1]
         self._runs.pop(w.us, None)
+
+
+def _leave_cached(run: _Run, w: WindowSum, new_edge: int, applied_seq: int) -> bool:
+    """Subtract from `w` the run's cached entries its edge moves past (only applied ones ever counted).
+    True when entries remain beyond the new edge (the run now starts there); False when the cache ran out
+    before reaching it (the caller reads on, or finds the whole window gone)."""
+    entries, i = run.entries, run.head
+    n = len(entries)
+    while i < n:
+        entry = entries[i]
+        if entry[0] > new_edge:
+            break
+        if entry[3] <= applied_seq:
+            w.remove(entry[2])
+        i += 1
+    if i < n:
+        if i > 64 and 2 * i > n:  # drop what has left once it is most of the list
+            del entries[:i]
+            i = 0
+        run.head, run.edge = i, new_edge
+        return True
+    run.head = i
+    return False

@@ -8,9 +8,10 @@ from zoneinfo import ZoneInfo
 
 UTC = timezone.utc
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-# RFC 3339 date-time: a full date, a time, and a zone (Z or an offset). Nothing else.
+# RFC 3339 date-time: a full date, a time, and a zone (Z or an offset). Nothing else. Digits are ASCII only:
+# \d and int() would take other Unicode digits (e.g. Arabic-Indic), which RFC 3339 does not allow.
 _RFC3339 = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
+    r"^([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt ]([0-9]{2}):([0-9]{2}):([0-9]{2})(\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})$"
 )
 
 # The usual forms (upper-case T and Z, an in-range hour and offset, at most 6 fraction digits): for these

@@ -21,7 +21,8 @@ from barometer.lake import extract_key
 
 KEY_COLUMN = {"daily_ohlc": KEY_FIELD[QUOTE], "daily_weather": KEY_FIELD[WEATHER]}
 MAX_DAYS = 366
-_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(9998, 12, 31)
+_DAY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")  # ASCII digits only, as RFC 3339
 
 
 class RollupSource(Protocol):
@@ -43,9 +44,13 @@ def _day(value: str | None, name: str, default: date) -> date:
     if not _DAY.match(text):
         raise HttpError(400, f"{name}: expected a day YYYY-MM-DD or an RFC 3339 timestamp")
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise HttpError(400, f"{name}: not a valid day") from None
+    # No event is older than the epoch; the bounds keep day arithmetic (defaults, the engine's ranges) in range.
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise HttpError(400, f"{name}: must be a day from {FIRST_DAY} to {LAST_DAY}")
+    return day
 
 
 def read_rollup(source: RollupSource, name: str, key: str | None, start: str | None, end: str | None

@@ -60,7 +60,7 @@ Barometer is running (state in {platform.state_dir}).
         if dagster:
             from barometer_local import dagster_dev
 
-            dagster_dev.stop(dagster)
+            dagster_dev.stop(dagster, platform.state_dir)
         platform.stop()
     return 0
 

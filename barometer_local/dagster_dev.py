@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from barometer_local.paths import HOME_ENV, REPO_ROOT
+from barometer_local.supervise import child_command, forget_child, record_child
 
 
 def _reset_signals() -> None:
@@ -34,12 +35,18 @@ def start(state_dir: Path, port: int, log_path: Path) -> subprocess.Popen:
     dagster = Path(sys.executable).with_name("dagster")
     # BAROMETER_HOME: Dagster finds the platform's platform.json in the same folder.
     env = {**os.environ, "DAGSTER_HOME": str(home), HOME_ENV: str(state_dir)}
-    return subprocess.Popen([str(dagster), "dev", "-w", str(REPO_ROOT / "workspace.yaml"), "-h", "127.0.0.1",
-                             "-p", str(port)], cwd=REPO_ROOT, env=env, stdout=open(log_path, "ab"),
-                            stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_reset_signals)
+    # Exec'ed by the child wrapper: it dies (SIGTERM, then stops its own servers) with `barometer up`.
+    command = child_command("dagster", state_dir, [str(dagster), "dev", "-w", str(REPO_ROOT / "workspace.yaml"),
+                                                   "-h", "127.0.0.1", "-p", str(port)], exec_=True)
+    process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=open(log_path, "ab"),
+                               stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_reset_signals)
+    record_child(state_dir, "dagster", process.pid, command)
+    return process
 
 
-def stop(process: subprocess.Popen) -> None:
+def stop(process: subprocess.Popen, state_dir: Path | None = None) -> None:
+    if state_dir is not None:
+        forget_child(state_dir, "dagster", process.pid)
     if process.poll() is not None:
         return
     try:

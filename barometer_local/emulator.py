@@ -56,14 +56,23 @@ class Emulator:
     process: subprocess.Popen | None
 
     @classmethod
-    def start(cls, port: int | None = None, log_path: Path | None = None) -> "Emulator":
+    def start(cls, port: int | None = None, log_path: Path | None = None,
+              state_dir: Path | None = None) -> "Emulator":
+        """With a state folder the emulator is the platform's supervised child (it dies with this
+        process, a leftover is found by the next owner) and keeps its data there across restarts."""
         port = port or free_port()
         log = open(log_path, "ab") if log_path else subprocess.DEVNULL
         env = {**os.environ, **FAKE_CREDENTIALS}
-        process = subprocess.Popen(
-            [sys.executable, "-m", "barometer_local.emulator_server", "-H", "127.0.0.1", "-p", str(port)],
-            stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
-        )
+        command = ["-m", "barometer_local.emulator_server", "-H", "127.0.0.1", "-p", str(port)]
+        if state_dir is not None:
+            from barometer_local.supervise import child_command, record_child
+
+            command = child_command("emulator", state_dir, command + ["--state-dir", str(state_dir)])
+        else:
+            command = [sys.executable, *command]
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        if state_dir is not None:
+            record_child(state_dir, "emulator", process.pid, command)
         emulator = cls(f"http://127.0.0.1:{port}", process)
         try:
             wait_until_ready(emulator.url)

@@ -48,10 +48,15 @@ def install() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--state-dir", default=None)
+    ours, rest = parser.parse_known_args(argv)
     install()
     from moto.server import main as moto_main
 
-    moto_main(argv)
+    moto_main(rest)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,8 @@ from barometer_local.provision import provision
 from barometer_local.runner import local_environment
 from barometer_local.rollups import DuckDBRollups
 from barometer_local.server import LocalApiServer
+from barometer_local.supervise import (StateFolderBusyError, StateLock, child_command, forget_child, record_child,
+                                       stop_leftovers)
 from barometer_local.webhook import WebhookReceiver
 from barometer import catalogue as r
 from barometer.aws import AwsTarget
@@ -37,16 +39,6 @@ RUNNER_STALE_S = 10.0
 
 class PlatformError(RuntimeError):
     """The local platform cannot start."""
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 @dataclass
@@ -69,14 +61,22 @@ class LocalPlatform:
         self.api_url = ""
         self._metrics: MetricSink | None = None
         self._stop = threading.Event()
+        self._lock = StateLock(state_dir)
 
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self, progress=print) -> "LocalPlatform":
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self._lock.acquire()
+        except StateFolderBusyError as exc:
+            raise PlatformError(str(exc)) from None
+        stop_leftovers(self.state_dir, progress)
         self._clear_run_state()
         logs = self.state_dir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         progress(f"starting the AWS emulator (moto server, log {logs / 'emulator.log'})")
-        self.emulator = Emulator.start(self.options.emulator_port, log_path=logs / "emulator.log")
+        self.emulator = Emulator.start(self.options.emulator_port, log_path=logs / "emulator.log",
+                                       state_dir=self.state_dir)
         os.environ.update(local_environment(self.emulator.url))
         from barometer import aws
 
@@ -109,13 +109,17 @@ class LocalPlatform:
 
     def start_runner(self) -> None:
         log = open(self.state_dir / "logs" / "runner.log", "ab")
-        command = [sys.executable, "-m", "barometer_local.runner", "--endpoint", self.emulator.url,
+        command = ["-m", "barometer_local.runner", "--endpoint", self.emulator.url,
                    "--state-dir", str(self.state_dir), "--flush-seconds", str(self.options.flush_seconds)]
         if self.options.poll_interval_s:
             command += ["--poll-interval", str(self.options.poll_interval_s)]
+        # A session of its own keeps Ctrl-C away from it (stop() ends it in order); the child wrapper
+        # makes it die with this process all the same.
+        command = child_command("runner", self.state_dir, command)
         self.runner = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
                                        env={**os.environ, "PYTHONUNBUFFERED": "1"},
                                        start_new_session=True)
+        record_child(self.state_dir, "runner", self.runner.pid, command)
 
     def stop_runner(self, kill: bool = False) -> None:
         if self.runner and self.runner.poll() is None:
@@ -125,6 +129,8 @@ class LocalPlatform:
             except subprocess.TimeoutExpired:
                 self.runner.kill()
                 self.runner.wait()
+        if self.runner:
+            forget_child(self.state_dir, "runner", self.runner.pid)
 
     def stop(self) -> None:
         self._stop.set()
@@ -139,9 +145,12 @@ class LocalPlatform:
             self.webhook.stop()
         if self.emulator:
             self.emulator.stop()
+            if self.emulator.process:
+                forget_child(self.state_dir, "emulator", self.emulator.process.pid)
         info = read_json(platform_file(), {})
         if info.get("pid") == os.getpid():
             platform_file().unlink(missing_ok=True)
+        self._lock.release()
 
     def __enter__(self) -> "LocalPlatform":
         return self
@@ -193,11 +202,6 @@ class LocalPlatform:
             self._metrics.flush()
 
     def _clear_run_state(self) -> None:
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        running = read_json(self.state_dir / "platform.json", {}) or {}
-        if running.get("pid") and running["pid"] != os.getpid() and _alive(running["pid"]):
-            raise PlatformError(f"a local platform is already running (pid {running['pid']}, {running.get('api_url')}) "
-                                f"with state in {self.state_dir}; stop it, or set BAROMETER_HOME to another folder")
         for name in RUN_STATE:
             path = self.state_dir / name
             if path.is_dir():

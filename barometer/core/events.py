@@ -17,6 +17,7 @@ from typing import Any
 from barometer.config import SYMBOL_PATTERN, Settings
 from barometer.core.currencies import ISO_4217
 from barometer.core.errors import FieldError, ValidationError
+from barometer.core.numbers import MAX_MAGNITUDE, MIN_MAGNITUDE
 from barometer.core.timeutil import EPOCH as _MIN_TS
 from barometer.core.timeutil import (
     TimestampError, format_fixed, format_public, local_day_of_epoch_us, parse_rfc3339,
@@ -39,13 +40,16 @@ ALTERNATIVE_UNITS = {
 QUOTE_FIELDS = frozenset({*_ENVELOPE, KEY_FIELD[QUOTE], *KIND_FIELDS[QUOTE]})
 WEATHER_FIELDS = frozenset({*_ENVELOPE, KEY_FIELD[WEATHER], *KIND_FIELDS[WEATHER],
                             *(name for name, _ in ALTERNATIVE_UNITS.values())})
-# Physical bounds, as the weather metrics' in the vocabulary: beyond them a value is a typo.
+# Physical bounds, as the weather metrics' in the vocabulary: beyond them a value is a typo. Every number
+# must also be one DynamoDB stores (barometer/core/numbers.py): 0 or a magnitude in 1e-130..1e126.
+MIN_PRICE = MIN_MAGNITUDE
 MAX_PRICE = 1e9
 MAX_VOLUME = 10**15
 WEATHER_BOUNDS = {m.name: (m.low, m.high) for m in WEATHER_METRIC_SPECS}
 _WEATHER_SPECS = tuple((m.name, m.low, m.high) for m in WEATHER_METRIC_SPECS)
 _ALTERNATIVE_NAMES = tuple(name for name, _ in ALTERNATIVE_UNITS.values())
 _ONE_US = timedelta(microseconds=1)
+_TINY = MIN_MAGNITUDE
 # Strings already found valid (symbols, sources): a set lookup instead of a regex per event; bounded.
 _VALID_CACHE_MAX = 4096
 _valid_symbols: set[str] = set()
@@ -130,6 +134,13 @@ def _number(obj: dict, name: str, errors: list[FieldError], *, required: bool) -
     if not math.isfinite(value):
         errors.append(FieldError(name, "must be a finite number"))
         return None
+    if value != 0.0 and not MIN_MAGNITUDE <= abs(value) < MAX_MAGNITUDE:
+        if abs(value) < MIN_MAGNITUDE:
+            errors.append(FieldError(name, f"is too close to zero to be stored (got {value:g}): send 0 or a "
+                                           f"magnitude of at least {MIN_MAGNITUDE:g}"))
+        else:
+            errors.append(FieldError(name, f"is too large to be stored (got {value:g})"))
+        return None
     return value
 
 
@@ -200,10 +211,10 @@ def _parse_quote(obj: dict, errors: list[FieldError]) -> tuple[str | None, float
         elif type(symbol) is str:
             _remember(_valid_symbols, symbol)
     price = obj.get("price")
-    if type(price) is not float or not 0.0 < price <= MAX_PRICE:  # a float in range: _number's result
+    if type(price) is not float or not MIN_PRICE <= price <= MAX_PRICE:  # a float in range: _number's result
         price = _number(obj, "price", errors, required=True)
-        if price is not None and not 0 < price <= MAX_PRICE:
-            errors.append(FieldError("price", f"must be greater than 0 and at most {MAX_PRICE:g}"))
+        if price is not None and not MIN_PRICE <= price <= MAX_PRICE:
+            errors.append(FieldError("price", f"must be between {MIN_PRICE:g} and {MAX_PRICE:g} (got {price:g})"))
             price = None
     fields: dict[str, Any] = {"price": price}
     volume = obj.get("volume")
@@ -260,7 +271,7 @@ def _weather_fields_fast(obj: dict) -> dict[str, Any] | None:
         value = obj.get(name)
         if value is None:
             continue
-        if type(value) is not float or not low <= value <= high:
+        if type(value) is not float or not low <= value <= high or (-_TINY < value < _TINY and value != 0.0):
             return None
         fields[name] = value
     if "temp_c" not in fields:

@@ -21,6 +21,7 @@ from typing import Any, Iterable, Sequence
 
 from barometer.config import Window
 from barometer.core.events import Event
+from barometer.core.numbers import storable_or_none
 from barometer.core.timeutil import format_public, parse_rfc3339
 from barometer.core.windows import DepartureCache, WindowSum
 from barometer.lake import item_pk
@@ -69,7 +70,7 @@ class Applied:
     def change_pct(self) -> float | None:
         if self.previous_close is None:
             return None
-        return round((self.event.value - self.previous_close) / self.previous_close * 100.0, 6)
+        return change_pct(self.event.value, self.previous_close)
 
     def __repr__(self) -> str:
         return f"Applied({self.event!r}, {self.local_day}, previous {self.previous_close} of {self.previous_close_day})"
@@ -205,7 +206,7 @@ class KeyState:
         for w in self.windows:
             if unseeded and w in unseeded:
                 continue  # not known until the next apply reads it
-            rolling[w.name] = w.average()
+            rolling[w.name] = storable_or_none(w.average())
             counts[w.name] = w.count
         out: dict[str, Any] = {
             "kind": self.kind, "key": self.key, "value": latest.value, "ts": format_public(latest.ts),
@@ -218,8 +219,17 @@ class KeyState:
             previous = self.previous_close(self.latest_day)
             if previous is not None:
                 out["previous_close_day"], out["previous_close"] = previous
-                out["change_pct"] = round((latest.value - previous[1]) / previous[1] * 100.0, 6)
+                change = change_pct(latest.value, previous[1])
+                if change is not None:
+                    out["change_pct"] = change
         return out
+
+
+def change_pct(value: float, previous_close: float) -> float | None:
+    """Percent change from the previous close, rounded to 6 places; None when DynamoDB could not store it
+    (a close of 1e-129 then a price of 1e9 is a change of 1e140 %): a derived value never makes a key's
+    state unwritable (docs/contracts.md, "Numbers")."""
+    return storable_or_none(round((value - previous_close) / previous_close * 100.0, 6))
 
 
 def classify_batch(state: KeyState, records: Iterable[tuple[Event, int]]) -> list[Verdict]:

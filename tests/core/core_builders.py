@@ -43,13 +43,15 @@ instants = st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(2200,
 # Whole-minute zone offsets strictly inside RFC 3339's range (+-23:59).
 offsets = st.integers(min_value=-(23 * 60 + 59), max_value=23 * 60 + 59)
 symbols = st.from_regex(r"[A-Z0-9.\-]{1,10}", fullmatch=True)
-prices = st.floats(min_value=0.0, max_value=1e9, exclude_min=True, allow_nan=False, allow_infinity=False)
+# Valid numbers are ones DynamoDB stores (barometer/core/numbers.py): no magnitude below 1e-130 but 0.
+prices = st.floats(min_value=1e-130, max_value=1e9, allow_nan=False, allow_infinity=False)
 sources = st.from_regex(r"[A-Za-z0-9 ._:/\-]{1,64}", fullmatch=True)
 event_ids = st.from_regex(r"[A-Za-z0-9._:\-]{1,128}", fullmatch=True)
 
 
 def _finite(low: float, high: float) -> st.SearchStrategy[float]:
-    return st.floats(min_value=low, max_value=high, allow_nan=False, allow_infinity=False)
+    return st.floats(min_value=low, max_value=high, allow_nan=False, allow_infinity=False).map(
+        lambda v: 0.0 if abs(v) < 1e-130 else v)
 
 
 @st.composite

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from barometer.core.vocabulary import WEATHER_METRICS
+from barometer.core.vocabulary import WEATHER_METRIC_SPECS, WEATHER_METRICS
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -198,7 +198,9 @@ def _parse_symbols(raw: Mapping[str, Any], default_tz: str) -> dict[str, SymbolR
             raise ConfigError(f"{key}.symbol: {symbol} is listed twice")
         tz = _timezone(item.get("timezone", default_tz), f"{key}.timezone")
         name = item.get("name")
-        symbols[symbol] = SymbolRef(symbol, tz, str(name) if name is not None else None)
+        if name is not None and (not isinstance(name, str) or not name.strip() or len(name) > 128):
+            raise ConfigError(f"{key}.name: expected a display name of 1-128 characters, got {name!r}")
+        symbols[symbol] = SymbolRef(symbol, tz, name)
     return symbols
 
 
@@ -262,7 +264,13 @@ def _parse_weather_rules(raw: Mapping[str, Any]) -> tuple[WeatherRule, ...]:
         op = item.get("op")
         if op not in RULE_OPS:
             raise ConfigError(f"{key}.op: expected one of {' '.join(RULE_OPS)}, got {op!r}")
-        rules.append(WeatherRule(name, metric, op, _number(item.get("threshold"), f"{key}.threshold")))
+        threshold = _number(item.get("threshold"), f"{key}.threshold")
+        # Events outside a metric's plausible range are refused, so a threshold outside it never fires.
+        spec = next(m for m in WEATHER_METRIC_SPECS if m.name == metric)
+        if not spec.low <= threshold <= spec.high:
+            raise ConfigError(f"{key}.threshold: {threshold:g} is outside {metric}'s range {spec.low:g} to "
+                              f"{spec.high:g} {spec.unit}: the rule could never fire")
+        rules.append(WeatherRule(name, metric, op, threshold))
     return tuple(rules)
 
 

@@ -1,6 +1,7 @@
 """`barometer`: run Barometer on this machine, on the local AWS emulator.
 
   barometer up        keep the local platform running until Ctrl-C (prints its URLs)
+  barometer config check [FILE]   validate a configuration file without starting anything
   barometer token     print a bearer token for the local API
   barometer query     run SQL over the lake of the running platform (CSV, or --json)
   barometer health    print the pipeline's health from the running platform
@@ -19,8 +20,16 @@ from barometer_local.paths import HOME_ENV, PlatformNotRunningError, read_platfo
 
 
 def _up(args: argparse.Namespace) -> int:
+    from barometer.config import ConfigError
+    from barometer.settings import check_configured
     from barometer_local.platform import LocalPlatform, PlatformError, PlatformOptions
 
+    # Before anything starts: a bad file must not give a platform that answers every call with 502.
+    try:
+        check_configured()
+    except ConfigError as exc:
+        print(f"barometer up: configuration refused, nothing started: {exc}", file=sys.stderr)
+        return 2
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -50,11 +59,16 @@ Barometer is running (state in {platform.state_dir}).
   Mail        {platform.state_dir / 'mail'}""" + (f"""
   Dagster     http://127.0.0.1:{args.dagster_port}/   (log {platform.state_dir / 'logs' / 'dagster.log'})"""
                                                   if dagster else "") + "\nPress Ctrl-C to stop.", flush=True)
+    reported_config: str | None = None
     try:
         while not stop.wait(1.0):
             if platform.runner and platform.runner.poll() is not None:
                 print("the stream runner stopped; restarting it (it resumes from its checkpoints)", file=sys.stderr)
                 platform.start_runner()
+            note = platform.config_watch.message() if platform.config_watch else None
+            if note and note != reported_config:
+                print(f"[up] {note}", file=sys.stderr, flush=True)
+            reported_config = note
     finally:
         print("\nstopping ...", flush=True)
         if dagster:
@@ -62,6 +76,22 @@ Barometer is running (state in {platform.state_dir}).
 
             dagster_dev.stop(dagster, platform.state_dir)
         platform.stop()
+    return 0
+
+
+def _config_check(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from barometer.config import ConfigError
+    from barometer.settings import check_config_file, config_path, describe
+
+    path = Path(args.file) if args.file else config_path()
+    try:
+        settings = check_config_file(path)
+    except ConfigError as exc:
+        print(f"barometer config check: {exc}", file=sys.stderr)
+        return 2
+    print(f"{path}: valid ({describe(settings)})")
     return 0
 
 
@@ -114,13 +144,34 @@ def _health(args: argparse.Namespace) -> int:
     except (urllib.error.URLError, OSError) as exc:
         print(f"barometer health: the API at {info['api_url']} did not answer: {exc}", file=sys.stderr)
         return 2
+    config = _config_status(info["api_url"])
     if args.json:
-        print(json.dumps(health, indent=2))
+        print(json.dumps({**health, "config": config} if config else health, indent=2))
     else:
         from barometer_local.demo import format_health
 
         print(format_health(health))
+        if config and config.get("restart_needed"):
+            problem = f"; the new file is invalid: {config['problem']}" if config.get("problem") else ""
+            print(f"  configuration      {config['path']} changed since start: restart needed{problem}")
     return 0
+
+
+def _config_status(api_url: str) -> dict | None:
+    """The platform's configuration status from /healthz (None when it cannot tell)."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"{api_url}/healthz", timeout=10) as response:
+            return json.loads(response.read()).get("config")
+    except urllib.error.HTTPError as exc:  # 503 while starting still carries the detail
+        try:
+            return json.loads(exc.read()).get("config")
+        except ValueError:
+            return None
+    except (urllib.error.URLError, OSError, ValueError):
+        return None
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -180,6 +231,17 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--dagster", action="store_true", help="also run `dagster dev` (UI and daemon) beside it")
     up.add_argument("--dagster-port", type=int, default=3000, help="Dagster UI port with --dagster (3000)")
     up.set_defaults(func=_up)
+
+    config = sub.add_parser("config", help="check a configuration file",
+                            description="Work with barometer.yaml without starting anything.")
+    config_sub = config.add_subparsers(dest="config_command", required=True, metavar="ACTION")
+    check = config_sub.add_parser(
+        "check", help="validate a configuration file (exit 0 and a summary, or 2 and the key at fault)",
+        description="Read, parse and validate a configuration the way `barometer up`, the Lambdas and Dagster do: "
+                    "YAML syntax, keys given twice, unknown keys at any level, every value (timezones, windows, "
+                    "thresholds). Exit 0 with a one-line summary when valid; exit 2 naming the key and the problem.")
+    check.add_argument("file", nargs="?", help="the file (default: $BAROMETER_CONFIG, else barometer.yaml)")
+    check.set_defaults(func=_config_check)
 
     token = sub.add_parser("token", help="print a bearer token for the local API",
                            description="Print a JWT signed with this state folder's key (the local stand-in for a "

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from barometer_local.auth import issue_token, signing_key
+from barometer_local.config_watch import ConfigWatch
 from barometer_local.emulator import REGION, Emulator
 from barometer_local.invoker import Invoker, MetricSink
 from barometer_local.lambda_api import LambdaApiServer
@@ -62,6 +63,7 @@ class LocalPlatform:
         self._metrics: MetricSink | None = None
         self._stop = threading.Event()
         self._lock = StateLock(state_dir)
+        self.config_watch: ConfigWatch | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self, progress=print) -> "LocalPlatform":
@@ -71,6 +73,7 @@ class LocalPlatform:
         except StateFolderBusyError as exc:
             raise PlatformError(str(exc)) from None
         stop_leftovers(self.state_dir, progress)
+        self.config_watch = ConfigWatch.start(config_path())
         self._clear_run_state()
         logs = self.state_dir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
@@ -176,8 +179,10 @@ class LocalPlatform:
         emulator_alive = self.emulator is not None and (self.emulator.process is None
                                                          or self.emulator.process.poll() is None)
         ready = runner_alive and fresh and emulator_alive
-        return ready, {"emulator": emulator_alive, "runner": runner_alive and fresh,
-                       "consumers": status.get("consumers", {})}
+        detail = {"emulator": emulator_alive, "runner": runner_alive and fresh, "consumers": status.get("consumers", {})}
+        if self.config_watch:
+            detail["config"] = self.config_watch.status()
+        return ready, detail
 
     def wait_ready(self, timeout_s: float = 60.0) -> None:
         deadline = time.monotonic() + timeout_s

@@ -22,7 +22,8 @@ from barometer.config import (
     parse_duration,
     parse_settings,
 )
-from barometer.settings import DEFAULT_CONFIG_PATH, REPO_ROOT
+from barometer.catalogue import CONFIG_JSON_ENV
+from barometer.settings import DEFAULT_CONFIG_PATH, REPO_ROOT, check_config_file, check_configured, describe
 
 BASE = load_json("fixtures/config.json")
 
@@ -143,6 +144,10 @@ def test_durations_in_s_m_h_d(text, seconds):
     (["weather_rules", 1, "op"], "!=", "weather_rules[1].op"),
     (["weather_rules", 0, "metric"], "snow_cm", "weather_rules[0].metric"),
     (["weather_rules", 2, "threshold"], "hot", "weather_rules[2].threshold"),
+    (["weather_rules", 0, "threshold"], 5000, "weather_rules[0].threshold"),
+    (["weather_rules", 1, "threshold"], -273, "weather_rules[1].threshold"),
+    (["symbols", 0, "name"], ["Apple"], "symbols[0].name"),
+    (["symbols", 0, "name"], " ", "symbols[0].name"),
     (["weather_rules", 3, "name"], "Storm Wind", "weather_rules[3].name"),
     (["weather_rules", 3, "name"], "market_drop", "weather_rules[3].name"),
     (["weather_rules", 1, "name"], "heavy_rain", "weather_rules[1].name"),
@@ -259,3 +264,62 @@ def test_a_window_name_longer_than_the_key_state_holds_is_refused():
     long_name = "1" * MAX_WINDOW_NAME_CHARS + "s"  # a valid duration, one character too long as a name
     with pytest.raises(ConfigError, match=r"^rolling_windows\[1\]: .* longer than"):
         parse_settings(with_change(["rolling_windows"], ["5m", long_name]))
+
+
+# -- the file as `barometer up`, `barometer config check` and Dagster read it --------------------
+def test_a_threshold_at_a_metric_bound_is_accepted():
+    settings = parse_settings(with_change(["weather_rules", 0, "threshold"], 2000))
+    assert settings.weather_rules[0].threshold == 2000.0
+
+
+def test_a_file_with_a_syntax_error_is_refused_with_its_line(tmp_path):
+    # given a file whose flow mapping is never closed
+    path = tmp_path / "barometer.yaml"
+    path.write_text("market_drop_pct: 10\nsymbols: [{symbol: AAPL\nrolling_windows: [5m]\n")
+    # when it is checked, then the error names the file, says YAML and gives a line
+    with pytest.raises(ConfigError) as caught:
+        check_config_file(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: not valid YAML at line ") and "Traceback" not in message
+
+
+def test_a_key_given_twice_is_refused_with_both_lines(tmp_path):
+    # given a file where a later line silently overrode an earlier one under plain YAML
+    path = tmp_path / "barometer.yaml"
+    path.write_text("market_drop_pct: 10\npoller:\n  seed: 1\n  seed: 2\n")
+    with pytest.raises(ConfigError) as caught:
+        check_config_file(path)
+    assert "line 4" in str(caught.value) and "'seed' is given twice (first on line 3)" in str(caught.value)
+
+
+def test_a_misspelt_top_level_key_in_a_file_is_refused_with_the_file_and_the_key(tmp_path):
+    path = tmp_path / "barometer.yaml"
+    path.write_text("market_drop_percent: 5\n")
+    with pytest.raises(ConfigError) as caught:
+        check_config_file(path)
+    assert str(caught.value) == f"{path}: market_drop_percent: unknown key; did you mean market_drop_pct?"
+
+
+def test_a_missing_file_is_refused_naming_it(tmp_path):
+    with pytest.raises(ConfigError) as caught:
+        check_config_file(tmp_path / "nope.yaml")
+    assert str(caught.value).startswith(f"{tmp_path / 'nope.yaml'}: cannot read it")
+
+
+def test_inline_json_with_a_key_given_twice_is_refused(monkeypatch):
+    monkeypatch.setenv(CONFIG_JSON_ENV, '{"market_drop_pct": 10, "market_drop_pct": 20}')
+    with pytest.raises(ConfigError) as caught:
+        check_configured()
+    assert "'market_drop_pct' is given twice" in str(caught.value)
+
+
+def test_inline_json_errors_name_the_variable_and_the_key(monkeypatch):
+    monkeypatch.setenv(CONFIG_JSON_ENV, '{"rolling_windows": ["5x"]}')
+    with pytest.raises(ConfigError) as caught:
+        check_configured()
+    assert str(caught.value).startswith(f"{CONFIG_JSON_ENV}: rolling_windows[0]:")
+
+
+def test_the_repository_file_checks_and_summarises():
+    settings = check_config_file(DEFAULT_CONFIG_PATH)
+    assert describe(settings).startswith(f"{len(settings.symbols)} symbols, {len(settings.cities)} cities, windows ")

@@ -96,13 +96,13 @@ def _config_check(args: argparse.Namespace) -> int:
 
 
 def _token(args: argparse.Namespace) -> int:
-    from barometer_local.auth import READ_SCOPE, WRITE_SCOPE, issue_token
+    from barometer_local.auth import READ_SCOPE, WRITE_SCOPE, TokenError, check_ttl, issue_token
     from barometer.config import ConfigError, parse_duration
 
     scopes = {"all": (WRITE_SCOPE, READ_SCOPE), "read": (READ_SCOPE,), "write": (WRITE_SCOPE,)}[args.scope]
     try:
-        ttl = parse_duration(args.ttl, "--ttl")
-    except ConfigError as exc:
+        ttl = check_ttl(parse_duration(args.ttl, "--ttl"))
+    except (ConfigError, TokenError) as exc:
         print(f"barometer token: {exc}", file=sys.stderr)
         return 2
     print(issue_token(state_dir(), scopes=scopes, ttl_s=ttl))
@@ -247,7 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
                            description="Print a JWT signed with this state folder's key (the local stand-in for a "
                                        "Cognito client-credentials token).")
     token.add_argument("--scope", choices=("all", "read", "write"), default="all", help="scopes (default all)")
-    token.add_argument("--ttl", default="12h", help="lifetime such as 30m or 12h (default 12h)")
+    token.add_argument("--ttl", default="12h", help="lifetime such as 30m or 12h (default 12h, at most 7d)")
     token.set_defaults(func=_token)
 
     query = sub.add_parser("query", help="run SQL over the lake of the running platform",

@@ -2,11 +2,16 @@
 reported as batch item failures, and Lambda delivers them again."""
 from lambdas.shared.errors import SinkError
 
-__all__ = ["AlertStoreError", "PublishError", "SinkError", "StateConflictError", "StoreError"]
+__all__ = ["AlertStoreError", "PublishError", "SinkError", "StateConflictError", "StoreError", "UnstorableError"]
 
 
 class StoreError(RuntimeError):
     """MetricsTable or LatestTable could not be read or written."""
+
+
+class UnstorableError(SinkError):
+    """DynamoDB refused this one item itself (a ValidationException such as "Number underflow"): no retry can
+    write it, so its record is quarantined with the reason instead of failing its key."""
 
 
 class StateConflictError(RuntimeError):

@@ -63,7 +63,8 @@ def process_record(record: KinesisStreamRecord) -> Accepted | Rejection:
         logger.exception("unexpected error validating a record; quarantined")
         return _rejection("could not be processed", [FieldError("record", f"{type(exc).__name__}: {exc}"[:200])],
                           data, record, arrival)
-    return Accepted(event, event_local_day(event, settings), arrival, int(record.kinesis.sequence_number))
+    return Accepted(event, event_local_day(event, settings), arrival, int(record.kinesis.sequence_number),
+                    record.event_id.split(":")[0] if record.event_id else "shard")
 
 
 def _rejection(reason: str, errors: Any, data: bytes, record: KinesisStreamRecord, arrival: str) -> Rejection:

@@ -29,7 +29,9 @@ from barometer.core.rules import Alert, evaluate
 from barometer.core.windows import DepartureCache, DepartureError
 from barometer.settings import get_settings
 from lambdas.processor.alerts import EXISTED, PUBLISHED, raise_alert
-from lambdas.processor.errors import AlertStoreError, PublishError, SinkError, StateConflictError, StoreError
+from lambdas.processor.errors import (
+    AlertStoreError, PublishError, SinkError, StateConflictError, StoreError, UnstorableError,
+)
 from lambdas.processor.outcomes import Accepted, Rejection
 from lambdas.processor.pool import run_all
 from lambdas.processor.ports import Ports
@@ -74,6 +76,7 @@ class _Batch:
         self.ports, self.updated_at = ports, updated_at
         self.failed: dict[int, BaseException] = {}
         self.written: set[int] = set()  # positions whose lake and MetricsTable writes are done
+        self.refused: list[tuple[int, Rejection]] = []  # accepted records DynamoDB refused to store
         self.report = BatchReport()
 
     def fail(self, kb: KeyBatch, exc: BaseException) -> None:
@@ -118,6 +121,10 @@ def flush(outcomes: Sequence[Accepted | Rejection], ports: Ports, updated_at: st
     for kb in pending:
         batch.fail(kb, StateConflictError(f"{kb.pk}: the state changed under each of {MAX_STATE_ATTEMPTS} attempts"))
 
+    if batch.refused:
+        rejected.extend(batch.refused)
+        batch.report.valid -= len(batch.refused)
+        batch.report.quarantined += len(batch.refused)
     if rejected:
         errors = ports.quarantine.put([r for _, r in rejected])
         batch.failed.update({rejected[p][0]: e for p, e in errors.items()})
@@ -190,9 +197,23 @@ def _write(keys: list[KeyBatch], batch: _Batch) -> list[KeyBatch]:
     writable = [entry for entry in fresh if entry[0].state is not None]
     errors = batch.ports.metrics_table.write([metrics_item(r.event, r.local_day, r.ingested_at, r.seq)
                                               for _, _, r in writable])
-    _fail_writes(writable, errors, batch)
+    refused = {p: exc for p, exc in errors.items() if isinstance(exc, UnstorableError)}
+    _fail_writes(writable, {p: exc for p, exc in errors.items() if p not in refused}, batch)
+    for p, exc in refused.items():
+        kb, position, record = writable[p]
+        if kb.state is not None:  # else the whole key is reported, this record with it
+            _set_aside(kb, position, record, exc, batch)
     batch.written.update(position for kb, position, _ in writable if kb.state is not None)
     return [kb for kb in keys if kb.state is not None]
+
+
+def _set_aside(kb: KeyBatch, position: int, record: Accepted, exc: UnstorableError, batch: _Batch) -> None:
+    """A record DynamoDB refuses to store (no retry can change that) is quarantined with the reason and
+    leaves its key's batch: the key's other records go on without it."""
+    logger.error("event refused by DynamoDB; quarantined", extra={"pk": kb.pk, "seq": record.seq, "error": str(exc)})
+    i = next(i for i, (p, _) in enumerate(kb.records) if p == position)
+    del kb.records[i], kb.verdicts[i]
+    batch.refused.append((position, record.unstorable(str(exc))))
 
 
 def _fail_writes(rows: list[tuple[KeyBatch, int, Accepted]], errors: dict[int, BaseException], batch: _Batch) -> None:

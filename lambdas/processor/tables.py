@@ -25,7 +25,7 @@ from barometer.core.timeutil import parse_rfc3339, to_epoch_us
 from barometer.core.windows import Entry, departure_sk_bounds
 from barometer.ddb import from_item, to_attr, to_item
 from lambdas.processor.capacity import CapacityMeter, query_units, read_units, write_units
-from lambdas.processor.errors import SinkError, StateConflictError, StoreError
+from lambdas.processor.errors import SinkError, StateConflictError, StoreError, UnstorableError
 from lambdas.processor.pool import run_all
 
 BATCH_WRITE_MAX = 25  # items per BatchWriteItem call (DynamoDB's limit)
@@ -52,6 +52,11 @@ def _dynamodb_at(target: AwsTarget) -> Any:  # one per target: a test may point 
 
 def _code(exc: ClientError) -> str:
     return exc.response.get("Error", {}).get("Code", "") or "ClientError"
+
+
+def _message(exc: ClientError) -> str:
+    """DynamoDB's own words on why it refused an item (they name no value of it), bounded."""
+    return (exc.response.get("Error", {}).get("Message", "") or _code(exc))[:300]
 
 
 class DynamoMetricsTable:
@@ -87,11 +92,28 @@ class DynamoMetricsTable:
             self.meter.write(response, lambda: sum(write_units(unique[i]) for i in pending if i not in unprocessed))
             return {i: "unprocessed" for i in unprocessed}
 
+        def single(i: int) -> SinkError | None:
+            try:
+                response = ddb.put_item(TableName=table, Item=requests[i]["PutRequest"]["Item"],
+                                        ReturnConsumedCapacity="TOTAL")
+            except ClientError as exc:
+                if _code(exc) == "ValidationException":
+                    return UnstorableError(f"{table} cannot store this event's item: {_message(exc)}")
+                return SinkError(f"PutItem on {table} failed: {_code(exc)}")
+            self.meter.write(response, lambda: write_units(unique[i]))
+            return None
+
         def chunk(start: int) -> dict[int, SinkError]:
             try:
                 left = retry_partial(range(start, min(start + BATCH_WRITE_MAX, len(unique))), send)
             except BatchCallError as exc:
-                return {i: SinkError(f"BatchWriteItem on {table} failed: {exc.code}") for i in exc.pending}
+                if exc.code != "ValidationException":
+                    return {i: SinkError(f"BatchWriteItem on {table} failed: {exc.code}") for i in exc.pending}
+                # DynamoDB refuses the whole call for one bad item: write the chunk's items one by one, so that
+                # only the culprit fails (and is quarantined) while its siblings are stored. Rewriting an item
+                # an earlier call did store is harmless: each is the same item, written by its key.
+                found = {i: single(i) for i in exc.pending}
+                return {i: error for i, error in found.items() if error is not None}
             return {i: SinkError(f"BatchWriteItem on {table}: item still unprocessed after "
                                  f"{PARTIAL_RETRY.attempts} tries") for i in left}
 
@@ -217,7 +239,8 @@ class DynamoLatestTable:
             if _code(exc) == "ConditionalCheckFailedException":
                 self.meter.write(None, lambda: write_units(item))  # a failed condition still consumes
                 raise StateConflictError(item["pk"]) from exc
-            raise StoreError(f"PutItem {item['pk']} on {table}: {_code(exc)}") from exc
+            detail = f" ({_message(exc)})" if _code(exc) == "ValidationException" else ""
+            raise StoreError(f"PutItem {item['pk']} on {table}: {_code(exc)}{detail}") from exc
         self.meter.write(response, lambda: write_units(item))
 
 

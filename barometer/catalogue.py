@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from barometer.lake import ERRORS_PREFIX, LAKE_TABLES, PROCESSED_PREFIX, QUARANTINE_PREFIX, RAW_PREFIX
+from barometer.lake import ERRORS_PREFIX, EXTRACTS_PREFIX, LAKE_TABLES, PROCESSED_PREFIX, QUARANTINE_PREFIX, RAW_PREFIX
 
 PROJECT = "barometer"
 
@@ -119,6 +119,30 @@ class MappingSpec:
     event_names: tuple[str, ...] = ()
 
 
+# How a function uses a resource. The CDK app grants exactly the IAM actions of each mode
+# (infra_cdk/constructs/access.py); docs/infra.md lists which call of which handler needs which mode.
+READ = "read"  # tables: GetItem/Query/BatchGetItem; buckets: GetObject (+ ListBucket) under a prefix; secrets
+WRITE = "write"  # tables: PutItem/UpdateItem/BatchWriteItem; stream: PutRecords; deliveries: PutRecordBatch
+READ_WRITE = "read_write"  # tables: both of the above
+READ_UPDATE = "read_update"  # tables: GetItem/UpdateItem (a ledger: never puts whole items, queries or deletes)
+PUBLISH = "publish"  # topics
+SEND = "send"  # queues: GetQueueUrl + SendMessage(Batch)
+INSPECT = "inspect"  # queues: GetQueueUrl + GetQueueAttributes (depth), no message access
+PUT_OBJECTS = "put_objects"  # buckets: PutObject under a prefix, no read, no delete
+ACCESS_MODES = (READ, WRITE, READ_WRITE, READ_UPDATE, PUBLISH, SEND, INSPECT, PUT_OBJECTS)
+
+
+@dataclass(frozen=True)
+class Access:
+    resource: str  # logical id of the resource
+    mode: str  # one of ACCESS_MODES
+    prefix: str | None = None  # buckets: the key prefix the mode is limited to (required for buckets)
+
+    def __post_init__(self) -> None:
+        if self.mode not in ACCESS_MODES:
+            raise ValueError(f"{self.resource}: unknown access mode {self.mode!r}")
+
+
 @dataclass(frozen=True)
 class FunctionSpec:
     logical_id: str
@@ -126,14 +150,17 @@ class FunctionSpec:
     handler: str  # dotted path, importable from the repository root
     memory_mb: int
     timeout_s: int
-    uses: tuple[str, ...]  # logical ids of resources whose env vars the function gets
+    # The resources the function uses and how: it gets their env vars and exactly these permissions.
+    access: tuple[Access, ...] = ()
     mapping: MappingSpec | None = None
     topics_subscribed: tuple[str, ...] = ()
-    # (bucket logical id, key prefix) of buckets in `uses` the function only puts objects into, under that
-    # prefix: it is granted that and nothing else on them (no read, no delete).
-    object_puts: tuple[tuple[str, str], ...] = ()
     reserved_concurrency: int | None = None
     description: str = ""
+
+    @property
+    def uses(self) -> tuple[str, ...]:
+        """Logical ids of the resources whose env vars the function gets."""
+        return tuple(a.resource for a in self.access)
 
 
 # --- the catalogue --------------------------------------------------------------------------
@@ -234,15 +261,19 @@ _STREAM_MAPPING = dict(
 )
 
 API_FUNCTION = FunctionSpec(
+    # Internet-facing: it only reads what it serves, puts events on the stream and looks at DLQ depths.
     "ApiFunction", f"{PROJECT}-api", "lambdas.api.handler.lambda_handler", memory_mb=512, timeout_s=29,
-    uses=(EVENTS_STREAM.logical_id, METRICS_TABLE.logical_id, LATEST_TABLE.logical_id,
-          ALERTS_TABLE.logical_id, PROCESSED_BUCKET.logical_id, EVENTS_DLQ.logical_id,
-          STREAM_FAILURES_DLQ.logical_id, NOTIFY_DLQ.logical_id),
+    access=(Access(EVENTS_STREAM.logical_id, WRITE),
+            Access(METRICS_TABLE.logical_id, READ), Access(LATEST_TABLE.logical_id, READ),
+            Access(ALERTS_TABLE.logical_id, READ),
+            Access(PROCESSED_BUCKET.logical_id, READ, prefix=EXTRACTS_PREFIX),
+            Access(EVENTS_DLQ.logical_id, INSPECT), Access(STREAM_FAILURES_DLQ.logical_id, INSPECT),
+            Access(NOTIFY_DLQ.logical_id, INSPECT)),
     description="HTTP API: POST /v1/events and the read endpoints",
 )
 POLLER_FUNCTION = FunctionSpec(
     "PollerFunction", f"{PROJECT}-poller", "lambdas.poller.handler.lambda_handler", memory_mb=256, timeout_s=50,
-    uses=(EVENTS_STREAM.logical_id, PROVIDER_KEYS_SECRET.logical_id),
+    access=(Access(EVENTS_STREAM.logical_id, WRITE), Access(PROVIDER_KEYS_SECRET.logical_id, READ)),
     description="Polls the market and weather providers every minute and puts their events on the stream",
 )
 PROCESSOR_FUNCTION = FunctionSpec(
@@ -251,11 +282,14 @@ PROCESSOR_FUNCTION = FunctionSpec(
     # (docs/benchmarks.md, cost model: the throughput of one shard).
     "ProcessorFunction", f"{PROJECT}-processor", "lambdas.processor.handler.lambda_handler",
     memory_mb=1769, timeout_s=60,
-    uses=(METRICS_TABLE.logical_id, LATEST_TABLE.logical_id, ALERTS_TABLE.logical_id, RAW_BUCKET.logical_id,
-          EVENTS_DLQ.logical_id, MARKET_TOPIC.logical_id, WEATHER_TOPIC.logical_id)
-    + tuple(d.logical_id for d in PROCESSED_DELIVERIES),
-    # Invalid records go to the raw bucket's quarantine zone; the processor reads nothing there.
-    object_puts=((RAW_BUCKET.logical_id, QUARANTINE_PREFIX),),
+    # MetricsTable and LatestTable are read back (departures, duplicates, key state); AlertsTable holds the
+    # cooldowns. Invalid records go to the raw bucket's quarantine zone; the processor reads nothing there.
+    access=(Access(METRICS_TABLE.logical_id, READ_WRITE), Access(LATEST_TABLE.logical_id, READ_WRITE),
+            Access(ALERTS_TABLE.logical_id, READ_WRITE),
+            Access(RAW_BUCKET.logical_id, PUT_OBJECTS, prefix=QUARANTINE_PREFIX),
+            Access(EVENTS_DLQ.logical_id, SEND),
+            Access(MARKET_TOPIC.logical_id, PUBLISH), Access(WEATHER_TOPIC.logical_id, PUBLISH))
+    + tuple(Access(d.logical_id, WRITE) for d in PROCESSED_DELIVERIES),
     # With a parallelization factor Kinesis still hands one partition key's records to one batch at a
     # time, in order: a key's state has one writer.
     mapping=MappingSpec("kinesis", EVENTS_STREAM.logical_id, batch_size=500, parallelization_factor=2,
@@ -265,9 +299,11 @@ PROCESSOR_FUNCTION = FunctionSpec(
                 "quarantines",
 )
 NOTIFIER_FUNCTION = FunctionSpec(
+    # AlertsTable: the delivery ledger (GetItem, UpdateItem); NotifyDlq: alerts it could not deliver.
     "NotifierFunction", f"{PROJECT}-notifier", "lambdas.notifier.handler.lambda_handler",
     memory_mb=256, timeout_s=30,
-    uses=(SLACK_WEBHOOK_SECRET.logical_id, ALERTS_TABLE.logical_id, NOTIFY_DLQ.logical_id),
+    access=(Access(SLACK_WEBHOOK_SECRET.logical_id, READ), Access(ALERTS_TABLE.logical_id, READ_UPDATE),
+            Access(NOTIFY_DLQ.logical_id, SEND)),
     topics_subscribed=(MARKET_TOPIC.logical_id, WEATHER_TOPIC.logical_id),
     description="Posts alerts to Slack (webhook URL from Secrets Manager) and records delivery",
 )

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import jsii
+
 from aws_cdk import Aws, CfnMapping, Duration, Fn, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ec2 as ec2
@@ -22,9 +24,10 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from infra_cdk.constructs.access import AccessError, actions_for
 from infra_cdk.constructs.code_asset import lambda_source_dir
 from infra_cdk.constructs.lake import LakeDeliveryStream
-from barometer.catalogue import CATALOGUE, CONFIG_JSON_ENV, FunctionSpec, MappingSpec
+from barometer.catalogue import CATALOGUE, CONFIG_JSON_ENV, Access, FunctionSpec, MappingSpec
 
 RUNTIME = lambda_.Runtime.PYTHON_3_12
 # Powertools for AWS Lambda (Python) v3, public layer published by AWS in account 017000801446.
@@ -72,63 +75,114 @@ class ResourceIndex:
         if self.table_key is not None:
             self.table_key.grant_encrypt_decrypt(grantee)
 
-    def bind(self, logical_id: str, function: lambda_.Function, object_put_prefix: str | None = None
-             ) -> tuple[str, str]:
-        """Grant `function` what it needs on the resource and return (env var, physical name or ARN).
-
-        With `object_put_prefix` (buckets only), the function may only put objects under that prefix."""
+    def bind(self, access: Access, function: lambda_.Function) -> tuple[str, str]:
+        """Grant `function` exactly the actions of `access` and return (env var, physical name or ARN)."""
+        logical_id = access.resource
         spec = CATALOGUE.by_logical_id(logical_id)
         if logical_id in self.tables:
             table = self.tables[logical_id]
-            table.grant_read_write_data(function)
-            self.grant_table_key(function)
+            actions, key_actions = actions_for("table", access.mode)
+            # Queries of an index are authorized on the index's ARN.
+            _allow(function, actions, [table.table_arn, f"{table.table_arn}/index/*"])
+            _allow_key(function, self.table_key, key_actions, "dynamodb")
             return spec.env_var, table.table_name
         if logical_id in self.streams:
             stream = self.streams[logical_id]
-            stream.grant_write(function)
+            actions, key_actions = actions_for("stream", access.mode)
+            _allow(function, actions, [stream.stream_arn])
+            _allow_key(function, stream.encryption_key, key_actions, "kinesis")
             return spec.env_var, stream.stream_name
         if logical_id in self.buckets:
             bucket = self.buckets[logical_id]
-            if object_put_prefix is None:
-                bucket.grant_read_write(function)
-            else:
-                _grant_object_puts(bucket, object_put_prefix, function)
+            if access.prefix is None:
+                raise AccessError(f"{function.node.id}: access to bucket {logical_id} names no key prefix")
+            actions, key_actions = actions_for("bucket", access.mode)
+            objects = [a for a in actions if a != "s3:ListBucket"]
+            _allow(function, objects, [bucket.arn_for_objects(f"{access.prefix}*")])
+            if "s3:ListBucket" in actions:
+                # Unconditioned: S3 answers NoSuchKey (not AccessDenied) only to callers allowed to list the
+                # bucket, and a missing extract is an empty answer. Listing shows names, never content.
+                _allow(function, ["s3:ListBucket"], [bucket.bucket_arn])
+            _allow_key(function, bucket.encryption_key, key_actions, "s3")
             return spec.env_var, bucket.bucket_name
         if logical_id in self.queues:
             queue = self.queues[logical_id]
-            queue.grant_send_messages(function)
-            queue.grant(function, "sqs:GetQueueUrl", "sqs:GetQueueAttributes")  # depth, for pipeline health
+            actions, key_actions = actions_for("queue", access.mode)
+            _allow(function, actions, [queue.queue_arn])
+            _allow_key(function, queue.encryption_master_key, key_actions, "sqs")
             return spec.env_var, queue.queue_name
         if logical_id in self.topics:
             topic = self.topics[logical_id]
-            topic.grant_publish(function)
+            actions, key_actions = actions_for("topic", access.mode)
+            _allow(function, actions, [topic.topic_arn])
+            _allow_key(function, topic.master_key, key_actions, "sns")
             return spec.env_var, topic.topic_arn
         if logical_id in self.secrets:
             secret = self.secrets[logical_id]
+            actions, key_actions = actions_for("secret", access.mode)
             # Not secret.grant_read(): that edits the key policy in SecurityStack, which would then
             # depend on every reader's stack (a cycle). The role's own policy is enough in one account.
-            function.add_to_role_policy(iam.PolicyStatement(
-                actions=["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
-                resources=[secret.secret_arn]))
-            if self.secrets_key is not None:
-                function.add_to_role_policy(iam.PolicyStatement(
-                    actions=["kms:Decrypt"], resources=[self.secrets_key.key_arn],
-                    conditions={"StringEquals": {"kms:ViaService": f"secretsmanager.{Aws.REGION}.amazonaws.com"}}))
-            return spec.env_var, secret.secret_name
+            _allow(function, actions, [secret.secret_arn])
+            _allow_key(function, self.secrets_key, key_actions, "secretsmanager")
+            # The ARN, not the name: GetSecretValue takes either, and the ARN needs no Fn::Split to derive.
+            return spec.env_var, secret.secret_arn
         if logical_id in self.deliveries:
             delivery = self.deliveries[logical_id]
-            delivery.grant_put(function)
+            actions, _ = actions_for("delivery", access.mode)
+            _allow(function, actions, [delivery.delivery_stream_arn])
             return spec.env_var, delivery.delivery_stream_name
-        raise KeyError(f"{function.node.id}: resource {logical_id} of its `uses` was not created before it")
+        raise KeyError(f"{function.node.id}: resource {logical_id} of its `access` was not created before it")
 
 
-def _grant_object_puts(bucket: s3.IBucket, prefix: str, function: lambda_.Function) -> None:
-    """s3:PutObject under `prefix` and the data key for SSE-KMS (S3 asks KMS for a data key per object)."""
-    function.add_to_role_policy(iam.PolicyStatement(actions=["s3:PutObject"],
-                                                    resources=[bucket.arn_for_objects(f"{prefix}*")]))
-    if bucket.encryption_key is not None:
-        function.add_to_role_policy(iam.PolicyStatement(actions=["kms:GenerateDataKey"],
-                                                        resources=[bucket.encryption_key.key_arn]))
+# What the Lambda service needs to park a failed batch or invocation in a queue, with the function's role.
+ON_FAILURE_QUEUE_ACTIONS = ("sqs:SendMessage",)
+ON_FAILURE_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
+
+
+def _grant_on_failure(function: lambda_.IFunction, queue: sqs.IQueue) -> None:
+    """Only what the Lambda service does with an on-failure queue (CDK's SqsDlq/SqsDestination grant
+    GetQueueAttributes, GetQueueUrl and kms:Encrypt/ReEncrypt* too)."""
+    _allow(function, ON_FAILURE_QUEUE_ACTIONS, [queue.queue_arn])
+    _allow_key(function, queue.encryption_master_key, ON_FAILURE_KEY_ACTIONS, "sqs")
+
+
+@jsii.implements(lambda_.IEventSourceDlq)
+class QueueOnFailure:
+    """An event source mapping's on-failure queue, granted exactly what the Lambda service uses."""
+
+    def __init__(self, queue: sqs.IQueue) -> None:
+        self.queue = queue
+
+    def bind(self, target: lambda_.IEventSourceMapping, target_handler: lambda_.IFunction
+             ) -> lambda_.DlqDestinationConfig:
+        _grant_on_failure(target_handler, self.queue)
+        return lambda_.DlqDestinationConfig(destination=self.queue.queue_arn)
+
+
+@jsii.implements(lambda_.IDestination)
+class QueueDestination:
+    """An asynchronous invocation's on-failure queue, granted exactly what the Lambda service uses."""
+
+    def __init__(self, queue: sqs.IQueue) -> None:
+        self.queue = queue
+
+    def bind(self, scope: Construct, fn: lambda_.IFunction, *, type: lambda_.DestinationType
+             ) -> lambda_.DestinationConfig:
+        _grant_on_failure(fn, self.queue)
+        return lambda_.DestinationConfig(destination=self.queue.queue_arn)
+
+
+def _allow(function: lambda_.IFunction, actions, resources) -> None:
+    function.add_to_role_policy(iam.PolicyStatement(actions=list(actions), resources=list(resources)))
+
+
+def _allow_key(function: lambda_.IFunction, key: kms.IKey | None, actions, service: str) -> None:
+    """The key actions a service performs with the caller's credentials, only through that service."""
+    if key is None or not actions:
+        return
+    function.add_to_role_policy(iam.PolicyStatement(
+        actions=list(actions), resources=[key.key_arn],
+        conditions={"StringEquals": {"kms:ViaService": f"{service}.{Aws.REGION}.amazonaws.com"}}))
 
 
 @dataclass(frozen=True)
@@ -174,15 +228,14 @@ class CatalogueFunction(Construct):
             vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
             security_groups=[placement.security_group],
         )
-        put_prefixes = dict(spec.object_puts)
-        for logical_id in spec.uses:
-            env_var, value = resources.bind(logical_id, self.function, put_prefixes.get(logical_id))
+        for access in spec.access:
+            env_var, value = resources.bind(access, self.function)
             self.function.add_environment(env_var, value)
         if spec.mapping is not None:
             self.function.add_event_source(self._event_source(spec.mapping, resources))
 
     def _event_source(self, mapping: MappingSpec, resources: ResourceIndex) -> lambda_.IEventSource:
-        on_failure = sources.SqsDlq(resources.queues[mapping.on_failure_queue])
+        on_failure = QueueOnFailure(resources.queues[mapping.on_failure_queue])
         common = {
             "batch_size": mapping.batch_size,
             "max_batching_window": Duration.seconds(mapping.max_batching_window_s),

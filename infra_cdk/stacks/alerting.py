@@ -6,7 +6,7 @@ the functions publish to its topics, so the functions' stacks depend on it, not 
 """
 from __future__ import annotations
 
-from aws_cdk import Duration, NestedStack
+from aws_cdk import Duration, Fn, NestedStack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_iam as iam
@@ -24,11 +24,23 @@ from barometer.catalogue import (
     FUNCTIONS,
     NOTIFY_DLQ,
     OPS_TOPIC,
+    PROJECT,
     SENSOR_QUEUES,
     STREAM_FAILURES_DLQ,
     TOPICS,
 )
 
+# Topic -> the AWS services that publish to it -> the aws:SourceArn pattern of the publishers (Fn::Sub
+# syntax; None: the service's source ARN is not documented, aws:SourceAccount alone).
+TOPIC_PUBLISHERS: dict[str, dict[str, str | None]] = {
+    OPS_TOPIC.logical_id: {
+        "cloudwatch.amazonaws.com": f"arn:${{AWS::Partition}}:cloudwatch:${{AWS::Region}}:${{AWS::AccountId}}:alarm:{PROJECT}-*",
+    },
+    FINOPS_TOPIC.logical_id: {
+        "budgets.amazonaws.com": "arn:${AWS::Partition}:budgets::${AWS::AccountId}:*",
+        "costalerts.amazonaws.com": None,
+    },
+}
 API_NAME = API_FUNCTION.local_name  # the REST API carries the API function's name
 API_STAGE = "prod"
 PERIOD = Duration.minutes(5)
@@ -50,19 +62,24 @@ class AlertingStack(NestedStack):
                                             protocol=sns.SubscriptionProtocol.EMAIL,
                                             endpoint=params.alert_email.value_as_string)
             subscription.node.default_child.cfn_options.condition = has_email  # type: ignore[union-attr]
-        finops = self.topics[FINOPS_TOPIC.logical_id]
-        for service in ("budgets.amazonaws.com", "costalerts.amazonaws.com"):
-            finops.add_to_resource_policy(iam.PolicyStatement(
-                sid=f"Allow{service.split('.')[0].title()}",
-                principals=[iam.ServicePrincipal(service)], actions=["sns:Publish"], resources=[finops.topic_arn],
-                conditions={"StringEquals": {"aws:SourceAccount": self.account}}))
+        # A topic policy replaces SNS's default access: without these statements nothing of AWS may publish.
+        for topic_id, publishers in TOPIC_PUBLISHERS.items():
+            topic = self.topics[topic_id]
+            for service, source_arn in publishers.items():
+                conditions: dict = {"StringEquals": {"aws:SourceAccount": self.account}}
+                if source_arn:
+                    conditions["ArnLike"] = {"aws:SourceArn": Fn.sub(source_arn)}
+                topic.add_to_resource_policy(iam.PolicyStatement(
+                    sid=f"Allow{service.split('.')[0].title()}",
+                    principals=[iam.ServicePrincipal(service)], actions=["sns:Publish"], resources=[topic.topic_arn],
+                    conditions=conditions))
         self.ops_topic = self.topics[OPS_TOPIC.logical_id]
         self.alarms = self._alarms(params)
 
     def _alarm(self, name: str, metric: cloudwatch.Metric, threshold: float, description: str,
                comparison=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD) -> cloudwatch.Alarm:
         alarm = cloudwatch.Alarm(
-            self, name, alarm_name=f"barometer-{name}", metric=metric, threshold=threshold,
+            self, name, alarm_name=f"{PROJECT}-{name}", metric=metric, threshold=threshold,
             evaluation_periods=1, comparison_operator=comparison,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING, alarm_description=description)
         alarm.add_alarm_action(actions.SnsAction(self.ops_topic))

@@ -4,12 +4,11 @@ from __future__ import annotations
 from aws_cdk import Duration, NestedStack
 from aws_cdk import aws_glue as glue
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
-from infra_cdk.constructs.functions import CatalogueFunction, FunctionPlacement, ResourceIndex
+from infra_cdk.constructs.functions import CatalogueFunction, FunctionPlacement, QueueDestination, ResourceIndex
 from infra_cdk.constructs.lake import LakeDeliveryStream
 from barometer.catalogue import (
     NOTIFIER_FUNCTION,
@@ -43,7 +42,7 @@ class ProcessingStack(NestedStack):
         }
         notifier = self.functions[NOTIFIER_FUNCTION.logical_id].function
         notifier.configure_async_invoke(
-            on_failure=destinations.SqsDestination(resources.queues[NOTIFY_DLQ.logical_id]),
+            on_failure=QueueDestination(resources.queues[NOTIFY_DLQ.logical_id]),
             retry_attempts=NOTIFIER_ASYNC_RETRIES, max_event_age=Duration.hours(6))
         for topic_id in NOTIFIER_FUNCTION.topics_subscribed:
             resources.topics[topic_id].add_subscription(subscriptions.LambdaSubscription(notifier))

@@ -11,10 +11,24 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_securityhub as securityhub
 from constructs import Construct
 
-from infra_cdk.constructs.encryption import customer_managed_key
+from infra_cdk.constructs.encryption import (
+    DELIVER_TO_ENCRYPTED_BUCKET,
+    PUBLISH_TO_ENCRYPTED_TOPIC,
+    allow_service,
+    customer_managed_key,
+)
 from infra_cdk.constructs.secure_bucket import access_log_bucket, secure_bucket
 from infra_cdk.parameters import EstateParameters, condition, has_value
 from barometer.catalogue import SECRETS
+
+# Services that publish to the messaging key's topics -> whether their KMS requests carry aws:SourceAccount
+# (see encryption.allow_service). Budgets documents the condition; CloudWatch alarms and Cost Anomaly
+# Detection document none.
+TOPIC_PUBLISHER_KEY_USE = {
+    "cloudwatch.amazonaws.com": False,
+    "budgets.amazonaws.com": True,
+    "costalerts.amazonaws.com": False,
+}
 
 # S3 prefix of the audit bucket under which CloudTrail and AWS Config write.
 TRAIL_PREFIX = "cloudtrail"
@@ -27,10 +41,12 @@ class SecurityStack(NestedStack):
         self.data_key = customer_managed_key(self, "DataKey", "s3", service_principals=("cloudtrail.amazonaws.com",))
         self.table_key = customer_managed_key(self, "TableKey", "dynamodb")
         self.secrets_key = customer_managed_key(self, "SecretsKey", "secrets")
-        self.messaging_key = customer_managed_key(
-            self, "MessagingKey", "messaging",
-            service_principals=("sns.amazonaws.com", "cloudwatch.amazonaws.com", "budgets.amazonaws.com",
-                                "costalerts.amazonaws.com", "events.amazonaws.com"))
+        # SNS encrypts what it delivers to the (encrypted) sensor queues.
+        self.messaging_key = customer_managed_key(self, "MessagingKey", "messaging",
+                                                  service_principals=("sns.amazonaws.com",))
+        # The services that publish to the encrypted topics (alerting.py TOPIC_PUBLISHERS).
+        for principal, source_account in TOPIC_PUBLISHER_KEY_USE.items():
+            allow_service(self.messaging_key, principal, PUBLISH_TO_ENCRYPTED_TOPIC, source_account=source_account)
         self.messaging_key.add_to_resource_policy(iam.PolicyStatement(
             sid="AllowCloudWatchLogs",
             principals=[iam.ServicePrincipal(f"logs.{Aws.REGION}.amazonaws.com")],
@@ -94,6 +110,8 @@ class SecurityStack(NestedStack):
             resources=[self.audit_bucket.bucket_arn, self.audit_bucket.arn_for_objects(f"{CONFIG_PREFIX}/*")],
             conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
         ))
+        # The delivery channel encrypts with the data key through AWS Config's service-linked role.
+        allow_service(self.data_key, "config.amazonaws.com", DELIVER_TO_ENCRYPTED_BUCKET, source_account=True)
         channel = config.CfnDeliveryChannel(
             self, "DeliveryChannel", s3_bucket_name=self.audit_bucket.bucket_name, s3_key_prefix=CONFIG_PREFIX,
             s3_kms_key_arn=self.data_key.key_arn)

@@ -38,7 +38,7 @@ def unserialisable(event, context):
 
 
 def spec(name: str, handler: str) -> FunctionSpec:
-    return FunctionSpec(f"T{name}", f"t-{name}", f"{__name__}.{handler}", memory_mb=128, timeout_s=10, uses=())
+    return FunctionSpec(f"T{name}", f"t-{name}", f"{__name__}.{handler}", memory_mb=128, timeout_s=10, access=())
 
 
 class RecordingCloudWatch:

@@ -9,9 +9,10 @@ The notifier posts to it exactly as it posts to hooks.slack.com. Accepted posts 
     ...
     receiver.posts()                  # [{"path", "headers", "body", "received_at"}, ...]
     receiver.fail_next(2, status=500) # the next two posts answer 500 and are not recorded
+    receiver.delay_answers(7.0)       # posts are recorded (shown), then answered 7 s later: a slow Slack
     receiver.stop()
 
-`python -m barometer_local.webhook --state-dir .barometer --port 8099` runs it alone.
+`python -m barometer_local.webhook --state-dir .barometer --port 8099 [--answer-delay 7]` runs it alone.
 """
 from __future__ import annotations
 
@@ -59,6 +60,7 @@ class WebhookReceiver:
         self._posts: list[dict] = self._load()
         self._rejected: list[dict] = []
         self._failures: list[tuple[int, str, float]] = []  # (status, body, delay before answering)
+        self._answer_delay_s = 0.0  # after recording an accepted post, before answering it
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.url: str | None = None
@@ -133,7 +135,15 @@ class WebhookReceiver:
         with self._lock:
             self._failures.extend([(status, body, delay_s)] * count)
 
+    def delay_answers(self, seconds: float) -> None:
+        """Record each accepted post at once (Slack shows it), then answer it `seconds` later (0: at once)."""
+        with self._lock:
+            self._answer_delay_s = max(0.0, float(seconds))
+
     # --- request handling (called from the server's threads) --------------------------------------
+    def _answer_delay(self) -> float:
+        with self._lock:
+            return self._answer_delay_s
 
     def _next_failure(self) -> tuple[int, str, float] | None:
         with self._lock:
@@ -212,6 +222,9 @@ def _handler_for(receiver: WebhookReceiver) -> type[BaseHTTPRequestHandler]:
                 self._answer(400, "invalid_payload")
                 return
             receiver._record({**entry, "body": payload})
+            delay_s = receiver._answer_delay()
+            if delay_s:
+                time.sleep(delay_s)
             self._answer(200, "ok")
 
     return Handler
@@ -222,8 +235,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--state-dir", default=".barometer")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--answer-delay", type=float, default=0.0,
+                        help="seconds to wait before answering an accepted post (a slow Slack)")
     args = parser.parse_args(argv)
     receiver = WebhookReceiver(args.state_dir)
+    receiver.delay_answers(args.answer_delay)
     print(receiver.start(args.host, args.port), flush=True)
     try:
         threading.Event().wait()

@@ -2,8 +2,12 @@
 
 Email needs no code: SNS delivers the message's `email` entry to the topics' email subscriptions.
 Per record: a malformed message goes to NOTIFY_DLQ with its reason (never retried, never crashes);
-an alert already delivered to Slack is skipped; a webhook failure raises NotifierError at the end of
-the batch so that Lambda retries the invocation (then sends it to the on-failure destination).
+an alert is posted to Slack at most once (lambdas/notifier/ledger.py records the attempt first): one
+already delivered or settled is skipped; a post sent without an answer (timeout) is recorded as
+"unknown outcome" and sent to NOTIFY_DLQ, never re-posted; a webhook still holding the first-deploy
+placeholder records the alert undeliverable ("slack webhook not configured"); a post that certainly
+failed raises NotifierError at the end of the batch so that Lambda retries the invocation (then sends
+it to the on-failure destination).
 """
 from __future__ import annotations
 
@@ -15,13 +19,14 @@ from typing import Any, Protocol
 from aws_lambda_powertools import Logger
 
 from barometer.core.notifications import AlertMessageError, parse_alert_message, slack_payload
+from barometer.secrets import SLACK_NOT_CONFIGURED_REASON
 from lambdas.notifier.dead_letters import DeadLetters
-from lambdas.notifier.errors import NotifierError
-from lambdas.notifier.ledger import Claim, DeliveryLedger, Lease
+from lambdas.notifier.errors import NotifierError, OutcomeUnknownError, WebhookNotConfiguredError
+from lambdas.notifier.ledger import UNDELIVERABLE, UNKNOWN_OUTCOME, Claim, DeliveryLedger, Lease
 
 logger = Logger(service="barometer-notifier")
 
-DELIVERED, DUPLICATE, DEAD_LETTERED = "delivered", "duplicate", "dead_lettered"
+DELIVERED, DUPLICATE, DEAD_LETTERED, UNDELIVERED = "delivered", "duplicate", "dead_lettered", "undelivered"
 
 
 class Webhook(Protocol):
@@ -32,6 +37,7 @@ class Ledger(Protocol):
     def acquire(self, alert: dict) -> Lease: ...
     def record_delivered(self, alert: dict, lease: Lease) -> None: ...
     def release(self, alert: dict, lease: Lease) -> None: ...
+    def record_undelivered(self, alert: dict, lease: Lease, state: str, reason: str) -> bool: ...
 
 
 class DeadLetterQueue(Protocol):
@@ -71,7 +77,7 @@ def alert_from_record(record: Any) -> dict:
 
 
 def process_record(record: Any, ports: Ports) -> str:
-    """Deliver one SNS record to Slack once. Returns delivered | duplicate | dead_lettered."""
+    """Deliver one SNS record to Slack at most once. Returns delivered | duplicate | dead_lettered | undelivered."""
     try:
         alert = alert_from_record(record)
     except AlertMessageError as exc:
@@ -83,10 +89,23 @@ def process_record(record: Any, ports: Ports) -> str:
     if lease.claim is Claim.DELIVERED:
         logger.info("alert already delivered to Slack; skipped", extra=ids)
         return DUPLICATE
+    if lease.claim is Claim.SETTLED:
+        logger.info("alert's Slack outcome already recorded (not delivered); not posted again", extra=ids)
+        return DUPLICATE
     if lease.claim is Claim.BUSY:
         raise NotifierError(f"alert {alert['alert_id']} is being delivered by another invocation")
+    if lease.claim is Claim.ABANDONED:
+        reason = "an earlier attempt recorded no outcome (it crashed or timed out); it may have been posted"
+        return _unknown_outcome(record, alert, lease, reason, ports, ids)
     try:
         ports.slack.post(slack_payload(alert))
+    except WebhookNotConfiguredError as exc:
+        ports.ledger.record_undelivered(alert, lease, UNDELIVERABLE, SLACK_NOT_CONFIGURED_REASON)
+        logger.error("Slack webhook not configured: alert recorded undeliverable to Slack (email is unaffected)",
+                     extra={**ids, "error": str(exc)})
+        return UNDELIVERED
+    except OutcomeUnknownError as exc:
+        return _unknown_outcome(record, alert, lease, str(exc), ports, ids)
     except NotifierError:
         ports.ledger.release(alert, lease)
         raise
@@ -95,9 +114,19 @@ def process_record(record: Any, ports: Ports) -> str:
     return DELIVERED
 
 
+def _unknown_outcome(record: Any, alert: dict, lease: Lease, reason: str, ports: Ports, ids: dict) -> str:
+    """Settle the attempt as "unknown outcome" (never posted again) and report it in NOTIFY_DLQ, once: only the
+    invocation whose lease it settles reports it."""
+    if ports.ledger.record_undelivered(alert, lease, UNKNOWN_OUTCOME, reason):
+        logger.warning("Slack post outcome unknown: recorded, reported, not posted again",
+                       extra={**ids, "reason": reason})
+        ports.dead_letters.send(UNKNOWN_OUTCOME, [{"field": "slack", "message": reason}], record)
+    return UNDELIVERED
+
+
 def lambda_handler(event: Any, context: Any = None, ports: Ports | None = None) -> dict:
     ports = ports or default_ports()
-    outcomes = {DELIVERED: 0, DUPLICATE: 0, DEAD_LETTERED: 0}
+    outcomes = {DELIVERED: 0, DUPLICATE: 0, DEAD_LETTERED: 0, UNDELIVERED: 0}
     records = event.get("Records") if isinstance(event, dict) else None
     if not isinstance(records, list):
         logger.warning("event without Records sent to the dead-letter queue")

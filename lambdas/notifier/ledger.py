@@ -1,9 +1,16 @@
-"""Delivery ledger in AlertsTable: who delivered an alert to a channel, and when.
+"""Delivery ledger in AlertsTable: each alert is posted to a channel at most once, and its outcome kept.
 
-An alert is delivered to a channel once: before posting, an invocation takes a short lease on the
-(alert, channel) pair with a conditional update that also fails once `delivered.<channel>` is set;
-after posting it sets `delivered.<channel>` and drops the lease. A crash between post and record can
-still repeat one post (delivery is at least once); concurrent duplicates of an SNS message cannot.
+Before posting, an invocation records the attempt: a conditional update sets the lease
+`<channel>_lease` (token) and `<channel>_lease_until`, and fails if the pair has a lease already, or an
+outcome: `delivered.<channel>` (the time it was delivered) or `undelivered.<channel>` (`{state, reason,
+at}`: state "unknown outcome" or "undeliverable"). After posting, the outcome is written and the lease
+dropped; only a post that certainly did not reach the channel (an HTTP error answer, a failed connect)
+gives the lease back (`release`), so that a retry posts again.
+
+A lease that outlives LEASE_S without an outcome belongs to an attempt that crashed or could not record
+what happened: it is NOT taken over (the post may have gone out) but settled as "unknown outcome", and
+reported. So no alert is posted twice to a channel; the price is that an alert whose attempt crashed
+between recording and posting is reported as unknown rather than sent (docs/contracts.md, "Notifications").
 
 The item is written by the rules engine before it publishes; when it is missing the lease update
 creates it from the alert message (every attribute `if_not_exists`, nothing clobbered).
@@ -31,10 +38,16 @@ _ALERT_FIELDS = ("alert_id", "kind", "key", "rule", "ts", "value", "local_day", 
                  "change_pct", "threshold", "metric", "op")
 
 
+UNKNOWN_OUTCOME = "unknown outcome"  # posted, or maybe: no answer (or a crash) came in between
+UNDELIVERABLE = "undeliverable"  # the channel cannot take it (e.g. its webhook is not configured)
+
+
 class Claim(Enum):
-    ACQUIRED = "acquired"  # this invocation delivers
+    ACQUIRED = "acquired"  # this invocation posts
     DELIVERED = "delivered"  # already delivered: skip
+    SETTLED = "settled"  # an outcome other than delivered is recorded already: skip (never re-posted)
     BUSY = "busy"  # another invocation holds a live lease: retry later
+    ABANDONED = "abandoned"  # a lease outlived LEASE_S without an outcome: settle it as unknown, do not post
 
 
 @dataclass(frozen=True)
@@ -102,11 +115,11 @@ class DeliveryLedger:
     def acquire(self, alert: dict) -> Lease:
         now = self._clock()
         token = uuid.uuid4().hex
-        names = {"#delivered": "delivered", "#channel": self.channel,
+        names = {"#delivered": "delivered", "#undelivered": "undelivered", "#channel": self.channel,
                  "#lease": f"{self.channel}_lease", "#until": f"{self.channel}_lease_until"}
-        values = {":empty": {"M": {}}, ":token": {"S": token}, ":until": {"N": str(int(now + LEASE_S))},
-                  ":now": {"N": str(int(now))}}
-        sets = ["#delivered = if_not_exists(#delivered, :empty)", "#lease = :token", "#until = :until"]
+        values = {":empty": {"M": {}}, ":token": {"S": token}, ":until": {"N": str(int(now + LEASE_S))}}
+        sets = ["#delivered = if_not_exists(#delivered, :empty)",
+                "#undelivered = if_not_exists(#undelivered, :empty)", "#lease = :token", "#until = :until"]
         for i, field in enumerate(f for f in _ALERT_FIELDS if alert.get(f) is not None and _finite(alert[f])):
             names[f"#f{i}"] = field
             values[f":f{i}"] = _attr(alert[field])
@@ -120,24 +133,65 @@ class DeliveryLedger:
             Key=alert_key(alert),
             UpdateExpression="SET " + ", ".join(sets),
             ConditionExpression=("attribute_not_exists(#delivered.#channel) AND "
-                                 "(attribute_not_exists(#until) OR #until < :now)"),
+                                 "attribute_not_exists(#undelivered.#channel) AND attribute_not_exists(#lease)"),
             ExpressionAttributeNames=names, ExpressionAttributeValues=values,
         )
         if acquired:
             return Lease(Claim.ACQUIRED, token)
-        return Lease(Claim.DELIVERED if self.delivered_at(alert) else Claim.BUSY)
+        item = self._delivery_item(alert)
+        if item.get("delivered", {}).get("M", {}).get(self.channel, {}).get("S"):
+            return Lease(Claim.DELIVERED)
+        if self.channel in item.get("undelivered", {}).get("M", {}):
+            return Lease(Claim.SETTLED)
+        lease = item.get(f"{self.channel}_lease", {}).get("S")
+        until = item.get(f"{self.channel}_lease_until", {}).get("N")
+        if lease and until is not None and float(until) < now:
+            return Lease(Claim.ABANDONED, lease)
+        return Lease(Claim.BUSY)
 
-    def delivered_at(self, alert: dict) -> str | None:
+    def _delivery_item(self, alert: dict) -> dict:
         from botocore.exceptions import BotoCoreError, ClientError
 
+        names = {"#delivered": "delivered", "#undelivered": "undelivered", "#lease": f"{self.channel}_lease",
+                 "#until": f"{self.channel}_lease_until"}
         try:
-            item = client("dynamodb").get_item(
+            return client("dynamodb").get_item(
                 TableName=self.table, Key=alert_key(alert), ConsistentRead=True,
-                ProjectionExpression="#delivered", ExpressionAttributeNames={"#delivered": "delivered"},
+                ProjectionExpression=", ".join(names), ExpressionAttributeNames=names,
             ).get("Item", {})
         except (ClientError, BotoCoreError) as exc:
             raise NotifierError(f"AlertsTable {self.table}: cannot read delivery ({exc})") from exc
-        return item.get("delivered", {}).get("M", {}).get(self.channel, {}).get("S")
+
+    def delivered_at(self, alert: dict) -> str | None:
+        return self._delivery_item(alert).get("delivered", {}).get("M", {}).get(self.channel, {}).get("S")
+
+    def undelivered(self, alert: dict) -> dict | None:
+        """`{state, reason, at}` when an outcome other than delivered is recorded for the channel."""
+        entry = self._delivery_item(alert).get("undelivered", {}).get("M", {}).get(self.channel)
+        return None if entry is None else {k: v.get("S") for k, v in entry.get("M", {}).items()}
+
+    def record_undelivered(self, alert: dict, lease: Lease, state: str, reason: str) -> bool:
+        """Settle the attempt holding `lease` as `state` (UNKNOWN_OUTCOME or UNDELIVERABLE) with its reason,
+        and drop the lease, in one update; False when that lease is no longer the item's (settled by another)."""
+        names = {"#undelivered": "undelivered", "#channel": self.channel, "#lease": f"{self.channel}_lease",
+                 "#until": f"{self.channel}_lease_until"}
+        entry = {"M": {"state": {"S": state}, "reason": {"S": reason[:500]}, "at": {"S": rfc3339_now()}}}
+        token = {"S": lease.token}
+        if self._update(
+            Key=alert_key(alert),
+            UpdateExpression="SET #undelivered.#channel = :entry REMOVE #lease, #until",
+            ConditionExpression="#lease = :token AND attribute_exists(#undelivered)",
+            ExpressionAttributeNames=names, ExpressionAttributeValues={":entry": entry, ":token": token},
+        ):
+            return True
+        # an item without the map (leased before it existed): write the whole map
+        return self._update(
+            Key=alert_key(alert),
+            UpdateExpression="SET #undelivered = :map REMOVE #lease, #until",
+            ConditionExpression="#lease = :token AND attribute_not_exists(#undelivered)",
+            ExpressionAttributeNames={k: v for k, v in names.items() if k != "#channel"},
+            ExpressionAttributeValues={":map": {"M": {self.channel: entry}}, ":token": token},
+        )
 
     def record_delivered(self, alert: dict, lease: Lease) -> None:
         """Set `delivered.<channel>` (the first time wins) and drop the lease, in one update."""

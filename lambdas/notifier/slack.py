@@ -1,21 +1,28 @@
 """Slack incoming webhook: the URL from Secrets Manager (cached briefly), posted with urllib.
 
-The URL is a credential: it is never logged nor put in an error message.
+The URL is a credential: it is never logged nor put in an error message. A post either has an answer
+(2xx: delivered; an HTTP error: not delivered, NotifierError, retried) or fails before it was sent
+(connection refused, DNS, connect timeout: NotifierError, retried), or was sent without an answer (read
+timeout, connection dropped after sending): OutcomeUnknownError, which the handler never posts again.
+The timeout is BAROMETER_SLACK_TIMEOUT_S seconds (default 5).
 """
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 import urllib.error
 import urllib.request
 
 from barometer.catalogue import SLACK_WEBHOOK_SECRET
-from lambdas.notifier.errors import NotifierError
+from barometer.secrets import SLACK_NOT_CONFIGURED_REASON, is_slack_placeholder
+from lambdas.notifier.errors import NotifierError, OutcomeUnknownError, WebhookNotConfiguredError
 from barometer.aws import client, resource_name
 
 SECRET_TTL_S = 60.0
 POST_TIMEOUT_S = 5.0
+TIMEOUT_ENV = "BAROMETER_SLACK_TIMEOUT_S"
 
 _cache_lock = threading.Lock()
 _cached: dict[str, tuple[float, str]] = {}  # secret name -> (fetched at, url)
@@ -48,6 +55,9 @@ def _url_from_secret(name: str, text: str | None) -> str:
         value = json.loads(text or "")
     except json.JSONDecodeError:
         raise NotifierError(f'secret {name}: expected JSON {{"url": "https://..."}}') from None
+    if is_slack_placeholder(value):
+        raise WebhookNotConfiguredError(f"{SLACK_NOT_CONFIGURED_REASON}: secret {name} still holds the first-deploy "
+                                        'placeholder; write {"url": "https://hooks.slack.com/services/..."} to it')
     url = value.get("url") if isinstance(value, dict) else None
     if not isinstance(url, str) or not url.startswith(("https://", "http://")):
         raise NotifierError(f"secret {name}: field url must be an http(s) URL")
@@ -63,9 +73,9 @@ def forget_webhook_url() -> None:
 class SlackWebhook:
     """Posts payloads to the URL that `url_source` returns at call time."""
 
-    def __init__(self, url_source=webhook_url, timeout_s: float = POST_TIMEOUT_S):
+    def __init__(self, url_source=webhook_url, timeout_s: float | None = None):
         self._url_source = url_source
-        self._timeout_s = timeout_s
+        self._timeout_s = timeout_s if timeout_s is not None else post_timeout_s()
 
     def post(self, payload: dict) -> None:
         body = json.dumps(payload).encode("utf-8")
@@ -80,7 +90,20 @@ class SlackWebhook:
             forget_webhook_url()
             detail = exc.read(200).decode("utf-8", "replace").strip()
             raise NotifierError(f"Slack webhook answered {exc.code}: {detail or exc.reason}") from None
-        except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        except urllib.error.URLError as exc:  # urllib wraps what fails while connecting and sending
             forget_webhook_url()
-            reason = getattr(exc, "reason", exc)
+            reason = exc.reason
             raise NotifierError(f"Slack webhook unreachable: {type(reason).__name__}: {reason}") from None
+        except OSError as exc:  # sent, then no answer: a read timeout, or the connection dropped
+            forget_webhook_url()
+            what = f"no answer within {self._timeout_s:g}s" if isinstance(exc, TimeoutError) else type(exc).__name__
+            raise OutcomeUnknownError(f"Slack webhook: the post was sent but {what}; it may have been shown") from None
+
+
+def post_timeout_s() -> float:
+    """The post timeout: BAROMETER_SLACK_TIMEOUT_S when set to a positive number, else POST_TIMEOUT_S."""
+    try:
+        value = float(os.environ.get(TIMEOUT_ENV, ""))
+    except ValueError:
+        return POST_TIMEOUT_S
+    return value if 0 < value <= 60 else POST_TIMEOUT_S

@@ -15,10 +15,11 @@ from barometer.catalogue import ALERTS_TABLE, NOTIFY_DLQ, SLACK_WEBHOOK_SECRET
 from barometer.core.timeutil import parse_rfc3339
 from barometer.lake import alert_ts_key
 from lambdas.notifier import slack
-from lambdas.notifier.dead_letters import queue_url
+from barometer.secrets import slack_webhook_placeholder
+from lambdas.notifier.dead_letters import DeadLetters, queue_url
 from lambdas.notifier.errors import NotifierError
 from lambdas.notifier.handler import Ports, lambda_handler
-from lambdas.notifier.ledger import LEASE_S, Claim, DeliveryLedger
+from lambdas.notifier.ledger import LEASE_S, Claim, DeliveryLedger, Lease
 from lambdas.notifier.slack import SlackWebhook, webhook_url
 
 pytestmark = pytest.mark.emulator
@@ -95,7 +96,7 @@ def test_an_alert_is_posted_to_the_webhook_and_delivery_recorded_without_clobber
     # When the notifier handles the event (default ports: secret, table, queue in the emulator)
     outcome = lambda_handler(sns_event(alert), None)
     # Then the webhook got the Slack payload once
-    assert outcome == {"delivered": 1, "duplicate": 0, "dead_lettered": 0}
+    assert outcome == {"delivered": 1, "duplicate": 0, "dead_lettered": 0, "undelivered": 0}
     [post] = posts_for(receiver, alert)
     assert post["body"] == slack_payload(alert)
     assert post["headers"]["content-type"].startswith("application/json")
@@ -111,7 +112,7 @@ def test_the_same_sns_message_twice_posts_once(env, emulator, receiver):
     event = sns_event(alert)
     assert lambda_handler(event, None)["delivered"] == 1
     first = item_of(emulator, env["table"], alert)["delivered"]["slack"]
-    assert lambda_handler(event, None) == {"delivered": 0, "duplicate": 1, "dead_lettered": 0}
+    assert lambda_handler(event, None) == {"delivered": 0, "duplicate": 1, "dead_lettered": 0, "undelivered": 0}
     assert len(posts_for(receiver, alert)) == 1
     assert item_of(emulator, env["table"], alert)["delivered"]["slack"] == first
 
@@ -145,13 +146,79 @@ def test_webhook_500s_fail_the_invocation_until_a_retry_succeeds(env, emulator, 
     assert len(posts_for(receiver, alert)) == 1
 
 
-def test_a_webhook_timeout_is_a_retryable_error(env, emulator, receiver):
+def test_a_webhook_timeout_is_recorded_as_unknown_outcome_reported_and_never_reposted(env, emulator, receiver):
+    # Given a webhook that shows the post but answers after the notifier's timeout
     alert = unique_alert()
-    receiver.fail_next(1, status=500, delay_s=1.0)
-    ports = Ports(slack=SlackWebhook(timeout_s=0.3), ledger=DeliveryLedger(), dead_letters=None)
-    with pytest.raises(NotifierError, match="unreachable"):
+    store_like_the_rules_engine(emulator, env["table"], alert)
+    receiver.delay_answers(1.0)
+    ports = Ports(slack=SlackWebhook(timeout_s=0.3), ledger=DeliveryLedger(), dead_letters=DeadLetters())
+    try:
+        # When the notifier runs, and runs again (SNS or Lambda delivering the message again)
+        first = lambda_handler(sns_event(alert), None, ports=ports)
+        second = lambda_handler(sns_event(alert), None, ports=ports)
+    finally:
+        receiver.delay_answers(0.0)
+    # Then it did not raise (no retry), the webhook saw exactly one post
+    assert first["undelivered"] == 1 and second["duplicate"] == 1
+    assert len(posts_for(receiver, alert)) == 1
+    # ... the ledger says "unknown outcome" with the reason, and NOTIFY_DLQ has one report of it
+    undelivered = item_of(emulator, env["table"], alert)["undelivered"]["slack"]
+    assert undelivered["state"] == "unknown outcome" and "no answer within 0.3s" in undelivered["reason"]
+    assert "slack_lease" not in item_of(emulator, env["table"], alert)
+    reports = [b for b in drain_dlq(emulator, env["dlq"]) if b["reason"] == "unknown outcome"]
+    assert [json.loads(b["record"]["Sns"]["Message"])["alert_id"] for b in reports] == [alert["alert_id"]]
+
+
+def test_an_attempt_that_recorded_no_outcome_is_settled_unknown_not_reposted(env, emulator, receiver):
+    # Given an attempt recorded (the lease taken) by an invocation that then crashed
+    alert = unique_alert()
+    clock = [1_000_000.0]
+    ledger = DeliveryLedger(clock=lambda: clock[0])
+    assert ledger.acquire(alert).claim is Claim.ACQUIRED
+    ports = Ports(slack=SlackWebhook(), ledger=ledger, dead_letters=DeadLetters())
+    # When the message comes again while the lease is live, then after it expired
+    with pytest.raises(NotifierError, match="being delivered by another invocation"):
         lambda_handler(sns_event(alert), None, ports=ports)
-    assert lambda_handler(sns_event(alert), None, ports=ports)["delivered"] == 1
+    clock[0] += LEASE_S + 1
+    assert lambda_handler(sns_event(alert), None, ports=ports)["undelivered"] == 1
+    # Then nothing was posted, and the ledger says unknown outcome (the crashed attempt may have posted)
+    assert posts_for(receiver, alert) == []
+    assert ledger.undelivered(alert)["state"] == "unknown outcome"
+    assert ledger.acquire(alert).claim is Claim.SETTLED
+    reports = [b for b in drain_dlq(emulator, env["dlq"]) if b["reason"] == "unknown outcome"]
+    assert [json.loads(b["record"]["Sns"]["Message"])["alert_id"] for b in reports] == [alert["alert_id"]]
+
+
+def test_the_first_deploy_placeholder_is_recorded_undeliverable_not_retried(env, emulator, receiver):
+    # Given the Slack secret as the first deploy creates it
+    name = f"{env['secret']}-placeholder-{uuid.uuid4().hex[:6]}"
+    aws(emulator, "secretsmanager").create_secret(Name=name, SecretString=slack_webhook_placeholder())
+    alert = unique_alert()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(SLACK_WEBHOOK_SECRET.env_var, name)
+        slack.forget_webhook_url()
+        # When an alert comes
+        outcome = lambda_handler(sns_event(alert), None)
+    slack.forget_webhook_url()
+    # Then the invocation succeeds (no retry, nothing in the DLQ for it), nothing is posted, and the ledger
+    # says why Slack did not get it
+    assert outcome["undelivered"] == 1
+    assert posts_for(receiver, alert) == []
+    entry = item_of(emulator, env["table"], alert)["undelivered"]["slack"]
+    assert (entry["state"], entry["reason"]) == ("undeliverable", "slack webhook not configured")
+
+
+def drain_dlq(emulator, queue: str) -> list[dict]:
+    sqs = aws(emulator, "sqs")
+    url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
+    bodies = []
+    while True:
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+        if not messages:
+            return bodies
+        for m in messages:
+            bodies.append(json.loads(m["Body"]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
 
 
 def test_a_malformed_message_goes_to_the_notify_dlq_with_its_reason(env, emulator, receiver):
@@ -176,20 +243,19 @@ def test_a_malformed_message_goes_to_the_notify_dlq_with_its_reason(env, emulato
     assert len(receiver.posts()) == before
 
 
-def test_the_lease_blocks_a_concurrent_delivery_until_it_expires(env):
+def test_the_lease_blocks_a_concurrent_delivery_and_is_never_taken_over(env):
     # Given a lease taken by one invocation
     alert = unique_alert()
     clock = [1_000_000.0]
     ledger = DeliveryLedger(clock=lambda: clock[0])
     first = ledger.acquire(alert)
     assert first.claim is Claim.ACQUIRED
-    # Then another invocation is told to retry, until the lease expires
+    # Then another invocation is told to retry; once the lease expired, it is abandoned, not taken over
     assert ledger.acquire(alert).claim is Claim.BUSY
     clock[0] += LEASE_S + 1
-    second = ledger.acquire(alert)
-    assert second.claim is Claim.ACQUIRED
-    # And once delivered, everyone is told it is done
-    ledger.record_delivered(alert, second)
+    assert ledger.acquire(alert) == Lease(Claim.ABANDONED, first.token)
+    # And once the holder records the delivery, everyone is told it is done
+    ledger.record_delivered(alert, first)
     assert ledger.acquire(alert).claim is Claim.DELIVERED
     assert ledger.delivered_at(alert).endswith("Z")
 

@@ -24,7 +24,7 @@ def test_an_sns_alert_is_posted_to_slack_and_recorded():
     # When the notifier runs
     outcome = lambda_handler(event, None, ports=ports)
     # Then Slack got the alert's payload once, and its delivery is recorded
-    assert outcome == {"delivered": 1, "duplicate": 0, "dead_lettered": 0}
+    assert outcome == {"delivered": 1, "duplicate": 0, "dead_lettered": 0, "undelivered": 0}
     assert webhook.posts == [slack_payload(alert)]
     assert ("market#AAPL", "2026-11-24#market_drop") in ledger.delivered
     assert ledger.leases == {} and dead.sent == []
@@ -35,7 +35,7 @@ def test_the_same_message_delivered_twice_posts_once():
     event = load_event("sns_market_alert.json")
     lambda_handler(event, None, ports=ports)
     second = lambda_handler(event, None, ports=ports)
-    assert second == {"delivered": 0, "duplicate": 1, "dead_lettered": 0}
+    assert second == {"delivered": 0, "duplicate": 1, "dead_lettered": 0, "undelivered": 0}
     assert len(webhook.posts) == 1
 
 
@@ -63,7 +63,7 @@ def test_one_failing_record_does_not_stop_the_others_and_they_are_not_reposted(m
         lambda_handler(event, None, ports=ports)
     assert [p["blocks"][0]["text"]["text"].split()[0] for p in webhook.posts] == ["MSFT"]
     # When the invocation is retried, only the failed alert is posted
-    assert lambda_handler(event, None, ports=ports) == {"delivered": 1, "duplicate": 1, "dead_lettered": 0}
+    assert lambda_handler(event, None, ports=ports) == {"delivered": 1, "duplicate": 1, "dead_lettered": 0, "undelivered": 0}
     assert len(webhook.posts) == 2
 
 
@@ -80,7 +80,7 @@ def test_malformed_messages_go_to_the_dead_letter_queue_without_crashing():
     ports, webhook, _, dead = fake_ports()
     event = load_event("sns_malformed.json")
     # When the notifier runs, it does not raise (a retry would not help)
-    assert lambda_handler(event, None, ports=ports) == {"delivered": 0, "duplicate": 0, "dead_lettered": 2}
+    assert lambda_handler(event, None, ports=ports) == {"delivered": 0, "duplicate": 0, "dead_lettered": 2, "undelivered": 0}
     # Then both are dead-lettered with a reason naming the field, and with the record as received
     assert webhook.posts == []
     assert [d["errors"][0]["field"] for d in dead.sent] == ["Sns.Message", "alert_id"]

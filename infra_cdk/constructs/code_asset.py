@@ -4,14 +4,18 @@ Every function's handler module is the root; the closure follows every `import` 
 ones inside functions, which run later on Lambda) into the repository's own packages. Anything the
 handlers reach outside `lambdas` and `barometer` is a packaging error (the local runtime, SQL over the
 lake or Dagster would be missing on Lambda), so it fails synthesis instead of a first invocation.
-Third-party imports are left to the runtime and the Powertools layer.
+Third-party imports are left to the runtime and the Powertools layer, except the distributions in
+SHIPPED_DISTRIBUTIONS, which neither provides: they are copied from the build environment at the version
+uv.lock pins (another version fails the synthesis).
 """
 from __future__ import annotations
 
 import ast
 import atexit
+import importlib.metadata
 import shutil
 import tempfile
+import tomllib
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
@@ -21,6 +25,12 @@ SHIPPED_PACKAGES = ("lambdas", "barometer")
 # The repository's other packages: importing one of them from a handler would break on Lambda.
 REPOSITORY_PACKAGES = SHIPPED_PACKAGES + ("barometer_local", "barometer_sql", "platform_assets", "infra_cdk",
                                           "bench", "tests")
+
+
+# The Lambda runtime has no zoneinfo database: without tzdata every ZoneInfo("America/New_York") fails,
+# and with it configuration parsing, local days and market hours.
+SHIPPED_DISTRIBUTIONS = ("tzdata",)
+LOCK_FILE = REPO_ROOT / "uv.lock"
 
 
 class PackagingError(RuntimeError):
@@ -83,6 +93,37 @@ def import_closure(handler_modules: Iterable[str], root: Path = REPO_ROOT) -> se
     return files
 
 
+def locked_version(distribution: str, lock_file: Path = LOCK_FILE) -> str:
+    lock = tomllib.loads(lock_file.read_text(encoding="utf-8"))
+    versions = {p["version"] for p in lock.get("package", []) if p["name"] == distribution and "version" in p}
+    if len(versions) != 1:
+        raise PackagingError(f"{distribution} is not pinned once in {lock_file.name} (found {sorted(versions)})")
+    return versions.pop()
+
+
+def distribution_files(distribution: str) -> list[tuple[Path, Path]]:
+    """(installed file, path inside the asset) of an installed distribution's modules and data, at the
+    version uv.lock pins; its metadata and compiled caches are left out."""
+    try:
+        dist = importlib.metadata.distribution(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        raise PackagingError(f"{distribution} is not installed in the build environment (make setup)") from None
+    if dist.version != locked_version(distribution):
+        raise PackagingError(f"{distribution} {dist.version} is installed but uv.lock pins "
+                             f"{locked_version(distribution)} (make setup)")
+    files = []
+    for entry in dist.files or ():
+        parts = entry.parts
+        if parts[0].endswith((".dist-info", ".egg-info")) or "__pycache__" in parts or entry.suffix == ".pyc":
+            continue
+        if parts[0] == ".." or entry.is_absolute():  # scripts installed outside site-packages
+            continue
+        files.append((Path(dist.locate_file(entry)), Path(*parts)))
+    if not files:
+        raise PackagingError(f"{distribution} is installed without files to ship")
+    return files
+
+
 @lru_cache(maxsize=1)
 def lambda_source_dir(handlers: tuple[str, ...]) -> str:
     """A staging folder holding the import closure of `handlers` (dotted `module.function` paths).
@@ -97,4 +138,9 @@ def lambda_source_dir(handlers: tuple[str, ...]) -> str:
         destination = target / path.relative_to(REPO_ROOT)
         destination.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, destination)
+    for distribution in SHIPPED_DISTRIBUTIONS:
+        for source, relative in distribution_files(distribution):
+            destination = target / relative
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, destination)
     return str(target)

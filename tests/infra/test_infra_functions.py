@@ -72,11 +72,13 @@ def test_code_asset_is_the_handlers_import_closure(synthesized):
     _, props = _function(synthesized, FUNCTIONS[0])
     asset_hash = props["Code"]["S3Key"].removesuffix(".zip")
     asset = synthesized.outdir / f"asset.{asset_hash}"
-    assert sorted(p.name for p in asset.iterdir()) == ["barometer", "lambdas"]
+    # The repository's shipped packages, and the one distribution neither the runtime nor the layer has
+    assert sorted(p.name for p in asset.iterdir()) == ["barometer", "lambdas", "tzdata"]
     files = [p.relative_to(asset).as_posix() for p in asset.rglob("*") if p.is_file()]
     assert "barometer/catalogue.py" in files
     assert "lambdas/poller/__main__.py" not in files  # a shell entry point no handler imports
-    assert not [f for f in files if "__pycache__" in f or "/tests/" in f or f.endswith(".pyc")]
+    assert not [f for f in files if "__pycache__" in f or "/tests/" in f or f.endswith(".pyc") or "dist-info" in f]
+    assert "tzdata/zoneinfo/America/New_York" in files
     for spec in FUNCTIONS:  # every handler module ships
         module = spec.handler.rsplit(".", 1)[0].replace(".", "/") + ".py"
         assert (asset / module).exists(), module

@@ -360,7 +360,7 @@ def probed_emulator(stats_path: Path):
 
     original = em.Emulator.__dict__["start"]
 
-    def start(cls, port=None, log_path=None):
+    def start(cls, port=None, log_path=None, **_durability):  # a fresh home each run: nothing to restore
         port = port or em.free_port()
         log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115 - the child keeps it
         process = subprocess.Popen(

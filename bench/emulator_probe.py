@@ -64,6 +64,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--stats", required=True, help="file the per-operation times are written to on SIGTERM")
     args = parser.parse_args(argv)
     os.environ.setdefault("MOTO_PORT", str(args.port))
+    from barometer_local import emulator_server
+
+    emulator_server.install()  # profile the emulator the platform runs, with its fixes
     from moto.moto_server.werkzeug_app import (
         DomainDispatcherApplication,
         MotoRequestHandler,

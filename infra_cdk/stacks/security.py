@@ -1,7 +1,7 @@
 """SecurityStack: CMKs, secrets, CloudTrail, AWS Config rules, GuardDuty, Security Hub, the audit role."""
 from __future__ import annotations
 
-from aws_cdk import Aws, CfnTag, Duration, Fn, NestedStack
+from aws_cdk import Aws, CfnTag, Duration, Fn, NestedStack, SecretValue
 from aws_cdk import aws_cloudtrail as cloudtrail
 from aws_cdk import aws_config as config
 from aws_cdk import aws_guardduty as guardduty
@@ -19,7 +19,8 @@ from infra_cdk.constructs.encryption import (
 )
 from infra_cdk.constructs.secure_bucket import access_log_bucket, secure_bucket
 from infra_cdk.parameters import EstateParameters, condition, has_value
-from barometer.catalogue import SECRETS
+from barometer.catalogue import PROVIDER_KEYS_SECRET, SECRETS, SLACK_WEBHOOK_SECRET
+from barometer.secrets import slack_webhook_placeholder
 
 # Services that publish to the messaging key's topics -> whether their KMS requests carry aws:SourceAccount
 # (see encryption.allow_service). Budgets documents the condition; CloudWatch alarms and Cost Anomaly
@@ -28,6 +29,14 @@ TOPIC_PUBLISHER_KEY_USE = {
     "cloudwatch.amazonaws.com": False,
     "budgets.amazonaws.com": True,
     "costalerts.amazonaws.com": False,
+}
+
+# What each secret holds until an operator fills it in (docs/infra.md, first deployment). Neither is secret.
+FIRST_DEPLOY_VALUES = {
+    # the notifier records each alert undeliverable to Slack, "slack webhook not configured"
+    SLACK_WEBHOOK_SECRET.logical_id: slack_webhook_placeholder(),
+    # the poller reports "no key for 'finnhub'" for keyed providers; keyless ones poll
+    PROVIDER_KEYS_SECRET.logical_id: "{}",
 }
 
 # S3 prefix of the audit bucket under which CloudTrail and AWS Config write.
@@ -56,9 +65,13 @@ class SecurityStack(NestedStack):
                                     f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:log-group:*"}},
         ))
 
+        # Created holding what the functions recognise as "not filled in yet" (FIRST_DEPLOY_VALUES), not a
+        # random string they would fail to parse on every call; an operator writes the real value.
         self.secrets = {spec.logical_id: secretsmanager.Secret(
             self, spec.logical_id, secret_name=spec.local_name, description=spec.description,
-            encryption_key=self.secrets_key) for spec in SECRETS}
+            encryption_key=self.secrets_key,
+            secret_string_value=SecretValue.unsafe_plain_text(FIRST_DEPLOY_VALUES[spec.logical_id]))
+            for spec in SECRETS}
         rotation = has_value(self, params.secret_rotation_lambda_arn)
         for logical_id, secret in self.secrets.items():
             schedule = secretsmanager.CfnRotationSchedule(

@@ -24,9 +24,11 @@ from barometer.catalogue import (
     LATEST_TABLE,
     POLLER_FUNCTION,
     PROCESSOR_FUNCTION,
+    PROVIDER_KEYS_SECRET,
     QUEUES,
     SECRETS,
     SENSOR_QUEUES,
+    SLACK_WEBHOOK_SECRET,
     TABLES,
     TOPICS,
 )
@@ -86,6 +88,24 @@ def test_security_secrets_use_the_secrets_key_and_rotate_when_a_rotation_functio
     rotations = synthesized.resources("Security", "AWS::SecretsManager::RotationSchedule")
     assert len(rotations) == len(SECRETS)
     assert set(_conditioned(rotations).values()) == {"HasRotationFunctionArn"}
+
+
+def test_secrets_start_with_values_the_functions_recognise_as_not_filled_in(synthesized):
+    from barometer.secrets import SLACK_NOT_CONFIGURED_REASON, is_slack_placeholder
+    from lambdas.notifier.slack import _url_from_secret
+    from lambdas.notifier.errors import WebhookNotConfiguredError
+
+    secrets = {s["Properties"]["Name"]: s["Properties"]
+               for s in synthesized.resources("Security", "AWS::SecretsManager::Secret").values()}
+    # Then no secret is a generated random string that no function could parse
+    assert not [name for name, props in secrets.items() if "GenerateSecretString" in props]
+    # And the Slack secret is the placeholder the notifier reports as "slack webhook not configured"
+    slack = secrets[SLACK_WEBHOOK_SECRET.local_name]["SecretString"]
+    assert is_slack_placeholder(json.loads(slack))
+    with pytest.raises(WebhookNotConfiguredError, match=SLACK_NOT_CONFIGURED_REASON):
+        _url_from_secret(SLACK_WEBHOOK_SECRET.local_name, slack)
+    # And the provider keys secret is an empty JSON object (the poller names the missing provider key)
+    assert json.loads(secrets[PROVIDER_KEYS_SECRET.local_name]["SecretString"]) == {}
 
 
 def test_security_trail_detection_and_config_are_guarded(synthesized):

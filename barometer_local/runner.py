@@ -1,15 +1,19 @@
 """The stream runner: does locally what the Lambda service, Firehose and SNS do on AWS.
 
-One loop, one process: every event source mapping of the catalogue, per shard and with its settings
-(Kinesis -> processor), Kinesis -> raw zone, staging -> processed Parquet, SNS -> notifier, SNS -> local
-mailbox, and the poller's schedule when asked for. Positions are checkpointed in the state folder, so
-killing the runner and starting it again resumes without losing or doubling anything.
+One process: every event source mapping of the catalogue, per shard and with its settings (Kinesis ->
+processor), Kinesis -> raw zone, staging -> processed Parquet, and the poller's schedule when asked for,
+in one loop; SNS -> notifier and SNS -> local mailbox on a thread of their own while the runner runs
+forever (on AWS, SNS invokes the notifier apart from the stream's consumer too): a slow or failing
+webhook never delays the data path. `drain()` (tests, the demo) does everything in its one loop.
+Positions are checkpointed in the state folder, so killing the runner and starting it again resumes
+without losing or doubling anything.
 """
 from __future__ import annotations
 
 import os
 import signal
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -63,6 +67,8 @@ class Runner:
         self.next_poll = 0.0
         self.stats = RunnerStats(started_at=datetime.now(timezone.utc).isoformat())
         self._stop = False
+        self._sns_thread: threading.Thread | None = None
+        self._sns_stop = threading.Event()
         self._build()
 
     # -- wiring --------------------------------------------------------------------------------
@@ -124,18 +130,50 @@ class Runner:
         for raw in self.raw:
             moved += raw.step(force=force_flush)
         moved += self.processed.step(force=force_flush)
-        pumped = self.notifier.pump(max_rounds=5)
-        moved += pumped.delivered + pumped.failed
-        moved += len(self.mailbox.drain(max_rounds=5))
+        if self._sns_thread is None:
+            moved += self.sns_step()
         if self.poller and time.monotonic() >= self.next_poll:
             self.next_poll = time.monotonic() + (self.options.poll_interval_s or 60)
             self._poll()
         self.stats.loops += 1
         return moved
 
+    def sns_step(self) -> int:
+        """SNS's deliveries: alert messages to the notifier, and to the local mailbox; how many moved."""
+        pumped = self.notifier.pump(max_rounds=5)
+        return pumped.delivered + pumped.failed + len(self.mailbox.drain(max_rounds=5))
+
+    def start_sns_worker(self) -> None:
+        """Run SNS's deliveries on their own thread from now on (run_once no longer does them)."""
+        if self._sns_thread is not None:
+            return
+        self._sns_stop.clear()
+        self._sns_thread = threading.Thread(target=self._sns_loop, name="sns-deliveries", daemon=True)
+        self._sns_thread.start()
+
+    def stop_sns_worker(self, timeout_s: float = 60.0) -> None:
+        """Let the SNS thread finish the invocation in hand (a notifier post is bounded by its timeout)."""
+        thread = self._sns_thread
+        if thread is None:
+            return
+        self._sns_stop.set()
+        thread.join(timeout_s)
+        self._sns_thread = None
+
+    def _sns_loop(self) -> None:
+        while not self._sns_stop.is_set():
+            try:
+                moved = self.sns_step()
+            except Exception as exc:  # the emulator restarting, say: never let the thread die
+                print(f"[runner] SNS delivery failed: {exc}", file=sys.stderr)
+                moved = 0
+            if not moved:
+                self._sns_stop.wait(self.options.idle_sleep_s)
+
     def run_forever(self) -> None:
         last_metrics = time.monotonic()
         last_status = 0.0
+        self.start_sns_worker()
         while not self._stop:
             moved = self.run_once()
             now = time.monotonic()
@@ -147,6 +185,7 @@ class Runner:
                 last_status = now
             if not moved:
                 time.sleep(self.options.idle_sleep_s)
+        self.stop_sns_worker()
         for raw in self.raw:
             if raw.buffer:
                 raw.flush()

@@ -10,6 +10,8 @@ The notifier posts to it exactly as it posts to hooks.slack.com. Accepted posts 
     receiver.posts()                  # [{"path", "headers", "body", "received_at"}, ...]
     receiver.fail_next(2, status=500) # the next two posts answer 500 and are not recorded
     receiver.delay_answers(7.0)       # posts are recorded (shown), then answered 7 s later: a slow Slack
+    receiver.hold_answers()           # posts are recorded, then answered only at release_answers()
+    receiver.release_answers(drop=True)  # ... by closing the connection without an answer
     receiver.stop()
 
 `python -m barometer_local.webhook --state-dir .barometer --port 8099 [--answer-delay 7]` runs it alone.
@@ -61,6 +63,10 @@ class WebhookReceiver:
         self._rejected: list[dict] = []
         self._failures: list[tuple[int, str, float]] = []  # (status, body, delay before answering)
         self._answer_delay_s = 0.0  # after recording an accepted post, before answering it
+        self._release = threading.Event()
+        self._release.set()  # not holding
+        self._drop_held = False
+        self._held = 0
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.url: str | None = None
@@ -93,6 +99,7 @@ class WebhookReceiver:
         return self.url
 
     def stop(self) -> None:
+        self._release.set()  # held posts are answered: their threads end
         if self._server is None:
             return
         self._server.shutdown()
@@ -140,10 +147,41 @@ class WebhookReceiver:
         with self._lock:
             self._answer_delay_s = max(0.0, float(seconds))
 
+    def hold_answers(self) -> None:
+        """Record each accepted post at once, and answer none until `release_answers` (a Slack that hangs)."""
+        with self._lock:
+            self._drop_held = False
+        self._release.clear()
+
+    def release_answers(self, drop: bool = False) -> None:
+        """Answer the held posts (200), or with `drop` close their connections without an answer."""
+        with self._lock:
+            self._drop_held = drop
+        self._release.set()
+
+    def held(self) -> int:
+        """How many accepted posts are waiting for their answer now."""
+        with self._lock:
+            return self._held
+
     # --- request handling (called from the server's threads) --------------------------------------
     def _answer_delay(self) -> float:
         with self._lock:
             return self._answer_delay_s
+
+    def _wait_for_release(self) -> bool:
+        """Hold the answer while asked to; True when the connection is to be dropped unanswered."""
+        if self._release.is_set():
+            return False
+        with self._lock:
+            self._held += 1
+        try:
+            self._release.wait()
+        finally:
+            with self._lock:
+                self._held -= 1
+        with self._lock:
+            return self._drop_held
 
     def _next_failure(self) -> tuple[int, str, float] | None:
         with self._lock:
@@ -225,6 +263,9 @@ def _handler_for(receiver: WebhookReceiver) -> type[BaseHTTPRequestHandler]:
             delay_s = receiver._answer_delay()
             if delay_s:
                 time.sleep(delay_s)
+            if receiver._wait_for_release():
+                self.close_connection = True
+                return  # no status line at all: the client sees the connection closed
             self._answer(200, "ok")
 
     return Handler

@@ -22,17 +22,40 @@ READ_TIMEOUT_S = 30
 MAX_POOL_CONNECTIONS = 32
 
 
-def client_config(*, validate_parameters: bool = True) -> Any:
+@dataclass(frozen=True)
+class CallBudget:
+    """How long one AWS call may take in all: per attempt a connect and a read timeout, and attempts."""
+
+    connect_timeout_s: float = CONNECT_TIMEOUT_S
+    read_timeout_s: float = READ_TIMEOUT_S
+    attempts: int = MAX_ATTEMPTS
+
+    def worst_case_s(self) -> float:
+        """The longest a call can take before it fails (standard mode's backoff: at most 20 s a retry, jittered
+        from base 2**n seconds; here bounded by 2**n for the few retries an interactive budget allows)."""
+        backoff = sum(min(20.0, 2.0 ** n) for n in range(self.attempts - 1))
+        return self.attempts * (self.connect_timeout_s + self.read_timeout_s) + backoff
+
+
+BACKGROUND = CallBudget()
+# A caller that answers a client waiting on it (the API's POST /v1/events): fail within a few seconds and say
+# "retry" (503 with Retry-After) rather than hold the client for minutes while a service is unresponsive;
+# the client's own retry takes over. A Kinesis PutRecords answers in milliseconds when healthy.
+INTERACTIVE = CallBudget(connect_timeout_s=1.0, read_timeout_s=2.0, attempts=2)
+
+
+def client_config(*, validate_parameters: bool = True, budget: CallBudget = BACKGROUND) -> Any:
     """The botocore Config every Barometer client uses.
 
     `validate_parameters=False` skips botocore's client-side check of each request against the service
     model (a few hundred microseconds of CPU per call): only for requests built by code, never from
     user input, against a service that validates them itself (DynamoDB does, with a ValidationException).
+    `budget` bounds each call (timeouts, attempts): BACKGROUND for consumers, INTERACTIVE for the API.
     """
     from botocore.config import Config
 
-    return Config(retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
-                  connect_timeout=CONNECT_TIMEOUT_S, read_timeout=READ_TIMEOUT_S,
+    return Config(retries={"mode": "standard", "total_max_attempts": budget.attempts},
+                  connect_timeout=budget.connect_timeout_s, read_timeout=budget.read_timeout_s,
                   max_pool_connections=MAX_POOL_CONNECTIONS, parameter_validation=validate_parameters)
 
 

@@ -45,8 +45,13 @@ class Request:
         return self.query.get(name, default)
 
 
+# Every 503 is retryable and says when: a paused or throttled stream recovers within seconds.
+RETRY_AFTER_S = 1
+
+
 def response(status: int, payload: Any, headers: dict[str, str] | None = None) -> dict[str, Any]:
-    return {"statusCode": status, "headers": {"Content-Type": "application/json", **(headers or {})},
+    extra = {"Retry-After": str(RETRY_AFTER_S)} if status == 503 else {}
+    return {"statusCode": status, "headers": {"Content-Type": "application/json", **extra, **(headers or {})},
             "body": json.dumps(payload, separators=(",", ":"))}
 
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 from barometer.catalogue import EVENTS_STREAM
 from barometer.aws import BatchCallError, client, resource_name, retry_partial
@@ -21,10 +21,11 @@ class StreamRecord:
     partition_key: str
 
 
-def put_records(records: Sequence[StreamRecord]) -> dict[int, str]:
-    """Put records, sending throttled ones again. Returns {index: error} of records still not accepted."""
+def put_records(records: Sequence[StreamRecord], kinesis: Any = None) -> dict[int, str]:
+    """Put records, sending throttled ones again. Returns {index: error} of records still not accepted.
+    `kinesis`: a client of the caller's own budget (barometer.aws.retry), else the shared one."""
     stream = resource_name(EVENTS_STREAM.env_var)
-    kinesis = client("kinesis")
+    kinesis = kinesis or client("kinesis")
 
     def send(pending: list[int]) -> dict[int, str]:
         response = kinesis.put_records(

@@ -3,6 +3,7 @@ import dagster as dg
 
 from barometer.catalogue import OPS_TOPIC
 from platform_assets.alert_sensors import build_queue_sensor
+from platform_assets.alerting import is_from_dagster
 from platform_assets.sensor_queue import QueueMessage
 
 dr_checks_job = dg.define_asset_job("dr_checks", selection=dg.AssetSelection.groups("dr"),
@@ -10,6 +11,9 @@ dr_checks_job = dg.define_asset_job("dr_checks", selection=dg.AssetSelection.gro
 
 
 def ops_run_request(message: QueueMessage) -> dg.RunRequest:
+    if is_from_dagster(message.message):
+        # Dagster's own failure alerts (alerting.py): running the DR checks on them would loop.
+        raise ValueError("published by Dagster's failure alerting, not a reason to run the DR checks")
     return dg.RunRequest(run_key=f"ops:{message.key}", tags={
         "barometer/ops_message": message.key, "barometer/ops_subject": (message.subject or "")[:200]})
 

@@ -21,10 +21,14 @@ def test_every_group_is_there():
 
 def test_alert_sensors_schedules_and_jobs():
     repository = defs.get_repository_def()
-    assert {s.name for s in repository.sensor_defs} == {"market_alerts", "weather_alerts", "ops_alerts"}
+    assert {s.name for s in repository.sensor_defs} == {
+        "market_alerts", "weather_alerts", "ops_alerts", "finops_alerts", "run_failures_to_ops_alerts",
+        "check_failures_to_ops_alerts"}
     assert {s.name for s in repository.schedule_defs} == {
-        "poll_every_minute", "daily_compaction", "daily_rollups", "daily_dr_checks"}
-    assert {"poll_feeds", "observe_feeds", "compact_lake", "alert_response", "dr_checks"} <= {
+        "poll_every_minute", "observe_feeds_every_5_minutes", "daily_compaction", "daily_rollups",
+        "daily_dashboards", "daily_dr_checks", "check_freshness_every_15_minutes"}
+    assert {"poll_feeds", "observe_feeds", "compact_lake", "alert_response", "refresh_dashboards", "dr_checks",
+            "check_freshness", "finops_alert"} <= {
         j.name for j in repository.get_all_jobs()}
 
 

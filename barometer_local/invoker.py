@@ -3,7 +3,10 @@
 Powertools Metrics prints EMF lines to stdout; on AWS, CloudWatch Logs turns them into metrics.
 Here the invoker captures them and puts the same metrics into the emulator's CloudWatch, along with
 the AWS/Lambda metrics (Invocations, Errors, Duration, IteratorAge) the Lambda service would report.
-Invocations are serialised (one at a time per process), which is what makes capturing stdout safe.
+Each invocation's output is captured per thread (sys.stdout is swapped once for a proxy that writes to the
+calling invocation's buffer), so invocations may overlap. A function runs one invocation at a time, as in
+one Lambda sandbox (its module state is not written for threads), unless its handler module declares
+`CONCURRENT_INVOCATIONS = True` (the API does, so a POST never waits behind slow reads).
 """
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ import threading
 import time
 import traceback
 import uuid
-from contextlib import redirect_stdout
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable
@@ -93,7 +96,41 @@ class MetricSink:
                                 "Timestamp": datetime.now(timezone.utc), "Value": float(value), "Unit": unit})
 
 
-_INVOKE_LOCK = threading.Lock()
+class _ThreadStdout:
+    """sys.stdout for every thread: an invocation's writes go to its own buffer, other writes to `fallback`."""
+
+    def __init__(self, fallback: Any):
+        self.fallback = fallback
+        self.local = threading.local()
+
+    def _target(self) -> Any:
+        return getattr(self.local, "buffer", None) or self.fallback
+
+    def write(self, text: str) -> int:
+        return self._target().write(text)
+
+    def flush(self) -> None:
+        self._target().flush()
+
+    def __getattr__(self, name: str) -> Any:  # encoding, fileno, isatty, ... of the real stream
+        return getattr(self.fallback, name)
+
+
+_INSTALL_LOCK = threading.Lock()
+
+
+@contextmanager
+def _capture_stdout(buffer: io.StringIO):
+    with _INSTALL_LOCK:
+        proxy = sys.stdout
+        if not isinstance(proxy, _ThreadStdout):  # first use, or someone (e.g. pytest) swapped stdout since
+            proxy = sys.stdout = _ThreadStdout(sys.stdout)
+    previous = getattr(proxy.local, "buffer", None)
+    proxy.local.buffer = buffer
+    try:
+        yield
+    finally:
+        proxy.local.buffer = previous
 
 
 class Invoker:
@@ -101,7 +138,10 @@ class Invoker:
         self.spec = spec
         self.metrics = metrics
         module_name, _, attr = spec.handler.rpartition(".")
-        self._handler: Callable[[dict, Any], Any] = getattr(importlib.import_module(module_name), attr)
+        module = importlib.import_module(module_name)
+        self._handler: Callable[[dict, Any], Any] = getattr(module, attr)
+        concurrent = getattr(module, "CONCURRENT_INVOCATIONS", False)
+        self._one_at_a_time = nullcontext() if concurrent else threading.Lock()
 
     def invoke(self, event: dict[str, Any]) -> Any:
         """Run the handler; its exceptions propagate (a function error), after metrics are recorded."""
@@ -122,9 +162,9 @@ class Invoker:
         started = time.perf_counter()
         result: Any = None
         error: Exception | None = None
-        with _INVOKE_LOCK:
+        with self._one_at_a_time:
             try:
-                with redirect_stdout(buffer):
+                with _capture_stdout(buffer):
                     result = self._handler(event, context)
             except Exception as exc:  # a function error, as Lambda would report it
                 error = exc

@@ -9,28 +9,33 @@ adapters are built on first use (`default_ports()`), and the local runtime swaps
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any, Protocol
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from lambdas.api import paging
-from lambdas.api.errors import ReadError
-from lambdas.api.http import HttpError, Request, Router
-from lambdas.api.rollups import RollupSource, read_rollup
 from barometer.core.errors import ValidationError
 from barometer.core.events import decode_json, parse_event
 from barometer.core.rolling import rolling_series
 from barometer.core.timeutil import (
-    TimestampError, format_fixed, format_public, parse_rfc3339, to_epoch_us,
+    TimestampError,
+    format_fixed,
+    format_public,
+    parse_rfc3339,
+    to_epoch_us,
 )
 from barometer.core.vocabulary import ALERT_KINDS, EVENT_KIND_OF_ALERT, KEY_FIELD, KIND_FIELDS
 from barometer.lake import SK_FIRST, SK_LAST, item_pk, sk_after_instant
 from barometer.settings import get_settings
+from lambdas.api import paging
+from lambdas.api.errors import ReadError
+from lambdas.api.http import HttpError, Request, Router
+from lambdas.api.rollups import RollupSource, read_rollup
 from lambdas.shared.stream import StreamError, StreamRecord
 
 
@@ -97,6 +102,10 @@ def use_rollup_source(source: RollupSource | None) -> None:
 logger = Logger(service="api")
 metrics = Metrics(namespace="Barometer", service="api")
 router = Router()
+# Safe to run on several threads of one process (the local runtime's invoker reads this): requests share no
+# state but the metric set, which _METRICS_LOCK guards (Powertools' flush walks it while another adds).
+CONCURRENT_INVOCATIONS = True
+_METRICS_LOCK = threading.Lock()
 
 MAX_EVENTS_PER_REQUEST = 500
 MAX_BODY_BYTES = 5 * 1024 * 1024
@@ -109,7 +118,7 @@ INTERNAL_LATEST_FIELDS = ("state", "applied_seq", "version", "pk", "sums", "clos
 @router.route("POST", "/v1/events")
 def post_events(request: Request, ports: Ports) -> Any:
     events = _events_of(request.body)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     settings = get_settings()
     failed: list[dict[str, Any]] = []
     valid: list[tuple[int, Any]] = []
@@ -135,8 +144,9 @@ def post_events(request: Request, ports: Ports) -> Any:
                        "retryable": True})
     failed.sort(key=lambda f: f["index"])
     accepted = len(valid) - len(stream_failures)
-    metrics.add_metric("EventsAccepted", MetricUnit.Count, accepted)
-    metrics.add_metric("EventsRejected", MetricUnit.Count, len(failed) - len(stream_failures))
+    with _METRICS_LOCK:
+        metrics.add_metric("EventsAccepted", MetricUnit.Count, accepted)
+        metrics.add_metric("EventsRejected", MetricUnit.Count, len(failed) - len(stream_failures))
     body = {"accepted": accepted, "failed": failed}
     if accepted == 0 and failed:
         if all(f.get("retryable") for f in failed):
@@ -346,7 +356,7 @@ def _public_alert(item: dict[str, Any]) -> dict[str, Any]:
 
 @router.route("GET", "/v1/health")
 def get_health(request: Request, ports: Ports) -> Any:
-    return ports.health.report(datetime.now(timezone.utc))
+    return ports.health.report(datetime.now(UTC))
 
 
 @router.route("GET", "/v1/rollups/{name}")
@@ -369,5 +379,6 @@ def lambda_handler(event: dict[str, Any], context: Any, ports: Ports | None = No
         return {"statusCode": 503, "headers": {"Content-Type": "application/json"},
                 "body": json.dumps({"error": "a data store is unavailable; retry later"})}
     finally:
-        if metrics.metric_set:  # reads add none; flushing nothing would only warn
-            metrics.flush_metrics()
+        with _METRICS_LOCK:
+            if metrics.metric_set:  # reads add none; flushing nothing would only warn
+                metrics.flush_metrics()

@@ -12,7 +12,16 @@ import jwt
 import pytest
 
 from barometer_local.auth import (
-    AUDIENCE, ISSUER, MAX_TTL_S, READ_SCOPE, AuthError, TokenError, issue_token, mint, signing_key, verify,
+    AUDIENCE,
+    ISSUER,
+    MAX_TTL_S,
+    READ_SCOPE,
+    AuthError,
+    TokenError,
+    issue_token,
+    mint,
+    signing_key,
+    verify,
 )
 
 KEY = b"k" * 32
@@ -50,10 +59,10 @@ def test_minting_beyond_the_ttl_cap_is_refused_and_the_cap_itself_is_allowed():
 def test_barometer_token_refuses_a_ttl_beyond_the_cap(tmp_path):
     env = {**os.environ, "BAROMETER_HOME": str(tmp_path)}
     refused = subprocess.run([sys.executable, "-m", "barometer_local.cli", "token", "--ttl", "100000d"],
-                             capture_output=True, text=True, env=env)
+                             check=False, capture_output=True, text=True, env=env)
     assert refused.returncode == 2 and "at most 7 days" in refused.stderr and not refused.stdout
     allowed = subprocess.run([sys.executable, "-m", "barometer_local.cli", "token", "--ttl", "7d"],
-                             capture_output=True, text=True, env=env)
+                             check=False, capture_output=True, text=True, env=env)
     assert allowed.returncode == 0, allowed.stderr
     assert verify(f"Bearer {allowed.stdout.strip()}", signing_key(tmp_path), READ_SCOPE)
 

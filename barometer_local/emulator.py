@@ -24,6 +24,10 @@ ACCOUNT = EMULATOR_ACCOUNT
 FAKE_CREDENTIALS = {**EMULATOR_CREDENTIALS.environment(), "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION}
 
 
+# A durable emulator writes its final snapshot when stopped: about a second per 100,000 events stored.
+STOP_TIMEOUT_S = 120.0
+
+
 class EmulatorError(RuntimeError):
     """The emulator could not be started or did not answer."""
 
@@ -75,7 +79,8 @@ class Emulator:
             record_child(state_dir, "emulator", process.pid, command)
         emulator = cls(f"http://127.0.0.1:{port}", process)
         try:
-            wait_until_ready(emulator.url)
+            # A durable emulator loads its snapshot before it answers (docs/local.md: restart times).
+            wait_until_ready(emulator.url, timeout_s=300 if state_dir is not None else 30)
         except EmulatorError:
             emulator.stop()
             raise
@@ -100,11 +105,11 @@ class Emulator:
         with urllib.request.urlopen(request, timeout=10):
             pass
 
-    def stop(self) -> None:
+    def stop(self, timeout_s: float = STOP_TIMEOUT_S) -> None:
         if self.process and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
             try:
-                self.process.wait(timeout=10)
+                self.process.wait(timeout=timeout_s)
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()

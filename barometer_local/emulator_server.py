@@ -12,8 +12,10 @@ Run as `python -m barometer_local.emulator_server -H 127.0.0.1 -p PORT` (moto.se
 """
 from __future__ import annotations
 
+import os
 import sys
 import threading
+from pathlib import Path
 from typing import Any
 
 _partition = threading.local()  # the hash key of the primary-key Query this thread is answering
@@ -48,15 +50,56 @@ def install() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """moto's server (its own arguments), plus `--state-dir DIR`: keep the state there (barometer_local.snapshots)."""
     import argparse
 
-    parser = argparse.ArgumentParser(add_help=False)
-    parser.add_argument("--state-dir", default=None)
+    parser = argparse.ArgumentParser(prog="barometer-emulator", description=__doc__.splitlines()[0])
+    parser.add_argument("--state-dir", type=Path, default=None, help="persist and restore the state in this folder")
+    parser.add_argument("--snapshot-interval", type=float, default=None, help="seconds between snapshots (min)")
     ours, rest = parser.parse_known_args(argv)
     install()
-    from moto.server import main as moto_main
+    if ours.state_dir is None:
+        from moto.server import main as moto_main
 
-    moto_main(rest)
+        moto_main(rest)
+        return
+    serve_durable(rest, ours.state_dir, ours.snapshot_interval)
+
+
+def serve_durable(moto_argv: list[str], state_dir: Path, interval_s: float | None) -> None:
+    import argparse
+    import signal
+
+    from werkzeug.serving import run_simple
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+
+    from barometer_local.snapshots import MIN_INTERVAL_S, Gate, Snapshots
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("-H", "--host", default="127.0.0.1")
+    parser.add_argument("-p", "--port", type=int, default=5000)
+    args = parser.parse_args(moto_argv)
+    os.environ.setdefault("MOTO_PORT", str(args.port))
+    gate = Gate()
+    snapshots = Snapshots(state_dir, gate)
+    snapshots.restore()  # before serving: nobody sees an empty emulator on a folder with data
+
+    def stop(*_: object) -> None:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    app = DomainDispatcherApplication(create_backend_app)
+    app.debug = True  # type: ignore[attr-defined]  (as moto's own main: errors answered, not raised)
+    snapshots.run_periodically(interval_s or MIN_INTERVAL_S)
+    try:
+        run_simple(args.host, args.port, gate.wrap(app), threaded=True, request_handler=MotoRequestHandler)
+    finally:
+        snapshots.stop()
+        # Stopped by SIGTERM (Ctrl-C in `barometer up`, or `up` died): everything so far is kept.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        info = snapshots.write()
+        snapshots.log(f"final snapshot: {info.bytes / 1e6:.1f} MB in {info.seconds_total:.1f}s")
 
 
 if __name__ == "__main__":

@@ -33,8 +33,9 @@ from barometer import catalogue as r
 from barometer.aws import AwsTarget
 from barometer.settings import config_path
 
-# Per-run state: the emulator keeps everything in memory, so a new run starts from nothing.
-RUN_STATE = ("checkpoints.json", "runner-status.json", "mail", "webhook", "platform.json")
+# Per-run files. The data (emulator snapshot with the runner's positions, mail, webhook posts, Dagster's
+# storage) persists from run to run and is emptied together by `barometer reset` (barometer_local.state).
+RUN_STATE = ("runner-status.json", "platform.json")
 RUNNER_STALE_S = 10.0
 
 

@@ -46,8 +46,12 @@ def wait_running(home: Path, process: subprocess.Popen) -> dict[str, int]:
     def ready():
         if process.poll() is not None:
             raise AssertionError(f"barometer up exited {process.returncode}: {process.stdout.read()}")
-        info = home / "platform.json"
-        return info.exists() and {"emulator", "runner"} <= set(running_pids(home)) and running_pids(home)
+        # platform.json is written last, once the runner started; a killed owner's copy names another pid
+        try:
+            info = json.loads((home / "platform.json").read_text())
+        except (OSError, ValueError):
+            return None
+        return info.get("pid") == process.pid and running_pids(home)
     return wait_for(ready, 90, "barometer up to start")
 
 

@@ -1,0 +1,266 @@
+"""Durable emulator state: moto's backends pickled to the state folder, restored at the next start.
+
+moto keeps every resource in memory (one `BackendDict` per service). The emulator server writes all of
+them to `<state>/emulator/state.pickle` every few seconds while something changes, and once more when
+it is stopped (SIGTERM, which `barometer up` sends at Ctrl-C and the kernel sends when `up` dies), and
+loads them before it serves again. A snapshot is consistent: requests that may change state wait at a
+gate while it is taken, so it holds each request entirely or not at all.
+
+The stream runner's positions (`checkpoints.json`) are taken into the same snapshot under the same gate
+and written back at restore: restored Kinesis shards and restored positions always agree. The runner
+checkpoints only after a batch's writes, so the positions in a snapshot never pass the data in it; the
+batches after them are read again after a restore, which the processor absorbs (idempotent by Kinesis
+sequence number) and the raw zone too (its object names come from a batch's first sequence number).
+
+What a crash can lose: what was acknowledged after the last snapshot, when the emulator itself is
+killed without SIGTERM (SIGKILL of the emulator, power loss). The interval grows with the snapshot's
+cost (at most a quarter of the time is spent snapshotting), see docs/local.md for the figures.
+"""
+from __future__ import annotations
+
+import copyreg
+import io
+import json
+import os
+import pickle
+import sys
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+SNAPSHOT_DIR = "emulator"
+SNAPSHOT_FILE = "state.pickle"
+SNAPSHOT_INFO = "state.json"
+CHECKPOINTS_FILE = "checkpoints.json"
+FORMAT = 1
+MIN_INTERVAL_S = 2.0
+MAX_SHARE = 0.25  # of wall time spent snapshotting: the interval is at least 1/MAX_SHARE x the last duration
+READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})  # S3's reads and listings, moto's own API
+# JSON-protocol actions that change nothing: they run beside a snapshot and do not call for one. The
+# stream runner polls with them all the time, so counting them would snapshot an idle platform forever.
+READ_ONLY_TARGETS = frozenset({
+    "Kinesis_20131202.GetRecords", "Kinesis_20131202.GetShardIterator", "Kinesis_20131202.ListShards",
+    "Kinesis_20131202.DescribeStream", "Kinesis_20131202.DescribeStreamSummary", "Kinesis_20131202.ListStreams",
+    "DynamoDB_20120810.GetItem", "DynamoDB_20120810.BatchGetItem", "DynamoDB_20120810.Query",
+    "DynamoDB_20120810.Scan", "DynamoDB_20120810.DescribeTable", "DynamoDB_20120810.ListTables",
+    "DynamoDBStreams_20120810.GetRecords", "DynamoDBStreams_20120810.GetShardIterator",
+    "DynamoDBStreams_20120810.DescribeStream", "AmazonSQS.GetQueueUrl", "AmazonSQS.GetQueueAttributes",
+    "AmazonSQS.ListQueues", "secretsmanager.GetSecretValue", "secretsmanager.DescribeSecret",
+})
+# Changes state, but only what a redelivery repairs (a received message's visibility): it waits at the
+# gate like any change, and does not by itself call for a snapshot.
+UNCOUNTED_TARGETS = frozenset({"AmazonSQS.ReceiveMessage"})
+
+_LOCK_TYPE = type(threading.Lock())
+_RLOCK_TYPE = type(threading.RLock())
+
+
+class SnapshotError(RuntimeError):
+    """A snapshot could not be written or read back."""
+
+
+class Gate:
+    """Requests that may change state pass through concurrently; `closed()` waits until none is inside
+    and keeps new ones waiting while it lasts."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._inside = 0
+        self._closed = False
+        self.changes = 0  # requests that may have changed state, since the count was last taken
+
+    def enter(self, counted: bool = True) -> None:
+        with self._cond:
+            while self._closed:
+                self._cond.wait()
+            self._inside += 1
+            self.changes += counted
+
+    def leave(self) -> None:
+        with self._cond:
+            self._inside -= 1
+            if not self._inside:
+                self._cond.notify_all()
+
+    @contextmanager
+    def closed(self) -> Iterator[None]:
+        with self._cond:
+            while self._closed:
+                self._cond.wait()
+            self._closed = True
+            while self._inside:
+                self._cond.wait()
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._closed = False
+                self._cond.notify_all()
+
+    def wrap(self, app: Callable) -> Callable:
+        """A WSGI app whose state-changing requests pass this gate, body included."""
+        def gated(environ: dict[str, Any], start_response: Callable) -> Any:
+            target = environ.get("HTTP_X_AMZ_TARGET", "")
+            if environ.get("REQUEST_METHOD", "GET") in READ_ONLY_METHODS or target in READ_ONLY_TARGETS:
+                return app(environ, start_response)
+            self.enter(counted=target not in UNCOUNTED_TARGETS)
+            try:
+                result = app(environ, start_response)
+                try:
+                    return [b"".join(result)]
+                finally:
+                    if hasattr(result, "close"):
+                        result.close()
+            finally:
+                self.leave()
+        return gated
+
+
+def _backend_dicts() -> list:
+    from moto.core.base_backend import BackendDict
+
+    return list(BackendDict._instances)
+
+
+_BASE_ATTRIBUTES = frozenset({"backend", "service_name", "_use_boto3_regions", "_additional_regions", "_id"})
+
+
+def _extras(backend_dict: Any) -> dict[str, Any]:
+    """What a service's BackendDict subclass keeps beside its backends: S3's bucket -> account index,
+    without which a restored bucket is invisible and created again empty."""
+    return {name: value for name, value in vars(backend_dict).items() if name not in _BASE_ATTRIBUTES}
+
+
+def _pickler(buffer: io.BytesIO) -> pickle.Pickler:
+    pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+    # moto keeps locks in some models (SQS queues' Condition); a restored model gets fresh ones.
+    table = copyreg.dispatch_table.copy()
+    table[threading.Condition] = lambda _: (threading.Condition, ())
+    table[_LOCK_TYPE] = lambda _: (threading.Lock, ())
+    table[_RLOCK_TYPE] = lambda _: (threading.RLock, ())
+    pickler.dispatch_table = table
+    return pickler
+
+
+@dataclass
+class SnapshotInfo:
+    bytes: int
+    seconds_paused: float
+    seconds_total: float
+    written_at: float
+
+
+class Snapshots:
+    def __init__(self, state_dir: Path, gate: Gate, log: Callable[[str], None] | None = None):
+        self.state_dir = state_dir
+        self.folder = state_dir / SNAPSHOT_DIR
+        self.path = self.folder / SNAPSHOT_FILE
+        self.gate = gate
+        self.log = log or (lambda m: print(f"[emulator] {m}", file=sys.stderr, flush=True))
+        self.last: SnapshotInfo | None = None
+        self._write_lock = threading.Lock()
+        self._stop = threading.Event()
+
+    # -- writing -------------------------------------------------------------------------------
+    def write(self) -> SnapshotInfo:
+        with self._write_lock:
+            started = time.monotonic()
+            buffer = io.BytesIO()
+            with self.gate.closed():
+                paused_at = time.monotonic()
+                self.gate.changes = 0
+                checkpoints = _read_text(self.state_dir / CHECKPOINTS_FILE)
+                services = _backend_dicts()
+                state = {service.service_name: {account: dict(regions) for account, regions in service.items()}
+                         for service in services}
+                extras = {service.service_name: _extras(service) for service in services}
+                _pickler(buffer).dump({"format": FORMAT, "checkpoints": checkpoints, "backends": state,
+                                       "extras": extras})
+                paused = time.monotonic() - paused_at
+            data = buffer.getbuffer()
+            self.folder.mkdir(parents=True, exist_ok=True)
+            tmp = self.folder / f".{SNAPSHOT_FILE}.{os.getpid()}"
+            with open(tmp, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, self.path)
+            _fsync_dir(self.folder)
+            info = SnapshotInfo(len(data), round(paused, 3), round(time.monotonic() - started, 3), time.time())
+            (self.folder / SNAPSHOT_INFO).write_text(json.dumps(info.__dict__))
+            self.last = info
+            return info
+
+    def run_periodically(self, interval_s: float = MIN_INTERVAL_S) -> threading.Thread:
+        def loop() -> None:
+            wait = interval_s
+            while not self._stop.wait(wait):
+                if not self.gate.changes:
+                    continue
+                try:
+                    info = self.write()
+                except Exception as exc:  # keep serving; the next try may succeed (disk full, ...)
+                    self.log(f"snapshot failed: {type(exc).__name__}: {exc}")
+                    continue
+                wait = max(interval_s, info.seconds_total / MAX_SHARE)
+        thread = threading.Thread(target=loop, name="snapshots", daemon=True)
+        thread.start()
+        return thread
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    # -- reading -------------------------------------------------------------------------------
+    def restore(self) -> bool:
+        """Load the last snapshot into moto, and its positions into checkpoints.json. Without a
+        snapshot, stale positions are removed (they would name streams that no longer exist)."""
+        checkpoints_path = self.state_dir / CHECKPOINTS_FILE
+        if not self.path.exists():
+            checkpoints_path.unlink(missing_ok=True)
+            return False
+        started = time.monotonic()
+        try:
+            with open(self.path, "rb") as handle:
+                snapshot = pickle.load(handle)
+        except Exception as exc:
+            raise SnapshotError(f"cannot read the emulator snapshot {self.path}: {type(exc).__name__}: {exc}; "
+                                "`barometer reset` empties the state folder") from None
+        if not isinstance(snapshot, dict) or snapshot.get("format") != FORMAT:
+            raise SnapshotError(f"{self.path} is not a snapshot this version reads; `barometer reset` empties "
+                                "the state folder")
+        from moto.backends import get_backend
+
+        for service, extras in snapshot.get("extras", {}).items():
+            vars(get_backend(service)).update(extras)
+        for service, accounts in snapshot["backends"].items():
+            backend_dict = get_backend(service)
+            for account, regions in accounts.items():
+                account_backends = backend_dict[account]
+                for region, backend in regions.items():
+                    dict.__setitem__(account_backends, region, backend)
+        if snapshot["checkpoints"] is None:
+            checkpoints_path.unlink(missing_ok=True)
+        else:
+            tmp = checkpoints_path.with_name(f".{CHECKPOINTS_FILE}.restore")
+            tmp.write_text(snapshot["checkpoints"])
+            os.replace(tmp, checkpoints_path)
+        self.log(f"restored {self.path.stat().st_size / 1e6:.1f} MB of state in {time.monotonic() - started:.1f}s")
+        return True
+
+
+def _read_text(path: Path) -> str | None:
+    try:
+        return path.read_text()
+    except FileNotFoundError:
+        return None
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -2,6 +2,7 @@
 
   barometer up        keep the local platform running until Ctrl-C (prints its URLs)
   barometer config check [FILE]   validate a configuration file without starting anything
+  barometer reset     empty the state folder's data (asks first; --yes for scripts)
   barometer token     print a bearer token for the local API
   barometer query     run SQL over the lake of the running platform (CSV, or --json)
   barometer health    print the pipeline's health from the running platform
@@ -92,6 +93,32 @@ def _config_check(args: argparse.Namespace) -> int:
         print(f"barometer config check: {exc}", file=sys.stderr)
         return 2
     print(f"{path}: valid ({describe(settings)})")
+    return 0
+
+
+def _reset(args: argparse.Namespace) -> int:
+    from barometer_local.state import ResetError, data_entries, describe, reset
+
+    folder = state_dir()
+    entries = data_entries(folder, logs=args.logs)
+    if not entries:
+        print(f"{folder}: no data to remove")
+        return 0
+    if not args.yes:
+        if not sys.stdin.isatty():
+            print(f"barometer reset: would remove {describe(entries)} from {folder}; "
+                  "not a terminal, so pass --yes to confirm", file=sys.stderr)
+            return 2
+        answer = input(f"Remove {describe(entries)} from {folder}? This cannot be undone. [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            print("nothing removed")
+            return 1
+    try:
+        removed = reset(folder, logs=args.logs)
+    except ResetError as exc:
+        print(f"barometer reset: {exc}", file=sys.stderr)
+        return 2
+    print(f"removed {describe(removed)} from {folder}; the next `barometer up` starts empty")
     return 0
 
 
@@ -242,6 +269,16 @@ def build_parser() -> argparse.ArgumentParser:
                     "thresholds). Exit 0 with a one-line summary when valid; exit 2 naming the key and the problem.")
     check.add_argument("file", nargs="?", help="the file (default: $BAROMETER_CONFIG, else barometer.yaml)")
     check.set_defaults(func=_config_check)
+
+    reset = sub.add_parser("reset", help="empty the state folder's data (asks first)",
+                           description="Remove the local platform's data from the state folder, all of it together: "
+                                       "the emulator's snapshot (tables, streams, queues, the lake) with the stream "
+                                       "runner's positions, the mailbox, the webhook's recorded posts and Dagster's "
+                                       "storage. Keeps the JWT signing key (and the logs unless --logs). Refused "
+                                       "while a platform runs on the folder.")
+    reset.add_argument("--yes", action="store_true", help="do not ask (scripts); required when not on a terminal")
+    reset.add_argument("--logs", action="store_true", help="remove the logs too")
+    reset.set_defaults(func=_reset)
 
     token = sub.add_parser("token", help="print a bearer token for the local API",
                            description="Print a JWT signed with this state folder's key (the local stand-in for a "

@@ -7,6 +7,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import sys
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -245,9 +246,16 @@ def run_demo(keep_running: bool = False) -> int:
     from barometer_local.platform import LocalPlatform, PlatformOptions
     from barometer_local.emulator import free_port
 
+    from barometer_local.state import ResetError, reset
+
     home = Path(os.environ.get("BAROMETER_DEMO_HOME") or state_dir() / "demo")
     os.environ[HOME_ENV] = str(home)
-    print(f"Barometer demo (state in {home})", flush=True)
+    print(f"Barometer demo (state in {home}, emptied first: the demo verifies counts from zero)", flush=True)
+    try:
+        reset(home)
+    except ResetError as exc:
+        print(f"demo: {exc}", file=sys.stderr)
+        return 1
     platform = LocalPlatform(home, PlatformOptions(api_port=free_port(), flush_seconds=1.0))
     failed = None
     try:

@@ -61,6 +61,7 @@ Handler = Callable[..., Any]  # (request, *context) -> body, or (status, body)
 class Router:
     def __init__(self) -> None:
         self._routes: list[tuple[str, re.Pattern, Handler]] = []
+        self._templates: list[tuple[str, str]] = []
 
     def route(self, method: str, pattern: str) -> Callable[[Handler], Handler]:
         """`pattern` like /v1/latest/{kind}/{key}; a {name} matches one URL-decoded path segment."""
@@ -68,9 +69,14 @@ class Router:
 
         def register(fn: Handler) -> Handler:
             self._routes.append((method, regex, fn))
+            self._templates.append((method, pattern))
             return fn
 
         return register
+
+    def routes(self) -> list[tuple[str, str]]:
+        """(method, pattern) of every route, as registered (barometer/api_spec must list each)."""
+        return list(self._templates)
 
     def resolve(self, event: dict[str, Any], *context: Any) -> dict[str, Any]:
         """The response to a proxy event; the matching route is called with the request and `context`."""

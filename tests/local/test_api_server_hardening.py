@@ -396,3 +396,12 @@ def test_the_api_function_takes_a_post_while_rollup_reads_run_inside_it():
         for reader in readers:
             reader.join()
         handler.configure(None)
+
+
+def test_the_openapi_document_is_served_without_a_token(port, invoker):
+    from barometer.api_spec import load
+
+    status, headers, body, _ = exchange(port, request("GET", "/v1/openapi.json"))
+    assert status == 200 and headers["content-type"] == "application/json"
+    assert json.loads(body) == load() and invoker.events == []
+    assert exchange(port, request("POST", "/v1/openapi.json", {"Content-Length": "0"}))[0] == 405

@@ -13,14 +13,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import dagster as dg
-from dagster._core.events import DagsterEventType
 
 from platform_assets.environment import PlatformConfigError
 from platform_assets.resources import BarometerResource
 
 SOURCE = "barometer.dagster"
 SUBJECT_MAX = 100  # SNS's limit for a subject
-EVENTS_PER_TICK = 1000
 
 
 def ops_message(kind: str, summary: str, details: dict[str, Any]) -> dict[str, Any]:
@@ -67,7 +65,7 @@ def run_failure_alert(context: dg.RunFailureSensorContext, barometer: BarometerR
 
 @dataclass
 class CheckCursor:
-    """The event storage id read up to, and the checks failing (ERROR) as of then."""
+    """The newest evaluation read (storage id), and the checks failing (ERROR) as of then."""
 
     after: int | None = None
     failing: set[str] = field(default_factory=set)
@@ -107,10 +105,21 @@ def newly_failing(cursor: CheckCursor, outcomes: Iterable[CheckOutcome]) -> list
 
 
 def _outcome(record) -> CheckOutcome:
-    evaluation = record.event_log_entry.dagster_event.event_specific_data
+    evaluation = record.evaluation
     metadata = {k: str(getattr(v, "value", v))[:500] for k, v in (evaluation.metadata or {}).items()}
     return CheckOutcome(f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}", evaluation.passed,
                         evaluation.severity.value, record.run_id, metadata, evaluation.partition)
+
+
+def latest_evaluations(instance: dg.DagsterInstance, check_keys, after: int | None) -> list:
+    """Each check's latest evaluation newer than `after` (storage ids), oldest first. Per check, so it works
+    on every event log storage (SQLite's is sharded by run and cannot be read across runs by cursor)."""
+    records = []
+    for key in check_keys:
+        record = instance.get_latest_asset_check_evaluation_record(key)
+        if record is not None and record.evaluation is not None and (after is None or record.id > after):
+            records.append(record)
+    return sorted(records, key=lambda r: r.id)
 
 
 @dg.sensor(name="check_failures_to_ops_alerts", default_status=dg.DefaultSensorStatus.RUNNING,
@@ -118,13 +127,12 @@ def _outcome(record) -> CheckOutcome:
            description="Publish to OpsAlerts each asset check that starts failing with ERROR severity")
 def check_failure_alert(context: dg.SensorEvaluationContext, barometer: BarometerResource):
     cursor = CheckCursor.parse(context.cursor)
-    records = context.instance.get_event_records(
-        dg.EventRecordsFilter(DagsterEventType.ASSET_CHECK_EVALUATION, after_cursor=cursor.after),
-        limit=EVENTS_PER_TICK, ascending=True)
+    records = latest_evaluations(context.instance, context.repository_def.asset_graph.asset_check_keys,
+                                 cursor.after)
     if not records:
         return dg.SkipReason("no check evaluated since the last tick")
     started = newly_failing(cursor, (_outcome(r) for r in records))
-    cursor.after = records[-1].storage_id
+    cursor.after = records[-1].id
     try:
         for outcome in started:
             publish_ops_alert(barometer, f"[Barometer] check failed: {outcome.check}", ops_message(

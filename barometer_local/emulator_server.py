@@ -24,6 +24,9 @@ _partition = threading.local()  # the hash key of the primary-key Query this thr
 def install() -> None:
     from moto.dynamodb.models.table import Table
 
+    from barometer_local import emulator_speedups
+
+    emulator_speedups.install()  # idempotent, like the rest of install()
     if getattr(Table.query, "_barometer_partition_query", False):
         return
     all_items, query = Table.all_items, Table.query

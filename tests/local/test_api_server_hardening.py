@@ -12,7 +12,7 @@ import threading
 import time
 import weakref
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -384,7 +384,7 @@ def test_the_api_function_takes_a_post_while_rollup_reads_run_inside_it():
             time.sleep(0.01)
         assert len(entered) == 4, "the reads did not run at the same time"
         # When an event is posted while four reads are held inside the function
-        now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         body = json.dumps({"events": [{"kind": "quote", "symbol": "AAPL", "price": 1.5, "ts": now}]})
         result, error, output = api.invoke_capturing(
             proxy_event("POST", "/v1/events", {}, {}, body, {"scope": WRITE_SCOPE}))
@@ -405,3 +405,30 @@ def test_the_openapi_document_is_served_without_a_token(port, invoker):
     assert status == 200 and headers["content-type"] == "application/json"
     assert json.loads(body) == load() and invoker.events == []
     assert exchange(port, request("POST", "/v1/openapi.json", {"Content-Length": "0"}))[0] == 405
+
+
+@pytest.mark.parametrize("method, path, status", [
+    ("TRACE", "/v1/events", 200), ("CONNECT", "/v1/health", 200), ("BREW", "/v1/health", 200),
+    ("TRACE", "/nowhere", 404), ("get", "/v1/health", 400), ("G\x01T", "/healthz", 400),
+])
+def test_any_method_gets_a_json_answer_not_an_html_501(port, invoker, method, path, status):
+    # /v1 requests of any method reach the function (its router answers 405); others are answered here
+    answer = exchange(port, request(method, path, AUTH))
+    assert answer[0] == status and "error" in json.loads(answer[2]) or "path" in json.loads(answer[2])
+    assert [e["httpMethod"] for e in invoker.events] == ([method] if status == 200 else [])
+
+
+def test_a_head_request_gets_headers_only_and_the_connection_stays_usable(port):
+    with connect(port) as connection:
+        connection.sendall(request("HEAD", "/healthz") + request("GET", "/healthz"))
+        head, get = read_response_headers_only(connection), read_response(connection)
+    assert head[0] == 200 and get[0] == 200 and json.loads(get[2])["status"] == "ready"
+
+
+def read_response_headers_only(connection: socket.socket) -> tuple[int, dict[str, str]]:
+    data = _leftover.pop(connection, b"")
+    while b"\r\n\r\n" not in data:
+        data += connection.recv(65536)
+    head, _, rest = data.partition(b"\r\n\r\n")
+    _leftover[connection] = rest
+    return int(head.split()[1]), {}

@@ -1,7 +1,8 @@
 """The root stack's CloudFormation Parameters, and the Conditions derived from them.
 
 One synthesized root template deploys anything from the cheap demo (every toggle "false") to the full
-estate. Nested stacks receive the Parameters as objects (CDK turns each reference into a nested-stack
+estate. The CDK context value `profile` (infra_cdk/profiles.py: demo, standard, full) sets the toggles'
+defaults and the budget's; the Parameters stay, so a deploy can still override any one of them. Nested stacks receive the Parameters as objects (CDK turns each reference into a nested-stack
 parameter) and derive their own Conditions with `condition()`, because a Condition cannot cross a
 template boundary.
 
@@ -12,11 +13,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import CfnCondition, CfnParameter, Fn, Stack
+from aws_cdk import CfnCondition, CfnParameter, CfnRule, CfnRuleAssertion, Fn, Stack
 from constructs import Construct
 
-# Toggles of the resources that cost money while idle.
+from infra_cdk.profiles import ALL_TOGGLES, CONTEXT_KEY, Profile, profile_named
+
+# Toggles of the resources that cost money while idle (their defaults: the profile's, profiles.py).
 TOGGLES = {
+    "EnableNatGateway": "Functions in prod-app's private subnets behind a NAT gateway (false: functions outside "
+                        "the VPC, on AWS's public endpoints; no NAT gateway, no DAX)",
+    "EnableOnDemandStream": "The events stream in on-demand mode (false: provisioned, StreamShardCount shards)",
+    "EnableCrawler": "The daily Glue crawler of the processed zone (false: only Dagster registers partitions)",
     "EnableMultiNat": "A NAT gateway in every AZ of prod-app (one NAT gateway otherwise)",
     "EnableInterfaceEndpoints": "Interface VPC endpoints (Logs, STS, KMS, Secrets Manager, Kinesis, SNS, SQS, Firehose)",
     "EnableDax": "A DAX cluster in prod-data in front of LatestTable",
@@ -43,22 +50,28 @@ class EstateParameters:
     quicksight_principal_arn: CfnParameter
     secret_rotation_lambda_arn: CfnParameter
     dynamodb_connector_arn: CfnParameter
+    stream_shard_count: CfnParameter
     toggles: dict[str, CfnParameter]
+    profile: Profile
 
     def toggle(self, name: str) -> CfnParameter:
         return self.toggles[name]
 
 
 def declare_parameters(stack: Stack) -> EstateParameters:
-    """Declare every Parameter on the root stack."""
+    """Declare every Parameter on the root stack, their defaults from the context's profile."""
+    profile = profile_named(stack.node.try_get_context(CONTEXT_KEY))
+    if set(TOGGLES) != ALL_TOGGLES:
+        raise RuntimeError(f"profiles.py and TOGGLES name different toggles: {sorted(set(TOGGLES) ^ ALL_TOGGLES)}")
 
     def text(name: str, default: str, description: str, **extra) -> CfnParameter:
         return CfnParameter(stack, name, type="String", default=default, description=description, **extra)
 
     toggles = {
-        name: text(name, "false", description, allowed_values=["true", "false"])
+        name: text(name, profile.toggle_default(name), description, allowed_values=["true", "false"])
         for name, description in TOGGLES.items()
     }
+    _dax_needs_vpc_functions(stack, toggles)
     return EstateParameters(
         alert_email=text("AlertEmail", "", "E-mail address subscribed to the alert topics (empty: none)"),
         iterator_age_alarm_ms=CfnParameter(
@@ -68,8 +81,13 @@ def declare_parameters(stack: Stack) -> EstateParameters:
             stack, "DlqDepthAlarm", type="Number", default=1, min_value=1,
             description="Alarm when a dead-letter queue holds at least this many messages"),
         monthly_budget_usd=CfnParameter(
-            stack, "MonthlyBudgetUsd", type="Number", default=50, min_value=1,
-            description="Monthly cost budget; FinOpsAlerts hears at 80% actual and 100% forecast"),
+            stack, "MonthlyBudgetUsd", type="Number", default=profile.budget_usd, min_value=1,
+            description=f"Monthly cost budget (default: the {profile.name} profile's idle month x 1.5); "
+                        "FinOpsAlerts hears at 80% actual and 100% forecast"),
+        stream_shard_count=CfnParameter(
+            stack, "StreamShardCount", type="Number", default=1, min_value=1, max_value=16,
+            description="Shards of the events stream when EnableOnDemandStream is false (1 shard: 1,000 "
+                        "records/s or 1 MB/s in)"),
         secondary_region=text("SecondaryRegion", "us-west-2", "Region of the DR replicas",
                               allowed_pattern="^[a-z]{2}(-gov)?-[a-z]+-\\d$"),
         hosted_zone_id=text("HostedZoneId", "", "Route 53 hosted zone of ApiDomainName (failover DNS)"),
@@ -84,7 +102,18 @@ def declare_parameters(stack: Stack) -> EstateParameters:
         dynamodb_connector_arn=text("DynamoDbConnectorArn", "",
                                     "Athena DynamoDB connector function (QuickSight reads LatestTable through it)"),
         toggles=toggles,
+        profile=profile,
     )
+
+
+def _dax_needs_vpc_functions(stack: Stack, toggles: dict[str, CfnParameter]) -> None:
+    """DAX is reachable from inside the VPC only: refuse EnableDax without EnableNatGateway at deploy time."""
+    CfnRule(stack, "DaxNeedsVpcFunctions",
+            rule_condition=Fn.condition_equals(toggles["EnableDax"].value_as_string, "true"),
+            assertions=[CfnRuleAssertion(
+                assert_=Fn.condition_equals(toggles["EnableNatGateway"].value_as_string, "true"),
+                assert_description="EnableDax needs EnableNatGateway=true: DAX is reached from the functions "
+                                   "in prod-app, which run outside the VPC without it")])
 
 
 def condition(scope: Construct, toggle: CfnParameter) -> CfnCondition:

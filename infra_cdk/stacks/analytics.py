@@ -1,4 +1,4 @@
-"""AnalyticsStack: the Glue database and lake tables, a crawler over the processed zone, and Athena.
+"""AnalyticsStack: the Glue database and lake tables, a crawler over the processed zone (optional), and Athena.
 
 The Glue tables are declared from barometer/lake.py (Firehose converts to Parquet with them, so they
 exist before the delivery streams); the rollup SQL of barometer_sql/sql is stored as named queries.
@@ -17,6 +17,7 @@ from constructs import Construct
 
 from infra_cdk.constructs.lake import lake_table
 from infra_cdk.constructs.secure_bucket import secure_bucket
+from infra_cdk.parameters import EstateParameters, condition
 from barometer.catalogue import GLUE_DATABASE, PROJECT
 from barometer.lake import LAKE_TABLES, PROCESSED_PREFIX
 
@@ -30,7 +31,7 @@ def rollup_queries() -> dict[str, str]:
 
 
 class AnalyticsStack(NestedStack):
-    def __init__(self, scope: Construct, construct_id: str, *, processed_bucket: s3.IBucket,
+    def __init__(self, scope: Construct, construct_id: str, *, params: EstateParameters, processed_bucket: s3.IBucket,
                  access_logs: s3.IBucket, data_key: kms.IKey, log_key: kms.IKey) -> None:
         super().__init__(scope, construct_id, description="Barometer analytics: Glue catalog, crawler, Athena")
         self.database = glue.CfnDatabase(
@@ -40,6 +41,10 @@ class AnalyticsStack(NestedStack):
         self.tables = {table: lake_table(self, self.database, table, processed_bucket, f"{PROCESSED_PREFIX}{table}/")
                        for table in LAKE_TABLES}
         self._crawler(processed_bucket, data_key, log_key)
+        crawler_on = condition(self, params.toggle("EnableCrawler"))
+        for resource in (self.crawler, self.crawler_security, self.crawler_role.node.default_child,
+                         self.crawler_role.node.find_child("DefaultPolicy").node.default_child):
+            resource.cfn_options.condition = crawler_on  # type: ignore[union-attr]
         self.results_bucket = secure_bucket(self, "AthenaResults", key=data_key, access_logs=access_logs,
                                             log_prefix="athena-results/")
         self.workgroup = athena.CfnWorkGroup(
@@ -62,8 +67,10 @@ class AnalyticsStack(NestedStack):
             self.named_queries[name] = query
 
     def _crawler(self, bucket: s3.IBucket, data_key: kms.IKey, log_key: kms.IKey) -> None:
-        """Registers the dt partitions Firehose writes; the tables' columns stay as declared."""
-        security = glue.CfnSecurityConfiguration(
+        """Registers the dt partitions Firehose writes; the tables' columns stay as declared. Optional
+        (EnableCrawler): Dagster's lake assets register the partitions they compact directly
+        (platform_assets/lake/catalog.py); the crawler also catches days Dagster has not run over yet."""
+        self.crawler_security = security = glue.CfnSecurityConfiguration(
             self, "CrawlerSecurity", name=f"{PROJECT}-crawler",
             encryption_configuration=glue.CfnSecurityConfiguration.EncryptionConfigurationProperty(
                 cloud_watch_encryption=glue.CfnSecurityConfiguration.CloudWatchEncryptionProperty(
@@ -72,7 +79,7 @@ class AnalyticsStack(NestedStack):
                     job_bookmarks_encryption_mode="CSE-KMS", kms_key_arn=data_key.key_arn),
                 s3_encryptions=[glue.CfnSecurityConfiguration.S3EncryptionProperty(
                     s3_encryption_mode="SSE-KMS", kms_key_arn=data_key.key_arn)]))
-        role = iam.Role(self, "CrawlerRole", assumed_by=iam.ServicePrincipal("glue.amazonaws.com"),
+        self.crawler_role = role = iam.Role(self, "CrawlerRole", assumed_by=iam.ServicePrincipal("glue.amazonaws.com"),
                         description="Glue crawler of the processed zone")
         bucket.grant_read(role, f"{PROCESSED_PREFIX}*")
         data_key.grant_decrypt(role)

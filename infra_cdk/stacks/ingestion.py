@@ -1,6 +1,6 @@
 """IngestionStack: the ways events come in and where they land first.
 
-The events stream and the dead-letter queues; the REST API (Cognito machine-client authorizer, WAF) with
+The events stream (on demand or provisioned, by EnableOnDemandStream) and the dead-letter queues; the REST API (Cognito machine-client authorizer, WAF) with
 the API function behind it; the EventBridge Scheduler schedule with the poller behind it. The API and
 poller functions live here, not in ProcessingStack, because API Gateway and the schedule must reference
 them while the processing functions reference this stack's stream: one direction, no cycle.
@@ -22,6 +22,7 @@ from constructs import Construct
 
 from infra_cdk.constructs.functions import CatalogueFunction, FunctionPlacement, ResourceIndex
 from infra_cdk.constructs.messaging import catalogue_queue
+from infra_cdk.parameters import EstateParameters, condition
 from infra_cdk.stacks.alerting import API_NAME, API_STAGE
 from barometer.catalogue import (
     API_FUNCTION,
@@ -43,7 +44,7 @@ POLL_INPUT = {"source": "scheduler"}
 
 
 class IngestionStack(NestedStack):
-    def __init__(self, scope: Construct, construct_id: str, *, messaging_key: kms.IKey,
+    def __init__(self, scope: Construct, construct_id: str, *, params: EstateParameters, messaging_key: kms.IKey,
                  placement: FunctionPlacement, resources: ResourceIndex) -> None:
         super().__init__(scope, construct_id, description="Barometer ingestion: stream, API, schedule, DLQs")
         self.stream = kinesis.Stream(
@@ -51,6 +52,7 @@ class IngestionStack(NestedStack):
             stream_mode=kinesis.StreamMode.ON_DEMAND, encryption=kinesis.StreamEncryption.KMS,
             encryption_key=messaging_key, retention_period=Duration.hours(EVENTS_STREAM.retention_hours),
             removal_policy=RemovalPolicy.DESTROY)
+        self._stream_mode(params)
         resources.streams[EVENTS_STREAM.logical_id] = self.stream
         self.queues = {spec.logical_id: catalogue_queue(self, spec, messaging_key)
                        for spec in (EVENTS_DLQ, STREAM_FAILURES_DLQ, NOTIFY_DLQ)}
@@ -65,6 +67,17 @@ class IngestionStack(NestedStack):
         self._api(messaging_key)
         self._waf(messaging_key)
         self._schedule()
+
+    def _stream_mode(self, params: EstateParameters) -> None:
+        """On demand with EnableOnDemandStream, else StreamShardCount provisioned shards (each 1,000 records/s
+        or 1 MB/s in, 2 MB/s out shared by the processor and the raw Firehose delivery). CloudFormation
+        switches an existing stream's mode in place (at most twice in 24 hours)."""
+        on_demand = condition(self, params.toggle("EnableOnDemandStream"))
+        stream = self.stream.node.default_child
+        stream.add_property_override("StreamModeDetails", {  # type: ignore[union-attr]
+            "StreamMode": Fn.condition_if(on_demand.logical_id, "ON_DEMAND", "PROVISIONED")})
+        stream.add_property_override("ShardCount", Fn.condition_if(  # type: ignore[union-attr]
+            on_demand.logical_id, Aws.NO_VALUE, params.stream_shard_count.value_as_number))
 
     def _auth(self) -> None:
         """Machine clients authenticate with the client-credentials grant and carry scopes."""

@@ -1,13 +1,14 @@
 """NetworkingStack: the prod-app and prod-data VPCs, their peering, endpoints and security groups."""
 from __future__ import annotations
 
-from aws_cdk import Fn, NestedStack
+from aws_cdk import Aws, Fn, NestedStack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from infra_cdk.parameters import EstateParameters, condition
+from infra_cdk.parameters import EstateParameters, all_of, condition
 
 APP_CIDR = "10.10.0.0/16"
 DATA_CIDR = "10.20.0.0/16"
@@ -53,13 +54,19 @@ class NetworkingStack(NestedStack):
         self._endpoints(params)
 
     def _guard_second_nat(self, params: EstateParameters) -> None:
-        """One NAT gateway unless EnableMultiNat: the second AZ's private subnet then routes through the first."""
-        multi_nat = condition(self, params.toggle("EnableMultiNat"))
+        """No NAT gateway without EnableNatGateway (the functions then run outside the VPC, see
+        place_functions); one unless EnableMultiNat: the second AZ's private subnet then routes through the first."""
+        nat = condition(self, params.toggle("EnableNatGateway"))
+        multi_nat = all_of(self, "SecondNatGateway", nat, condition(self, params.toggle("EnableMultiNat")))
         public = self.app_vpc.public_subnets
         first_nat = public[0].node.find_child("NATGateway")
         second_nat = public[1].node.find_child("NATGateway")
+        first_nat.cfn_options.condition = nat  # type: ignore[attr-defined]
+        public[0].node.find_child("EIP").cfn_options.condition = nat  # type: ignore[attr-defined]
         second_nat.cfn_options.condition = multi_nat  # type: ignore[attr-defined]
         public[1].node.find_child("EIP").cfn_options.condition = multi_nat  # type: ignore[attr-defined]
+        for subnet in self.app_vpc.private_subnets:
+            subnet.node.find_child("DefaultRoute").cfn_options.condition = nat  # type: ignore[attr-defined]
         route = self.app_vpc.private_subnets[1].node.find_child("DefaultRoute")
         route.add_property_override(  # type: ignore[attr-defined]
             "NatGatewayId", Fn.condition_if(multi_nat.logical_id, second_nat.ref, first_nat.ref))  # type: ignore
@@ -104,3 +111,21 @@ class NetworkingStack(NestedStack):
                 name, service=service, subnets=private, security_groups=[self.endpoint_sg], private_dns_enabled=True,
                 open=False)  # endpoint_sg already admits HTTPS from prod-app; a second, equal rule fails to deploy
             endpoint.node.default_child.cfn_options.condition = enabled  # type: ignore[union-attr]
+
+
+def place_functions(functions: list[lambda_.IFunction], params: EstateParameters) -> None:
+    """Each function in prod-app's private subnets only with EnableNatGateway; otherwise outside the VPC.
+
+    In the VPC without a NAT gateway the poller could not reach its providers nor the notifier Slack
+    (interface endpoints reach AWS APIs only). Outside it they reach AWS over its public TLS endpoints,
+    IAM-authorized as before; DAX is then out of reach (the DaxNeedsVpcFunctions rule refuses it)."""
+    for function in functions:
+        resource = function.node.default_child
+        placed = resource.vpc_config  # type: ignore[union-attr]
+        if placed is None:
+            raise ValueError(f"{function.node.path}: expected a function placed in the VPC")
+        in_vpc = condition(function, params.toggle("EnableNatGateway"))
+        resource.add_property_override("VpcConfig", Fn.condition_if(  # type: ignore[union-attr]
+            in_vpc.logical_id,
+            {"SubnetIds": placed.subnet_ids, "SecurityGroupIds": placed.security_group_ids},
+            Aws.NO_VALUE))

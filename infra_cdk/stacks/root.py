@@ -15,7 +15,7 @@ from infra_cdk.stacks.dashboards import DashboardsStack
 from infra_cdk.stacks.datastores import DatastoresStack
 from infra_cdk.stacks.disaster_recovery import DisasterRecoveryStack
 from infra_cdk.stacks.ingestion import IngestionStack
-from infra_cdk.stacks.networking import NetworkingStack
+from infra_cdk.stacks.networking import NetworkingStack, place_functions
 from infra_cdk.stacks.processing import ProcessingStack
 from infra_cdk.stacks.security import SecurityStack
 from infra_cdk.stacks.storage import StorageStack
@@ -36,7 +36,7 @@ class BarometerStack(Stack):
         datastores = DatastoresStack(self, "Datastores", params=params, table_key=security.table_key,
                                      data_vpc=networking.data_vpc, dax_security_group=networking.dax_sg)
         alerting = AlertingStack(self, "Alerting", params=params, messaging_key=security.messaging_key)
-        analytics = AnalyticsStack(self, "Analytics", processed_bucket=storage.processed_bucket,
+        analytics = AnalyticsStack(self, "Analytics", params=params, processed_bucket=storage.processed_bucket,
                                    access_logs=storage.access_logs, data_key=security.data_key,
                                    log_key=security.messaging_key)
 
@@ -46,13 +46,14 @@ class BarometerStack(Stack):
         placement = FunctionPlacement(vpc=networking.app_vpc, security_group=networking.lambda_sg,
                                       env_key=security.messaging_key,
                                       config_json=json.dumps(raw_config, separators=(",", ":"), sort_keys=True))
-        ingestion = IngestionStack(self, "Ingestion", messaging_key=security.messaging_key,
+        ingestion = IngestionStack(self, "Ingestion", params=params, messaging_key=security.messaging_key,
                                    placement=placement, resources=resources)
         processing = ProcessingStack(self, "Processing", placement=placement, resources=resources,
                                      data_key=security.data_key, log_key=security.messaging_key,
                                      glue_database=analytics.database, glue_tables=analytics.tables)
         functions = [ingestion.api_function.function, ingestion.poller_function.function] + [
             f.function for f in processing.functions.values()]
+        place_functions(functions, params)  # in the VPC only with its NAT gateway (cost profiles)
         processor = processing.functions[PROCESSOR_FUNCTION.logical_id].function
         DashboardsStack(self, "Dashboards", params=params, functions=functions, processor=processor,
                         stream=ingestion.stream,

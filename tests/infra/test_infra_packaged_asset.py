@@ -11,13 +11,10 @@ absent (POWERTOOLS_TRACE_DISABLED), and BAROMETER_AWS_ENDPOINT points the SDK at
 """
 from __future__ import annotations
 
-import base64
 import json
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-import boto3
 import pytest
 
 from barometer.aws.emulator import EMULATOR_CREDENTIALS
@@ -31,15 +28,12 @@ from barometer.catalogue import (
     NOTIFIER_FUNCTION,
     POLLER_FUNCTION,
     PROCESSOR_FUNCTION,
-    PROVIDER_KEYS_SECRET,
-    SLACK_WEBHOOK_SECRET,
     WEATHER_TOPIC,
 )
-from barometer_local.provision import create_table
 from barometer_local.server import proxy_event
 from barometer_local.webhook import WebhookReceiver
 
-from infra.packaged_runtime import PackagedRuntime
+from infra.packaged_runtime import Cloud, PackagedRuntime, aws_client, provision_cloud, stream_batches
 from infra.test_infra_functions import _function
 
 pytestmark = [pytest.mark.infra, pytest.mark.emulator]
@@ -50,9 +44,7 @@ CLAIMS = {"scope": "barometer/events.write barometer/read", "client_id": "packag
 
 
 def _aws(emulator, service: str):
-    return boto3.client(service, endpoint_url=emulator.url, region_name=REGION,
-                        **{k.lower(): v for k, v in EMULATOR_CREDENTIALS.environment().items()
-                           if k.startswith("AWS_") and "REGION" not in k})
+    return aws_client(emulator.url, REGION, EMULATOR_CREDENTIALS.environment())(service)
 
 
 @pytest.fixture(scope="module")
@@ -62,53 +54,16 @@ def runtime(synthesized, tmp_path_factory):
     return PackagedRuntime.build(asset, tmp_path_factory.mktemp("packaged"))
 
 
-@dataclass
-class Cloud:
-    """The catalogue's resources in the emulator, under this module's own names."""
-
-    physical: dict[str, str]  # env var -> what CloudFormation's reference resolves to (name, or ARN)
-    sensor_queue: str  # URL of a queue subscribed to WeatherAlerts (raw delivery): what SNS delivered
-    receiver: WebhookReceiver
+@pytest.fixture(scope="module")
+def receiver(tmp_path_factory):
+    with WebhookReceiver(tmp_path_factory.mktemp("webhook")) as webhook:
+        yield webhook
 
 
 @pytest.fixture(scope="module")
-def cloud(emulator, tmp_path_factory):
-    suffix = uuid.uuid4().hex[:8]
-    ddb, s3, sqs, sns, secrets, firehose, kinesis = (
-        _aws(emulator, s) for s in ("dynamodb", "s3", "sqs", "sns", "secretsmanager", "firehose", "kinesis"))
-    physical = {}
-    for table in CATALOGUE.tables:
-        physical[table.env_var] = f"{table.local_name}-{suffix}"
-        create_table(ddb, table, physical[table.env_var])
-    for bucket in CATALOGUE.buckets:
-        physical[bucket.env_var] = f"{bucket.local_name}-{suffix}"
-        s3.create_bucket(Bucket=physical[bucket.env_var], CreateBucketConfiguration={"LocationConstraint": REGION})
-    for queue in CATALOGUE.queues:
-        physical[queue.env_var] = f"{queue.local_name}-{suffix}"
-        sqs.create_queue(QueueName=physical[queue.env_var])
-    for topic in CATALOGUE.topics:
-        physical[topic.env_var] = sns.create_topic(Name=f"{topic.local_name}-{suffix}")["TopicArn"]
-    sensor = sqs.create_queue(QueueName=f"weather-sensor-{suffix}")["QueueUrl"]
-    sensor_arn = sqs.get_queue_attributes(QueueUrl=sensor, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    sns.subscribe(TopicArn=physical[WEATHER_TOPIC.env_var], Protocol="sqs", Endpoint=sensor_arn,
-                  Attributes={"RawMessageDelivery": "true"})
-    physical[EVENTS_STREAM.env_var] = f"{EVENTS_STREAM.local_name}-{suffix}"
-    kinesis.create_stream(StreamName=physical[EVENTS_STREAM.env_var], ShardCount=EVENTS_STREAM.local_shards)
-    kinesis.get_waiter("stream_exists").wait(StreamName=physical[EVENTS_STREAM.env_var], WaiterConfig={"Delay": 0.2})
-    for delivery in CATALOGUE.deliveries:
-        if delivery.env_var:
-            physical[delivery.env_var] = f"{delivery.local_name}-{suffix}"
-            firehose.create_delivery_stream(
-                DeliveryStreamName=physical[delivery.env_var], DeliveryStreamType="DirectPut",
-                ExtendedS3DestinationConfiguration={
-                    "RoleARN": "arn:aws:iam::000000000000:role/firehose", "Prefix": delivery.prefix,
-                    "BucketARN": f"arn:aws:s3:::{physical[CATALOGUE.by_logical_id(delivery.bucket).env_var]}"})
-    with WebhookReceiver(tmp_path_factory.mktemp("webhook")) as receiver:
-        values = {SLACK_WEBHOOK_SECRET.logical_id: {"url": receiver.url}, PROVIDER_KEYS_SECRET.logical_id: {}}
-        for secret in CATALOGUE.secrets:  # by ARN, as the template passes them
-            physical[secret.env_var] = secrets.create_secret(
-                Name=f"{secret.local_name}-{suffix}", SecretString=json.dumps(values[secret.logical_id]))["ARN"]
-        yield Cloud(physical, sensor, receiver)
+def cloud(emulator, receiver) -> Cloud:
+    return provision_cloud(aws_client(emulator.url, REGION, EMULATOR_CREDENTIALS.environment()), REGION,
+                           receiver.url)
 
 
 def _environment(synthesized, spec, emulator, cloud: Cloud) -> dict[str, str]:
@@ -132,26 +87,6 @@ def _invoke(runtime, synthesized, spec, emulator, cloud: Cloud, events: list[dic
     return outcome["results"]
 
 
-def _stream_records(emulator, cloud: Cloud) -> dict[str, list[dict]]:
-    """Every record on the events stream, per shard, as Lambda's Kinesis event carries them."""
-    kinesis, name = _aws(emulator, "kinesis"), cloud.physical[EVENTS_STREAM.env_var]
-    arn = kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]["StreamARN"]
-    batches = {}
-    for shard in kinesis.list_shards(StreamName=name)["Shards"]:
-        iterator = kinesis.get_shard_iterator(StreamName=name, ShardId=shard["ShardId"],
-                                              ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
-        records = kinesis.get_records(ShardIterator=iterator, Limit=10_000)["Records"]
-        batches[shard["ShardId"]] = [{
-            "kinesis": {"kinesisSchemaVersion": "1.0", "partitionKey": r["PartitionKey"],
-                        "sequenceNumber": r["SequenceNumber"], "data": base64.b64encode(r["Data"]).decode(),
-                        "approximateArrivalTimestamp": r["ApproximateArrivalTimestamp"].timestamp()},
-            "eventSource": "aws:kinesis", "eventVersion": "1.0", "eventName": "aws:kinesis:record",
-            "eventID": f"{shard['ShardId']}:{r['SequenceNumber']}", "awsRegion": REGION, "eventSourceARN": arn,
-            "invokeIdentityArn": f"arn:aws:iam::000000000000:role/{PROCESSOR_FUNCTION.local_name}"}
-            for r in records]
-    return batches
-
-
 def _sns_event(emulator, cloud: Cloud) -> dict:
     """The alerts published to WeatherAlerts, read back from a raw-delivery subscription, as SNS hands
     them to a subscribed function."""
@@ -170,7 +105,7 @@ def _body(response: dict) -> dict:
     return json.loads(response["body"])
 
 
-def test_every_handler_runs_from_the_packaged_asset_alone(synthesized, runtime, cloud, emulator):
+def test_every_handler_runs_from_the_packaged_asset_alone(synthesized, runtime, cloud, emulator, receiver):
     now = datetime.now(UTC).replace(microsecond=0)
     # Given the schedule's exact input, When the poller runs, Then it polls every configured symbol and city
     (schedule,) = synthesized.resources("Ingestion", "AWS::Scheduler::Schedule").values()
@@ -186,7 +121,7 @@ def test_every_handler_runs_from_the_packaged_asset_alone(synthesized, runtime, 
     assert accepted["statusCode"] == 200, accepted
     assert _body(accepted) == {"accepted": 1, "failed": []}
     # Given the stream's own records, When the processor takes each shard's batch, Then none fails
-    batches = [{"Records": records} for records in _stream_records(emulator, cloud).values() if records]
+    batches = stream_batches(_aws(emulator, "kinesis"), cloud.physical[EVENTS_STREAM.env_var], REGION)
     assert sum(len(b["Records"]) for b in batches) == polled["put"] + 1
     results = _invoke(runtime, synthesized, PROCESSOR_FUNCTION, emulator, cloud, batches)
     assert results == [{"batchItemFailures": []}] * len(batches)
@@ -199,7 +134,7 @@ def test_every_handler_runs_from_the_packaged_asset_alone(synthesized, runtime, 
     alerts = _sns_event(emulator, cloud)
     assert [json.loads(r["Sns"]["Message"])["rule"] for r in alerts["Records"]] == ["heat"]
     _invoke(runtime, synthesized, NOTIFIER_FUNCTION, emulator, cloud, [alerts])
-    (post,) = cloud.receiver.wait_for_posts(1)
+    (post,) = receiver.wait_for_posts(1)
     assert "London" in json.dumps(post)
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import dagster as dg
 
@@ -23,3 +25,15 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", dg.BetaWarning)
     LOCAL_DAY_TO_UTC_DAYS = dg.TimeWindowPartitionMapping(start_offset=-1, end_offset=1,
                                                           allow_nonexistent_upstream_partitions=True)
+
+
+@contextmanager
+def beta_parameters() -> Iterator[None]:
+    """Defining assets with `backfill_policy` (beta in 1.13, and what makes a year of history one run)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        yield
+
+
+# A range of partitions is one run: each asset reads and writes the range at once.
+SINGLE_RUN = dg.BackfillPolicy.single_run()

@@ -1,20 +1,17 @@
 """The disaster-recovery facts and how to judge them, from the AWS API responses. No Dagster here.
 
-Names come from the environment the CDK app gives the orchestrator (see docs/orchestration.md):
-BAROMETER_BACKUP_VAULT, BAROMETER_REPLICA_REGIONS (comma-separated), BAROMETER_HEALTH_CHECK_ID,
-BAROMETER_DR_MAX_BACKUP_AGE_H (default 26).
+The settings come from the deployment through the resource (resources.py: backup_vault, replica_regions,
+health_check_id, max_backup_age_h, max_replication_pending_min; the variables BAROMETER_BACKUP_VAULT,
+BAROMETER_REPLICA_REGIONS, BAROMETER_HEALTH_CHECK_ID, BAROMETER_DR_MAX_BACKUP_AGE_H,
+BAROMETER_DR_MAX_REPLICATION_PENDING_MIN).
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-BACKUP_VAULT_ENV = "BAROMETER_BACKUP_VAULT"
 REPLICA_REGIONS_ENV = "BAROMETER_REPLICA_REGIONS"
-HEALTH_CHECK_ENV = "BAROMETER_HEALTH_CHECK_ID"
-MAX_BACKUP_AGE_ENV = "BAROMETER_DR_MAX_BACKUP_AGE_H"
 
 # What the local emulator (moto 5.2) cannot show: the check says so instead of passing.
 NOT_MODELLED = {
@@ -31,32 +28,53 @@ class Verdict:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
-def dr_settings() -> dict[str, Any]:
-    return {
-        "backup_vault": os.environ.get(BACKUP_VAULT_ENV, ""),
-        "replica_regions": [r.strip() for r in os.environ.get(REPLICA_REGIONS_ENV, "").split(",") if r.strip()],
-        "health_check_id": os.environ.get(HEALTH_CHECK_ENV, ""),
-        "max_backup_age_h": float(os.environ.get(MAX_BACKUP_AGE_ENV) or 26),
-    }
+def judge_recovery_points(points_by_resource: dict[str, list[dict]], now: datetime, max_age_h: float,
+                          vault: str = "") -> Verdict:
+    """points_by_resource: each protected resource's ARN -> its ListRecoveryPointsByResource points. Every
+    resource needs a COMPLETED point (in `vault`, when named) younger than max_age_h."""
+    if not points_by_resource:
+        return Verdict(False, {"reason": "no protected resource to check"})
+    problems, newest_by_resource = [], {}
+    for arn, points in points_by_resource.items():
+        completed = [p for p in points if p.get("Status") == "COMPLETED" and p.get("CreationDate")
+                     and (not vault or p.get("BackupVaultName") in (None, vault))]
+        if not completed:
+            problems.append(f"{arn}: no completed recovery point" + (f" in {vault}" if vault else ""))
+            continue
+        newest = max(p["CreationDate"] for p in completed)
+        age_h = (now - newest).total_seconds() / 3600
+        newest_by_resource[arn] = round(age_h, 2)
+        if age_h > max_age_h:
+            problems.append(f"{arn}: newest completed point is {age_h:.1f} h old")
+    return Verdict(not problems, {"resources": len(points_by_resource), "limit_h": max_age_h,
+                                  "age_h": newest_by_resource, "problems": "; ".join(problems) or "none"})
 
 
-def judge_recovery_points(points: list[dict], now: datetime, max_age_h: float) -> Verdict:
-    completed = [p for p in points if p.get("Status") == "COMPLETED" and p.get("CreationDate")]
-    if not completed:
-        return Verdict(False, {"recovery_points": len(points), "reason": "no completed recovery point"})
-    newest = max(p["CreationDate"] for p in completed)
-    age_h = (now - newest).total_seconds() / 3600
-    return Verdict(age_h <= max_age_h, {"newest": newest.isoformat(), "age_h": round(age_h, 2),
-                                        "limit_h": max_age_h, "recovery_points": len(completed)})
+@dataclass(frozen=True)
+class ObjectReplication:
+    uri: str
+    status: str | None  # HeadObject's ReplicationStatus
+    last_modified: datetime
 
 
-def judge_replication(statuses: dict[str, str | None]) -> Verdict:
-    """statuses: s3 URI of the newest object per bucket -> its ReplicationStatus."""
-    if not statuses:
+def judge_replication(objects: list[ObjectReplication], now: datetime, max_pending_min: float) -> Verdict:
+    """The newest object of each zone: COMPLETED is replicated; PENDING is normal for a new object, a fault
+    only once older than max_pending_min; FAILED, or no status at all (no replication rule), is a fault."""
+    if not objects:
         return Verdict(False, {"reason": "no object to check"})
-    bad = {uri: status for uri, status in statuses.items() if status not in ("COMPLETED", "REPLICA")}
-    return Verdict(not bad, {"objects": len(statuses), "not_replicated": ", ".join(f"{u}={s}" for u, s in bad.items())
-                             or "none"})
+    problems, pending = [], []
+    for obj in objects:
+        age_min = (now - obj.last_modified).total_seconds() / 60
+        if obj.status in ("COMPLETED", "REPLICA"):
+            continue
+        if obj.status == "PENDING" and age_min <= max_pending_min:
+            pending.append(f"{obj.uri} ({age_min:.0f} min)")
+        elif obj.status == "PENDING":
+            problems.append(f"{obj.uri}=PENDING for {age_min:.0f} min (limit {max_pending_min:g})")
+        else:
+            problems.append(f"{obj.uri}={obj.status}")
+    return Verdict(not problems, {"objects": len(objects), "not_replicated": ", ".join(problems) or "none",
+                                  "pending_within_limit": ", ".join(pending) or "none"})
 
 
 def judge_replicas(tables: dict[str, list[dict]], expected_regions: list[str]) -> Verdict:

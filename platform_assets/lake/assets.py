@@ -15,7 +15,7 @@ from platform_assets.ingestion.assets import feed_key
 from platform_assets.lake.catalog import ensure_table, register_partition
 from platform_assets.lake.compaction import compact_partition
 from platform_assets.lake.reconcile import source_count
-from platform_assets.partitions import utc_days
+from platform_assets.partitions import SINGLE_RUN, beta_parameters, utc_days
 from platform_assets.resources import BarometerResource
 
 GROUP = "lake"
@@ -32,13 +32,6 @@ def lake_asset_key(table: str) -> dg.AssetKey:
 def _configured_keys(table: str) -> set[str]:
     settings = get_settings()
     return set(settings.symbols) if table == "quotes" else set(settings.cities) if table == "weather" else set()
-
-
-def _unique_check(rows, table: str) -> dg.AssetCheckResult:
-    ids = rows.column(LAKE_ID_COLUMN[table])
-    distinct = len(ids.unique())
-    return dg.AssetCheckResult(check_name=CHECK_UNIQUE, passed=distinct == rows.num_rows,
-                               metadata={"rows": rows.num_rows, "distinct_ids": distinct})
 
 
 def _same_type(actual, declared) -> bool:
@@ -64,17 +57,14 @@ def _schema_check(fs, files: list[tuple[str, str]], table: str) -> dg.AssetCheck
                                          "declared": ", ".join(f"{n} {t}" for n, t in LAKE_SCHEMAS[table])})
 
 
-def _reconcile_check(barometer: BarometerResource, table: str, dt: str, lake_ids: int) -> dg.AssetCheckResult:
-    # Today's partition trails the stream by the delivery buffer: a warning, not an error.
+def _source_count(barometer: BarometerResource, table: str, dt: str) -> tuple[int | None, str]:
+    """The operational table's count of the day, or the reason it could not be counted. Today's partition
+    trails the stream by the delivery buffer: the check is a warning, not an error."""
     names = {spec.logical_id: barometer.name(spec) for spec in (METRICS_TABLE, LATEST_TABLE, ALERTS_TABLE)}
     try:
-        expected = source_count(barometer.client("dynamodb"), names, table, dt, _configured_keys(table))
+        return source_count(barometer.client("dynamodb"), names, table, dt, _configured_keys(table)), ""
     except ClientError as exc:
-        return dg.AssetCheckResult(check_name=CHECK_RECONCILE, passed=False, severity=dg.AssetCheckSeverity.WARN,
-                                   metadata={"lake_ids": lake_ids, "reason": f"cannot count the source: {exc}"})
-    return dg.AssetCheckResult(check_name=CHECK_RECONCILE, passed=lake_ids == expected,
-                               severity=dg.AssetCheckSeverity.WARN,
-                               metadata={"lake_ids": lake_ids, "operational_table": expected})
+        return None, f"cannot count the source: {exc}"
 
 
 def build_compaction_asset(table: str) -> dg.AssetsDefinition:
@@ -82,36 +72,66 @@ def build_compaction_asset(table: str) -> dg.AssetsDefinition:
 
     @dg.asset(
         key=key, group_name=GROUP, partitions_def=utc_days, kinds={"s3", "parquet", "glue"},
+        backfill_policy=SINGLE_RUN,
         deps=[feed_key(FEED_OF_TABLE[table])] if table in FEED_OF_TABLE else [],
-        description=f"`{table}` of the processed zone for one UTC day: one Parquet file, one row per "
-                    f"{LAKE_ID_COLUMN[table]}, registered in the Glue catalog.",
+        description=f"`{table}` of the processed zone per UTC day: one Parquet file, one row per "
+                    f"{LAKE_ID_COLUMN[table]}, registered in the Glue catalog. A range of days is one run.",
         check_specs=[dg.AssetCheckSpec(CHECK_UNIQUE, asset=key, description="one row per id"),
                      dg.AssetCheckSpec(CHECK_SCHEMA, asset=key, description="every file has the declared columns"),
                      dg.AssetCheckSpec(CHECK_RECONCILE, asset=key,
                                        description="as many rows as the operational table holds for the day")],
     )
     def compacted(context: dg.AssetExecutionContext, barometer: BarometerResource):
-        dt = context.partition_key
         location = barometer.lake()
-        outcome = compact_partition(location, table, dt)
         glue = barometer.client("glue")
         table_location = f"s3://{location.table_prefix(table)}"
         ensure_table(glue, GLUE_DATABASE, table, LAKE_SCHEMAS[table], table_location)
-        if outcome.uri:
-            register_partition(glue, GLUE_DATABASE, table, dt, f"{table_location}{PARTITION_COLUMN}={dt}/")
-
         fs = location.filesystem()
-        files = partition_files(fs, location.table_prefix(table), dt, dt)
-        rows = read_table(location, table, lake_schema(table, with_partition=True), first_dt=dt, last_dt=dt, fs=fs)
-        distinct = len(rows.column(LAKE_ID_COLUMN[table]).unique())
-        reconcile = _reconcile_check(barometer, table, dt, distinct)
+        days = context.partition_keys
+        totals = {"files_read": 0, "rows_read": 0, "rows": 0, "copies_removed": 0}
+        files, duplicated, mismatched, reasons = [], {}, {}, []
+        counted = {"lake_ids": 0, "operational_table": 0}  # over the days both were counted
+        for n, dt in enumerate(days, 1):
+            outcome = compact_partition(location, table, dt)
+            if outcome.uri:
+                register_partition(glue, GLUE_DATABASE, table, dt, f"{table_location}{PARTITION_COLUMN}={dt}/")
+            for name in totals:
+                totals[name] += getattr(outcome, name)
+            day_files = partition_files(fs, location.table_prefix(table), dt, dt)
+            files += day_files
+            rows = read_table(location, table, lake_schema(table, with_partition=True), first_dt=dt, last_dt=dt,
+                              fs=fs)
+            distinct = len(rows.column(LAKE_ID_COLUMN[table]).unique())
+            if distinct != rows.num_rows:
+                duplicated[dt] = rows.num_rows - distinct
+            expected, reason = _source_count(barometer, table, dt)
+            if reason:
+                reasons.append(f"{dt}: {reason}")
+            else:
+                counted["lake_ids"] += distinct
+                counted["operational_table"] += expected
+                if expected != distinct:
+                    mismatched[dt] = f"lake {distinct}, operational table {expected}"
+            if len(days) > 1 and (n % 30 == 0 or n == len(days)):
+                context.log.info(f"{table}: {n}/{len(days)} days compacted")
+        single = len(days) == 1
         return dg.MaterializeResult(
-            metadata={"files_read": outcome.files_read, "rows_read": outcome.rows_read, "rows": outcome.rows,
-                      "copies_removed": outcome.copies_removed, "uri": outcome.uri or "(empty partition)"},
-            check_results=[_unique_check(rows, table), _schema_check(fs, files, table), reconcile],
+            metadata={**totals, "days": len(days), "first_dt": days[0], "last_dt": days[-1],
+                      "uri": f"{table_location}{PARTITION_COLUMN}={days[0]}/" if single else table_location},
+            check_results=[
+                dg.AssetCheckResult(check_name=CHECK_UNIQUE, passed=not duplicated, metadata={
+                    "days": len(days), "extra_rows": dg.MetadataValue.json(duplicated)}),
+                _schema_check(fs, files, table),
+                dg.AssetCheckResult(check_name=CHECK_RECONCILE, passed=not mismatched and not reasons,
+                                    severity=dg.AssetCheckSeverity.WARN, metadata={
+                                        "days": len(days), **counted,
+                                        "mismatched": dg.MetadataValue.json(mismatched),
+                                        "reason": "; ".join(reasons) or "none"}),
+            ],
         )
 
     return compacted
 
 
-LAKE_ASSETS = [build_compaction_asset(table) for table in LAKE_TABLES]
+with beta_parameters():
+    LAKE_ASSETS = [build_compaction_asset(table) for table in LAKE_TABLES]

@@ -223,18 +223,54 @@ def _cost(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"barometer cost: {exc}", file=sys.stderr)
         return 2
+    cdk_out = Path(args.cdk_out) if args.cdk_out else cost_idle.REPO / "cdk.out"
+    if args.profile:
+        return _cost_profile(args, settings, variants[0], cdk_out)
     idle = None
     if not args.no_idle:
         try:
-            idle = cost_idle.idle_from(Path(args.cdk_out) if args.cdk_out else cost_idle.REPO / "cdk.out",
-                                       cost_model.load_prices())
+            idle = cost_idle.idle_from(cdk_out, cost_model.load_prices())
         except cost_idle.TemplateError as exc:
             print(f"barometer cost: idle month skipped: {exc}", file=sys.stderr)
-    assumptions = cost_model.Assumptions(keys=args.keys)
+    assumptions = cost_model.Assumptions(keys=args.keys or 1000)
     model = cost_model.measure(settings, rates=[args.rate] if args.rate else list(cost_model.RATES),
                                extra_windows=variants, days=args.days, assumptions=assumptions, idle=idle,
                                progress=(lambda m: print(m, file=sys.stderr, flush=True)))
     print(json.dumps(model, indent=1, default=str) if args.json else cost_model.table(model))
+    return 0
+
+
+def _cost_profile(args: argparse.Namespace, settings, windows: list[str], cdk_out) -> int:
+    """One profile's bill: its idle month per resource, $ per million events and the default poll's month."""
+    from bench import cost_idle, cost_model
+
+    def progress(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    prices = cost_model.load_prices()
+    keys = args.keys or len(settings.symbols) + len(settings.cities)
+    try:
+        if not (cdk_out / cost_idle.ROOT_TEMPLATE).exists() or not cost_idle.current(cdk_out):
+            progress("barometer cost: synthesizing the CDK app (about a minute)...")
+        month = cost_idle.idle_from(cdk_out, prices, (args.profile,))["profiles"][args.profile]
+    except cost_idle.TemplateError as exc:
+        print(f"barometer cost: {exc}", file=sys.stderr)
+        return 1
+    rate = args.rate or "1/min"
+    model = cost_model.measure(settings, rates=[rate], extra_windows=[windows], days=args.days,
+                               assumptions=cost_model.Assumptions(keys=keys), progress=progress)
+    case = model["cases"][0]
+    per_million = cost_idle.per_million_events(case["by_duplicates"]["0%"]["new"]["units"], case["lake"], prices,
+                                               month)
+    if args.json:
+        print(json.dumps({"profile": args.profile, "idle_month": month, "usd_per_million_events": per_million,
+                          "basis": {"rate": rate, "windows": case["windows"], "keys": keys},
+                          "prices": model["prices"]}, indent=1))
+    else:
+        print(cost_idle.profile_bill(month, per_million, keys, args.profile))
+        print(f"(prices: {model['prices']['region']} list prices as of {model['prices']['as_of']}, "
+              f"{'checked' if model['prices']['checked_against_price_list'] else 'NOT checked'} against the AWS "
+              f"price list; events at {rate} per key, {keys} keys, windows {case['windows']})")
     return 0
 
 
@@ -313,11 +349,15 @@ def build_parser() -> argparse.ArgumentParser:
                                       "pure hot path on this machine, and print DynamoDB write/read units, Lambda "
                                       "invocations and GB-seconds, Kinesis/Firehose/S3 units and $ per million events "
                                       "(prices: bench/prices.json, us-east-1 list prices, date inside), the modelled "
-                                      "throughput of one shard's consumer, and the idle month of the cheapest and the "
-                                      "full CDK profile. Without --rate/--windows: four cases, about 3 minutes.")
+                                      "throughput of one shard's consumer, and the idle month of each CDK cost profile "
+                                      "(demo, standard, full). --profile prints one profile's bill. Without --rate/--windows: four cases, about 3 minutes.")
     cost.add_argument("--rate", choices=("1/min", "1/s"), help="events per key (default: both)")
     cost.add_argument("--windows", help="windows added to barometer.yaml's, e.g. 7d (default: none, then 7d)")
-    cost.add_argument("--keys", type=int, default=1000, help="keys on one shard (default 1000)")
+    cost.add_argument("--profile", choices=("demo", "standard", "full"),
+                      help="print this CDK cost profile's bill instead: idle $/month per resource, $ per million "
+                           "events, the default poll's month (infra_cdk/profiles.py; about a minute)")
+    cost.add_argument("--keys", type=int, default=None,
+                      help="keys on one shard (default 1000; with --profile: barometer.yaml's symbols and cities)")
     cost.add_argument("--days", type=int, default=8, help="days simulated per key, the last measured (default 8)")
     cost.add_argument("--cdk-out", help="synthesized templates for the idle month (default: cdk.out if present, "
                                         "else synthesize into a temporary directory)")

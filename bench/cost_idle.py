@@ -1,11 +1,15 @@
-"""What the CDK estate costs in a month with no events: the synthesized templates, their Conditions
-evaluated for a profile, the resources with a fixed fee priced from bench/prices.json.
+"""What the CDK estate costs in a month with no events, and per million events, for each cost profile:
+the synthesized templates, their Conditions evaluated for the profile, the resources with a fixed fee
+priced from bench/prices.json.
 
-Profiles: "cheapest" (every toggle of infra_cdk/parameters.py "false", optional parameters empty) and
-"full" (every toggle "true", every optional parameter given, and the secondary-region replica stack
-deployed). Conditions are evaluated template by template: the root stack's Parameters reach each nested
-stack through its `Parameters` property (a `Ref` to a root parameter is resolved; anything else, an
-output of another stack, counts as a non-empty value).
+Profiles (infra_cdk/profiles.py): each sets the toggles' values; "full" also gives every optional
+parameter a value and deploys the secondary-region replica stack. A profile only changes Parameter
+defaults, never the template's resources, so one synthesis serves all three: the toggles are taken from
+the profile, the other parameters from the template's defaults. Conditions are evaluated template by
+template: the root stack's Parameters reach each nested stack through its `Parameters` property (a `Ref`
+to a root parameter is resolved; anything else, an output of another stack, counts as a non-empty value).
+Properties chosen by a Condition (`Fn::If`, `AWS::NoValue`, a `Ref` to a parameter) are resolved before
+pricing (the stream's mode and shard count, for example).
 
 Resources priced by usage only (Lambda, API Gateway, DynamoDB on demand, S3, SNS, SQS, Cognito, logs,
 backups, flow logs, CloudTrail's first trail) cost nothing without events and are not listed.
@@ -20,6 +24,8 @@ import sys
 import tempfile
 from pathlib import Path
 from typing import Any
+
+from infra_cdk.profiles import ALL_TOGGLES, PROFILES, Profile, profile_named
 
 HOURS = 730
 ROOT_TEMPLATE = "Barometer.template.json"
@@ -41,13 +47,16 @@ def synthesize(outdir: Path) -> Path:
     return outdir
 
 
-def profile_parameters(root: dict, profile: str) -> dict[str, str]:
+def profile_parameters(root: dict, profile: Profile | str) -> dict[str, str]:
+    profile = profile_named(profile) if isinstance(profile, str) else profile
     values = {}
     for name, spec in root.get("Parameters", {}).items():
         default = str(spec.get("Default", ""))
-        if spec.get("AllowedValues") == ["true", "false"]:
-            values[name] = "true" if profile == "full" else "false"
-        elif profile == "full" and default == "":
+        if name in ALL_TOGGLES:
+            values[name] = profile.toggle_default(name)
+        elif spec.get("AllowedValues") == ["true", "false"]:
+            values[name] = "true" if profile.everything else default
+        elif profile.everything and default == "":
             values[name] = f"<{name}>"  # an optional parameter given a value
         else:
             values[name] = default
@@ -80,11 +89,40 @@ def condition(name: str, params: dict[str, str], conditions: dict[str, Any], see
     return seen[name]
 
 
+_NO_VALUE = object()
+
+
+def resolve(value: Any, params: dict[str, str], conditions: dict[str, Any], seen: dict[str, bool]) -> Any:
+    """A property value with Fn::If chosen, AWS::NoValue dropped and Refs to parameters replaced."""
+    if isinstance(value, dict):
+        if len(value) == 1:
+            (op, arg), = value.items()
+            if op == "Fn::If":
+                name, then, otherwise = arg
+                chosen = then if condition(name, params, conditions, seen) else otherwise
+                return resolve(chosen, params, conditions, seen)
+            if op == "Ref" and arg == "AWS::NoValue":
+                return _NO_VALUE
+            if op == "Ref" and arg in params:
+                return params[arg]
+        out = {k: resolve(v, params, conditions, seen) for k, v in value.items()}
+        return {k: v for k, v in out.items() if v is not _NO_VALUE}
+    if isinstance(value, list):
+        items = [resolve(v, params, conditions, seen) for v in value]
+        return [v for v in items if v is not _NO_VALUE]
+    return value
+
+
 def deployed(template: dict, params: dict[str, str]) -> list[tuple[str, dict]]:
-    """(logical id, resource) of the resources whose Condition holds."""
+    """(logical id, resource with its properties resolved) of the resources whose Condition holds."""
     conditions, seen = template.get("Conditions", {}), {}
-    return [(lid, r) for lid, r in template.get("Resources", {}).items()
-            if "Condition" not in r or condition(r["Condition"], params, conditions, seen)]
+    out = []
+    for lid, r in template.get("Resources", {}).items():
+        if "Condition" in r and not condition(r["Condition"], params, conditions, seen):
+            continue
+        properties = resolve(r.get("Properties", {}), params, conditions, seen)
+        out.append((lid, {**r, "Properties": properties if isinstance(properties, dict) else {}}))
+    return out
 
 
 def nested_parameters(resource: dict, params: dict[str, str]) -> dict[str, str]:
@@ -95,8 +133,9 @@ def nested_parameters(resource: dict, params: dict[str, str]) -> dict[str, str]:
     return out
 
 
-def stacks(cdk_out: Path, profile: str) -> list[tuple[str, dict, dict[str, str]]]:
+def stacks(cdk_out: Path, profile: Profile | str) -> list[tuple[str, dict, dict[str, str]]]:
     """(template file, template, its parameter values) of every stack the profile deploys."""
+    profile = profile_named(profile) if isinstance(profile, str) else profile
     root = json.loads((cdk_out / ROOT_TEMPLATE).read_text())
     params = profile_parameters(root, profile)
     out = [(ROOT_TEMPLATE, root, params)]
@@ -106,7 +145,7 @@ def stacks(cdk_out: Path, profile: str) -> list[tuple[str, dict, dict[str, str]]
         path = resource.get("Metadata", {}).get("aws:asset:path") or _asset_path(cdk_out, resource)
         nested = json.loads((cdk_out / path).read_text())
         out.append((path, nested, nested_parameters(resource, params)))
-    if profile == "full" and (cdk_out / REPLICA_TEMPLATE).exists():
+    if profile.everything and (cdk_out / REPLICA_TEMPLATE).exists():
         replica = json.loads((cdk_out / REPLICA_TEMPLATE).read_text())
         out.append((REPLICA_TEMPLATE, replica, profile_parameters(replica, profile)))
     return out
@@ -231,22 +270,89 @@ def price_resources(resources: list[tuple[str, str, dict]], prices: dict) -> lis
     return lines
 
 
-def idle_month(cdk_out: Path, prices: dict) -> dict[str, Any]:
-    profiles = {}
-    for profile in ("cheapest", "full"):
-        resources = [(f, lid, r) for f, template, params in stacks(cdk_out, profile)
-                     for lid, r in deployed(template, params)]
-        lines = price_resources(resources, prices)
-        profiles[profile] = {"total": round(sum(line["usd"] for line in lines), 2), "lines": lines,
-                             "resources": len(resources)}
-    return {"profiles": profiles, "source": "synthesized templates, Conditions evaluated per profile",
+def profile_month(cdk_out: Path, prices: dict, profile: Profile | str) -> dict[str, Any]:
+    """One profile's idle month: total, priced lines, deployed resources, and what it means per event."""
+    profile = profile_named(profile) if isinstance(profile, str) else profile
+    resources = [(f, lid, r) for f, template, params in stacks(cdk_out, profile)
+                 for lid, r in deployed(template, params)]
+    lines = price_resources(resources, prices)
+    return {"total": round(sum(line["usd"] for line in lines), 2), "lines": lines, "resources": len(resources),
+            "kinesis_mode": stream_mode(resources), "nat_gateways": sum(
+                1 for _, _, r in resources if r["Type"] == "AWS::EC2::NatGateway"),
+            "budget_default_usd": profile.budget_usd}
+
+
+def stream_mode(resources: list[tuple[str, str, dict]]) -> str:
+    """"on_demand" or "provisioned" (bench/cost_model.dollars_per_million's names), "none" without a stream."""
+    for _, _, r in resources:
+        if r["Type"] == "AWS::Kinesis::Stream":
+            mode = r.get("Properties", {}).get("StreamModeDetails", {}).get("StreamMode", "PROVISIONED")
+            return "on_demand" if mode == "ON_DEMAND" else "provisioned"
+    return "none"
+
+
+def idle_month(cdk_out: Path, prices: dict, profiles: tuple[str, ...] = tuple(PROFILES)) -> dict[str, Any]:
+    return {"profiles": {name: profile_month(cdk_out, prices, name) for name in profiles},
+            "source": "synthesized templates, Conditions evaluated per profile",
             "not_counted": "usage-priced resources (no events: no charge); CloudWatch custom metrics, logs, "
                            "S3/DynamoDB storage and backups grow with data"}
 
 
-def idle_from(cdk_out: Path | None, prices: dict) -> dict[str, Any]:
-    """From a cdk.out directory, or synthesized into a temporary one."""
-    if cdk_out is not None and (cdk_out / ROOT_TEMPLATE).exists():
-        return idle_month(cdk_out, prices)
+def current(cdk_out: Path) -> bool:
+    """Whether the synthesized root stack declares every toggle the profiles set."""
+    parameters = json.loads((cdk_out / ROOT_TEMPLATE).read_text()).get("Parameters", {})
+    return ALL_TOGGLES <= set(parameters)
+
+
+def idle_from(cdk_out: Path | None, prices: dict, profiles: tuple[str, ...] = tuple(PROFILES)) -> dict[str, Any]:
+    """From a cdk.out directory, or synthesized into a temporary one when it has none or one older than the
+    profiles (its root stack lacks one of their toggles: it would price a profile it cannot express)."""
+    if cdk_out is not None and (cdk_out / ROOT_TEMPLATE).exists() and current(cdk_out):
+        return idle_month(cdk_out, prices, profiles)
     with tempfile.TemporaryDirectory(prefix="barometer-cost-") as tmp:
-        return idle_month(synthesize(Path(tmp)), prices)
+        return idle_month(synthesize(Path(tmp)), prices, profiles)
+
+
+# -- per event ------------------------------------------------------------------------------------------------
+def per_million_events(units: dict[str, Any], lake: dict[str, float], prices: dict, month: dict[str, Any]
+                       ) -> dict[str, float]:
+    """$ per million events in a profile: bench/cost_model's units of one event (hot path v2) priced with
+    the profile's stream mode, plus NAT data processing when the functions sit behind a NAT gateway (each
+    event crosses it on its way into the stream, out to the processor and into Firehose; DynamoDB and S3
+    go through the free gateway endpoints)."""
+    from bench.cost_model import GB, Units, dollars_per_million
+
+    mode = month["kinesis_mode"] if month["kinesis_mode"] != "none" else "on_demand"
+    fields = {k: v for k, v in units.items() if k in Units.__dataclass_fields__}
+    lines = dollars_per_million(Units(**fields), prices, kinesis_mode=mode)
+    total = lines.pop("total")
+    if month["nat_gateways"]:
+        crossing = 2 * lake["kinesis_record_bytes"] + lake["lake_record_bytes"]
+        lines["nat_data"] = round(crossing * 1e6 / GB * prices["vpc"]["nat_gateway_gb"], 4)
+        total += lines["nat_data"]
+    lines["total"] = round(total, 4)
+    return lines
+
+
+def poller_events_per_month(keys: int) -> float:
+    """Events of the every-minute poll of `keys` symbols and cities (the schedule in IngestionStack)."""
+    return keys * HOURS * 60
+
+
+def profile_bill(month: dict[str, Any], per_million: dict[str, float], poller_keys: int, profile: str) -> str:
+    """The printed bill of one profile."""
+    events = poller_events_per_month(poller_keys)
+    events_usd = events / 1e6 * per_million["total"]
+    rows = [f"Profile {profile}: idle ${month['total']:.2f}/month ({month['resources']} resources deployed; "
+            f"stream {month['kinesis_mode'].replace('_', ' ')}, {month['nat_gateways']} NAT gateway(s))"]
+    width = max((len(line["item"]) for line in month["lines"]), default=10)
+    for line in sorted(month["lines"], key=lambda line: -line["usd"]):
+        rows.append(f"  {line['item']:<{width}}  {line['quantity']:>12,.3f} x ${line['unit_usd']:<8} "
+                    f"= ${line['usd']:>8.2f}")
+    rows.append(f"Per million events: ${per_million['total']:.2f} (" + ", ".join(
+        f"{name} ${usd:.2f}" for name, usd in per_million.items() if name != "total") + ")")
+    rows.append(f"The default poll ({poller_keys} symbols and cities every minute, {events:,.0f} events/month): "
+                f"${events_usd:.2f}/month")
+    rows.append(f"Idle + default poll: ${month['total'] + events_usd:.2f}/month; MonthlyBudgetUsd default "
+                f"${month['budget_default_usd']}")
+    return "\n".join(rows)

@@ -55,7 +55,7 @@ class Profile:
 
 
 PROFILES: dict[str, Profile] = {
-    "demo": Profile("demo", frozenset(), budget_usd=40),
+    "demo": Profile("demo", frozenset(), budget_usd=45),
     "standard": Profile("standard", STANDARD_TOGGLES, budget_usd=135),
     "full": Profile("full", ALL_TOGGLES, budget_usd=505, everything=True),
 }

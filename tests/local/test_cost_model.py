@@ -188,7 +188,7 @@ def _templates(tmp_path):
 
 def test_idle_month_evaluates_the_conditions_of_each_profile(tmp_path):
     idle = cost_idle.idle_month(_templates(tmp_path), PRICES)
-    cheapest, full = idle["profiles"]["cheapest"], idle["profiles"]["full"]
+    cheapest, full = idle["profiles"]["standard"], idle["profiles"]["full"]
     fixed = 730 * 0.04 + 1.0 + 0.10  # the stream, the key, the alarm
     assert cheapest["total"] == pytest.approx(fixed + 730 * 0.045 + 730 * 0.005, abs=0.02)
     assert full["total"] == pytest.approx(fixed + 2 * 730 * 0.045 + 2 * 730 * 0.005, abs=0.02)

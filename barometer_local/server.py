@@ -4,9 +4,10 @@ plus the web dashboard's static files and the API's OpenAPI document.
 It is meant to be safe to leave running on a workstation (docs/api.md, "The local server"): a request is
 checked (path, Host, framing, auth, length) before any of its body is read, and never more than MAX_BODY
 bytes are read; a request whose body was not read closes its connection, so body bytes are never parsed as
-a next request. Idle and slow connections time out; at most MAX_CONNECTIONS are served at once (more get
-503). Only loopback Host names (and those in BAROMETER_ALLOWED_HOSTS) are answered, which closes DNS
-rebinding: a page on another site that rebinds its name to 127.0.0.1 sends its own name as Host.
+a next request. Idle and slow connections time out (per read, and for the whole head and the whole body);
+at most MAX_CONNECTIONS are served at once (more get 503). Only loopback Host names (and those in
+BAROMETER_ALLOWED_HOSTS) are answered, which closes DNS rebinding: a page on another site that rebinds its
+name to 127.0.0.1 sends its own name as Host.
 """
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ MAX_URL = 4096              # request target, path and query (API Gateway: 8 KB 
 MAX_QUERY_FIELDS = 32
 IDLE_TIMEOUT_S = 15.0       # one socket read (a header line, a body chunk, keep-alive idleness)
 BODY_DEADLINE_S = 30.0      # the whole body, however slowly it trickles
+HEADER_DEADLINE_S = 30.0    # the request line and headers (and the wait for them on a kept-alive connection)
 MAX_CONNECTIONS = 64
 ALLOWED_HOSTS_ENV = "BAROMETER_ALLOWED_HOSTS"
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
@@ -103,6 +105,37 @@ class _Server(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], handler: type, max_connections: int):
         super().__init__(address, handler)
         self._slots = threading.BoundedSemaphore(max_connections)
+        # Connections whose request line and headers are awaited, with their deadline: the per-read timeout
+        # alone lets a client sending a byte every few seconds hold a slot for ever.
+        self._heads: dict[socket.socket, float] = {}
+        self._heads_lock = threading.Lock()
+        self._closed = threading.Event()
+        Thread(target=self._expire_heads, name="api-server-heads", daemon=True).start()
+
+    def await_head(self, connection: socket.socket) -> None:
+        with self._heads_lock:
+            self._heads[connection] = time.monotonic() + HEADER_DEADLINE_S
+
+    def head_received(self, connection: socket.socket) -> None:
+        with self._heads_lock:
+            self._heads.pop(connection, None)
+
+    def _expire_heads(self) -> None:
+        while not self._closed.wait(0.25):
+            now = time.monotonic()
+            with self._heads_lock:
+                late = [c for c, deadline in self._heads.items() if deadline < now]
+                for connection in late:
+                    del self._heads[connection]
+            for connection in late:
+                try:
+                    connection.shutdown(socket.SHUT_RDWR)  # its handler's read returns; the handler closes it
+                except OSError:
+                    pass
+
+    def server_close(self) -> None:
+        self._closed.set()
+        super().server_close()
 
     def process_request(self, request: socket.socket, client_address: Any) -> None:
         if not self._slots.acquire(blocking=False):
@@ -153,6 +186,13 @@ class LocalApiServer:
             def log_message(self, *args: Any) -> None:  # quiet; the API handler logs what matters
                 pass
 
+            def handle_one_request(self) -> None:
+                server._server.await_head(self.connection)
+                try:
+                    super().handle_one_request()
+                finally:
+                    server._server.head_received(self.connection)
+
             def handle_expect_100(self) -> bool:
                 return True  # "100 Continue" only once the request passed its checks (_read_body)
 
@@ -175,6 +215,7 @@ class LocalApiServer:
 
     # -- requests --------------------------------------------------------------------------------
     def _handle(self, request: BaseHTTPRequestHandler, method: str) -> None:
+        self._server.head_received(request.connection)
         request._unread = 0  # body bytes declared and not read: the connection cannot be reused
         try:
             try:

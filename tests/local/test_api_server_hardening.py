@@ -243,6 +243,32 @@ def test_idle_and_slow_connections_are_closed(invoker, monkeypatch):
     assert invoker.events == []
 
 
+def test_headers_sent_a_byte_at_a_time_cannot_hold_a_connection(invoker, monkeypatch):
+    # Given a per-read timeout the client never trips, only the deadline for the whole head ends it
+    monkeypatch.setattr(server_module, "IDLE_TIMEOUT_S", 5.0)
+    monkeypatch.setattr(server_module, "HEADER_DEADLINE_S", 1.0)
+    api, port = start(invoker)
+    try:
+        with connect(port) as slow:
+            slow.sendall(b"GET /v1/health HTTP/1.1\r\nX-Slow: ")
+            slow.settimeout(0.3)
+            closed = False
+            for _ in range(100):
+                try:
+                    slow.sendall(b"a")
+                    closed = slow.recv(100) == b""
+                except TimeoutError:
+                    continue
+                except OSError:
+                    closed = True
+                if closed:
+                    break
+            assert closed
+    finally:
+        api.stop()
+    assert invoker.events == []
+
+
 def test_connections_beyond_the_cap_get_503_and_a_freed_slot_is_served(invoker):
     api, port = start(invoker, max_connections=2)
     try:

@@ -47,11 +47,14 @@ def test_root_composes_one_nested_stack_per_concern(synthesized):
     assert kinds == {"AWS::CloudFormation::Stack"}
 
 
-def test_cost_toggles_are_parameters_defaulting_to_the_cheap_profile(synthesized):
+def test_cost_toggles_are_parameters_defaulting_to_the_standard_profile(synthesized):
+    # (the profiles themselves: tests/infra/test_cost_profiles.py)
+    from infra_cdk.profiles import PROFILES
+
     parameters = synthesized.root["Parameters"]
     for toggle in TOGGLES:
         assert parameters[toggle]["AllowedValues"] == ["true", "false"]
-        assert parameters[toggle]["Default"] == "false"
+        assert parameters[toggle]["Default"] == ("true" if toggle in PROFILES["standard"].on else "false")
     # what the platform watches is barometer.yaml's alone, not a second copy in Parameters
     assert not {"Symbols", "Cities"} & set(parameters)
 
@@ -157,7 +160,7 @@ def test_networking_two_vpcs_peered_with_one_nat_unless_toggled(synthesized):
     assert sorted(v["Properties"]["CidrBlock"] for v in vpcs.values()) == ["10.10.0.0/16", "10.20.0.0/16"]
     assert len(synthesized.resources("Networking", "AWS::EC2::VPCPeeringConnection")) == 1
     nats = _conditioned(synthesized.resources("Networking", "AWS::EC2::NatGateway"))
-    assert sorted(nats.values(), key=str) == sorted([None, "EnableMultiNatOn"], key=str)
+    assert sorted(nats.values()) == ["EnableNatGatewayOn", "SecondNatGateway"]  # the second: both toggles
     routes = synthesized.resources("Networking", "AWS::EC2::Route")
     guarded = [r for r in routes.values() if isinstance(r["Properties"].get("NatGatewayId"), dict)
                and "Fn::If" in r["Properties"]["NatGatewayId"]]

@@ -19,6 +19,7 @@ cost (at most a quarter of the time is spent snapshotting), see docs/local.md fo
 from __future__ import annotations
 
 import copyreg
+import gc
 import io
 import json
 import os
@@ -134,13 +135,74 @@ def _extras(backend_dict: Any) -> dict[str, Any]:
     return {name: value for name, value in vars(backend_dict).items() if name not in _BASE_ATTRIBUTES}
 
 
+def limited_size_dict(items: dict) -> Any:
+    """A DynamoDB item's attributes rebuilt without the size check of each __setitem__: unpickled
+    key by key it re-sums the whole item per attribute (20,000 events took 40 s to restore)."""
+    from moto.dynamodb.models.dynamo_type import LimitedSizeDict
+
+    attrs = LimitedSizeDict.__new__(LimitedSizeDict)
+    dict.update(attrs, items)
+    return attrs
+
+
+_SCALAR_TYPES = frozenset({"S", "N", "B", "BOOL", "NULL"})
+
+
+def dynamo_scalar(type_: str, value: Any) -> Any:
+    """A scalar DynamoDB attribute value rebuilt from (type, value): two fields, as DynamoType.__init__
+    would set them from {type: value}, without a state dictionary per value in the snapshot."""
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    attribute = DynamoType.__new__(DynamoType)
+    attribute.type, attribute.value = type_, value
+    return attribute
+
+
+def _reduce_dynamo_type(attribute: Any) -> Any:
+    if attribute.type in _SCALAR_TYPES and len(vars(attribute)) == 2:
+        return dynamo_scalar, (attribute.type, attribute.value)
+    return object.__reduce_ex__(attribute, pickle.HIGHEST_PROTOCOL)  # lists, maps, sets: as they are
+
+
+_ITEM_FIELDS = frozenset({"hash_key", "range_key", "attrs"})
+
+
+def dynamo_item(hash_key: Any, range_key: Any, names: tuple, values: tuple) -> Any:
+    """A DynamoDB item of scalar attributes rebuilt from its names and (type, value) pairs: one call per
+    item instead of one object per attribute, and no size re-check (the item passed it when written)."""
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
+
+    item = Item.__new__(Item)  # moto's BaseModel.__new__: the instance is tracked as a constructed one is
+    attrs = LimitedSizeDict.__new__(LimitedSizeDict)
+    new, put = DynamoType.__new__, dict.__setitem__
+    for name, (type_, value) in zip(names, values):
+        attribute = new(DynamoType)
+        attribute.type, attribute.value = type_, value
+        put(attrs, name, attribute)
+    item.hash_key, item.range_key, item.attrs = hash_key, range_key, attrs
+    return item
+
+
+def _reduce_item(item: Any) -> Any:
+    values = tuple((v.type, v.value) for v in item.attrs.values())
+    if vars(item).keys() == _ITEM_FIELDS and all(t in _SCALAR_TYPES for t, _ in values):
+        # Interned names: pickle stores each distinct name once and refers to it after that.
+        return dynamo_item, (item.hash_key, item.range_key, tuple(sys.intern(n) for n in item.attrs), values)
+    return object.__reduce_ex__(item, pickle.HIGHEST_PROTOCOL)
+
+
 def _pickler(buffer: io.BytesIO) -> pickle.Pickler:
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
+
     pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
     # moto keeps locks in some models (SQS queues' Condition); a restored model gets fresh ones.
     table = copyreg.dispatch_table.copy()
     table[threading.Condition] = lambda _: (threading.Condition, ())
     table[_LOCK_TYPE] = lambda _: (threading.Lock, ())
     table[_RLOCK_TYPE] = lambda _: (threading.RLock, ())
+    table[LimitedSizeDict] = lambda attrs: (limited_size_dict, (dict(attrs),))
+    table[DynamoType] = _reduce_dynamo_type
+    table[Item] = _reduce_item
     pickler.dispatch_table = table
     return pickler
 
@@ -177,8 +239,9 @@ class Snapshots:
                 state = {service.service_name: {account: dict(regions) for account, regions in service.items()}
                          for service in services}
                 extras = {service.service_name: _extras(service) for service in services}
-                _pickler(buffer).dump({"format": FORMAT, "checkpoints": checkpoints, "backends": state,
-                                       "extras": extras})
+                with _no_gc():
+                    _pickler(buffer).dump({"format": FORMAT, "checkpoints": checkpoints, "backends": state,
+                                           "extras": extras})
                 paused = time.monotonic() - paused_at
             data = buffer.getbuffer()
             self.folder.mkdir(parents=True, exist_ok=True)
@@ -223,7 +286,7 @@ class Snapshots:
             return False
         started = time.monotonic()
         try:
-            with open(self.path, "rb") as handle:
+            with open(self.path, "rb") as handle, _no_gc():
                 snapshot = pickle.load(handle)
         except Exception as exc:
             raise SnapshotError(f"cannot read the emulator snapshot {self.path}: {type(exc).__name__}: {exc}; "
@@ -249,6 +312,19 @@ class Snapshots:
             os.replace(tmp, checkpoints_path)
         self.log(f"restored {self.path.stat().st_size / 1e6:.1f} MB of state in {time.monotonic() - started:.1f}s")
         return True
+
+
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    """Millions of small objects are made (restore) or walked (snapshot) and none is garbage: the cyclic
+    collector's passes over them only cost time (restore twice as slow with it)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _read_text(path: Path) -> str | None:

@@ -4,11 +4,15 @@
 DAGSTER_HOME ?= $(if $(BAROMETER_HOME),$(BAROMETER_HOME),$(CURDIR)/.barometer)/dagster
 DAGSTER_PORT ?= 3000
 DAY ?= $(shell date -u +%F)
+# `make dagster-backfill FIRST=2025-01-01 LAST=2025-12-31`: the lake and the rollups over a range, one run
+FIRST ?= $(DAY)
+LAST ?= $(DAY)
+BACKFILL_ASSETS ?= group:lake or group:analytics
 
-.PHONY: dagster-validate dagster-home dagster-dev dagster-materialize bench-orchestration
+.PHONY: dagster-validate dagster-home dagster-dev dagster-materialize dagster-backfill bench-orchestration
 
-dagster-validate: setup ## load the Dagster code location and validate its definitions
-	$(VENV)/bin/dagster definitions validate -w workspace.yaml
+dagster-validate: setup ## load the Dagster code location and check its definitions (dg check defs)
+	$(VENV)/bin/dg check defs
 
 dagster-home:
 	@mkdir -p $(DAGSTER_HOME)/.nux
@@ -19,7 +23,10 @@ dagster-dev: setup dagster-home ## the Dagster UI and daemon (schedules, sensors
 	DAGSTER_HOME=$(DAGSTER_HOME) $(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(DAGSTER_PORT)
 
 dagster-materialize: setup dagster-home ## materialize every asset for DAY (default today, UTC) in one in-process run
-	DAGSTER_HOME=$(DAGSTER_HOME) $(VENV)/bin/dagster asset materialize -m platform_assets.definitions -a defs --select '*' --partition $(DAY)
+	DAGSTER_HOME=$(DAGSTER_HOME) $(VENV)/bin/dg launch --assets '*' --partition $(DAY)
+
+dagster-backfill: setup dagster-home ## the lake and rollups for FIRST..LAST (UTC / local days) in one in-process run
+	DAGSTER_HOME=$(DAGSTER_HOME) $(VENV)/bin/dg launch --assets '$(BACKFILL_ASSETS)' --partition-range $(FIRST)...$(LAST)
 
 bench-orchestration: setup ## analytics group for one local day (in-process), on 2 days of Firehose-like deliveries
 	$(PY) tests/platform/bench_analytics.py

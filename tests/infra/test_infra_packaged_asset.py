@@ -66,7 +66,8 @@ def cloud(emulator, receiver) -> Cloud:
                            receiver.url)
 
 
-def _environment(synthesized, spec, emulator, cloud: Cloud) -> dict[str, str]:
+def _environment(synthesized, spec, emulator, cloud: Cloud, credentials: dict[str, str] | None = None
+                 ) -> dict[str, str]:
     """The function's environment as the template declares it, each reference resolved to the emulator's
     resource as CloudFormation resolves it (Ref of a secret or topic: its ARN; of the rest: its name)."""
     _, props = _function(synthesized, spec)
@@ -74,12 +75,14 @@ def _environment(synthesized, spec, emulator, cloud: Cloud) -> dict[str, str]:
            for name, value in props["Environment"]["Variables"].items()}
     assert set(env) == {CONFIG_JSON_ENV, "POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE"} | {
         CATALOGUE.by_logical_id(r).env_var for r in spec.uses}
-    return {**env, **EMULATOR_CREDENTIALS.environment(), "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION,
+    credentials = credentials or EMULATOR_CREDENTIALS.environment()
+    return {**env, **credentials, "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION,
             ENDPOINT_ENV: emulator.url, "POWERTOOLS_TRACE_DISABLED": "true"}
 
 
-def _invoke(runtime, synthesized, spec, emulator, cloud: Cloud, events: list[dict]) -> list:
-    outcome = runtime.invoke(spec.handler, events, _environment(synthesized, spec, emulator, cloud),
+def _invoke(runtime, synthesized, spec, emulator, cloud: Cloud, events: list[dict],
+            credentials: dict[str, str] | None = None) -> list:
+    outcome = runtime.invoke(spec.handler, events, _environment(synthesized, spec, emulator, cloud, credentials),
                              function_name=spec.local_name, memory_mb=spec.memory_mb)
     assert outcome["error"] is None, outcome["error"] + outcome["log"][-3000:]
     # Nothing came from the project's own environment: the asset, the clean environment, the standard library
@@ -87,10 +90,10 @@ def _invoke(runtime, synthesized, spec, emulator, cloud: Cloud, events: list[dic
     return outcome["results"]
 
 
-def _sns_event(emulator, cloud: Cloud) -> dict:
+def _sns_event(emulator, cloud: Cloud, sqs=None) -> dict:
     """The alerts published to WeatherAlerts, read back from a raw-delivery subscription, as SNS hands
     them to a subscribed function."""
-    messages = _aws(emulator, "sqs").receive_message(QueueUrl=cloud.sensor_queue, MaxNumberOfMessages=10,
+    messages = (sqs or _aws(emulator, "sqs")).receive_message(QueueUrl=cloud.sensor_queue, MaxNumberOfMessages=10,
                                                       WaitTimeSeconds=1)
     topic_arn = cloud.physical[WEATHER_TOPIC.env_var]
     return {"Records": [{

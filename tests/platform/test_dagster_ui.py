@@ -95,7 +95,8 @@ def test_the_lineage_page_shows_the_five_groups(dagster_ui, page):
 def test_the_automation_page_shows_the_alert_sensors(dagster_ui, page):
     url, _ = dagster_ui
     page.goto(f"{url}/automation")
-    for name in ("market_alerts", "weather_alerts", "ops_alerts", "poll_every_minute"):
+    for name in ("market_alerts", "weather_alerts", "ops_alerts", "finops_alerts", "run_failures_to_ops_alerts",
+                 "poll_every_minute", "check_freshness_every_15_minutes"):
         page.get_by_text(name, exact=True).first.wait_for(timeout=60_000)
     page.screenshot(path=str(ARTIFACTS / "dagster-automation.png"))
 

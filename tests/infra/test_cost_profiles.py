@@ -7,6 +7,7 @@ import json
 import pytest
 
 from barometer.catalogue import CONFIG_JSON_ENV
+from barometer.settings import get_settings
 from bench import cost_idle, cost_model
 from infra_cdk.profiles import ALL_TOGGLES, PROFILES, ProfileError, budget_for, profile_named
 
@@ -180,3 +181,26 @@ def test_the_demo_profile_idles_under_45_dollars_without_nat_crawler_or_on_deman
                      and CONFIG_JSON_ENV in r["Properties"]["Environment"].get("Variables", {})]
         assert len(functions) == 4
         assert all(("VpcConfig" in f["Properties"]) is in_vpc for f in functions), profile
+
+
+def test_barometer_cost_prints_a_profiles_bill(tmp_path, capsys):
+    from barometer_local.cli import main
+
+    # Given the small estate as the synthesized templates
+    estate = _estate(tmp_path)
+    # When its demo bill is asked for (two simulated days per key keep the cost model short)
+    assert main(["cost", "--profile", "demo", "--cdk-out", str(estate), "--days", "2", "--json"]) == 0
+    bill = json.loads(capsys.readouterr().out)
+    # Then the idle month is the hand-computed one and events are priced for a provisioned stream, no NAT
+    assert bill["idle_month"]["total"] == pytest.approx(730 * 2 * 0.015 + 1.10, abs=0.02)
+    per_million = bill["usd_per_million_events"]
+    assert "nat_data" not in per_million and per_million["kinesis"] < 0.05
+    assert per_million["total"] == pytest.approx(sum(v for k, v in per_million.items() if k != "total"), abs=1e-3)
+    settings = get_settings()
+    keys = len(settings.symbols) + len(settings.cities)  # the default poll's: every configured symbol and city
+    assert bill["basis"]["keys"] == keys and bill["basis"]["rate"] == "1/min"
+    # And the printed form names every priced line and the default poll's month
+    assert main(["cost", "--profile", "standard", "--cdk-out", str(estate), "--days", "2"]) == 0
+    text = capsys.readouterr().out
+    assert "Profile standard: idle $71.26/month" in text and "NAT gateways" in text and "nat_data" in text
+    assert f"The default poll ({keys} symbols and cities every minute, {keys * 730 * 60:,} events/month)" in text

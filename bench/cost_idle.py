@@ -343,8 +343,8 @@ def profile_bill(month: dict[str, Any], per_million: dict[str, float], poller_ke
     """The printed bill of one profile."""
     events = poller_events_per_month(poller_keys)
     events_usd = events / 1e6 * per_million["total"]
-    rows = [f"Profile {profile}: idle ${month['total']:.2f}/month ({month['resources']} resources deployed; "
-            f"stream {month['kinesis_mode'].replace('_', ' ')}, {month['nat_gateways']} NAT gateway(s))"]
+    rows = [(f"Profile {profile}: idle ${month['total']:.2f}/month ({month['resources']} resources deployed; "
+             f"stream {month['kinesis_mode'].replace('_', ' ')}, {month['nat_gateways']} NAT gateway(s))")]
     width = max((len(line["item"]) for line in month["lines"]), default=10)
     for line in sorted(month["lines"], key=lambda line: -line["usd"]):
         rows.append(f"  {line['item']:<{width}}  {line['quantity']:>12,.3f} x ${line['unit_usd']:<8} "

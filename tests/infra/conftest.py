@@ -47,3 +47,23 @@ def synthesized(tmp_path_factory) -> Synthesized:
         return json.loads((outdir / f"{name}.template.json").read_text(encoding="utf-8"))
 
     return Synthesized(outdir, load(ROOT_STACK), load(REPLICA_STACK), nested_templates(outdir, ROOT_STACK))
+
+
+@pytest.fixture(scope="session")
+def runtime(synthesized, tmp_path_factory):
+    """The synthesized code asset alone, with a virtualenv of what Lambda's runtime and layer provide."""
+    from infra.packaged_runtime import PackagedRuntime
+
+    code = synthesized.template("Processing").find_resources("AWS::Lambda::Function")
+    (asset_key,) = {f["Properties"]["Code"]["S3Key"] for f in code.values()}
+    return PackagedRuntime.build(synthesized.outdir / f"asset.{asset_key.removesuffix('.zip')}",
+                                 tmp_path_factory.mktemp("packaged"))
+
+
+@pytest.fixture(scope="module")
+def receiver(tmp_path_factory):
+    """A local Slack webhook receiver."""
+    from barometer_local.webhook import WebhookReceiver
+
+    with WebhookReceiver(tmp_path_factory.mktemp("webhook")) as webhook:
+        yield webhook

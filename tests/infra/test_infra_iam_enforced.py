@@ -34,16 +34,7 @@ from barometer_local.server import proxy_event
 from infra.packaged_runtime import Cloud, aws_client, provision_cloud, stream_batches
 from infra.test_infra_access import _referenced
 from infra.test_infra_functions import _actions, _role_statements
-from infra.test_infra_packaged_asset import (  # noqa: F401  (fixtures)
-    CLAIMS,
-    REGION,
-    _body,
-    _environment,
-    _invoke,
-    _sns_event,
-    receiver,
-    runtime,
-)
+from infra.test_infra_packaged_asset import CLAIMS, REGION, _body, _environment, _invoke, _sns_event
 
 pytestmark = [pytest.mark.infra, pytest.mark.emulator]
 

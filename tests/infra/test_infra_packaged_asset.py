@@ -24,16 +24,14 @@ from barometer.catalogue import (
     CONFIG_JSON_ENV,
     ENDPOINT_ENV,
     EVENTS_STREAM,
-    FUNCTIONS,
     NOTIFIER_FUNCTION,
     POLLER_FUNCTION,
     PROCESSOR_FUNCTION,
     WEATHER_TOPIC,
 )
 from barometer_local.server import proxy_event
-from barometer_local.webhook import WebhookReceiver
 
-from infra.packaged_runtime import Cloud, PackagedRuntime, aws_client, provision_cloud, stream_batches
+from infra.packaged_runtime import Cloud, aws_client, provision_cloud, stream_batches
 from infra.test_infra_functions import _function
 
 pytestmark = [pytest.mark.infra, pytest.mark.emulator]
@@ -45,19 +43,6 @@ CLAIMS = {"scope": "barometer/events.write barometer/read", "client_id": "packag
 
 def _aws(emulator, service: str):
     return aws_client(emulator.url, REGION, EMULATOR_CREDENTIALS.environment())(service)
-
-
-@pytest.fixture(scope="module")
-def runtime(synthesized, tmp_path_factory):
-    _, props = _function(synthesized, FUNCTIONS[0])
-    asset = synthesized.outdir / f"asset.{props['Code']['S3Key'].removesuffix('.zip')}"
-    return PackagedRuntime.build(asset, tmp_path_factory.mktemp("packaged"))
-
-
-@pytest.fixture(scope="module")
-def receiver(tmp_path_factory):
-    with WebhookReceiver(tmp_path_factory.mktemp("webhook")) as webhook:
-        yield webhook
 
 
 @pytest.fixture(scope="module")

@@ -52,6 +52,41 @@ def install() -> None:
     Table.query = partition_query  # type: ignore[method-assign]
 
 
+def _install_kinesis_positions() -> None:
+    """moto 5.2.5's Kinesis shard finds its last sequence number by listing every key (each PutRecords
+    record O(stream)) and answers GetRecords by walking the shard from its first record (each read
+    O(stream)): with durable state a stream of a million records made both crawl. A shard's keys are
+    consecutive integers (each record takes the last + 1; trimming removes the oldest), so the first and
+    last are the ends of its ordered dict and a read starts by index. Results are moto's own; a shard
+    whose keys are not consecutive (never seen) takes moto's walk."""
+    from moto.kinesis.models import Shard
+
+    walk = Shard.get_records
+
+    def first(self: Shard) -> int:
+        return next(iter(self.records)) if self.records else 0
+
+    def last(self: Shard) -> int:
+        return next(reversed(self.records)) if self.records else 0
+
+    def get_records(self: Shard, last_sequence_id: str, limit: int | None):
+        after = int(last_sequence_id)
+        low, high = first(self), last(self)
+        if not self.records or len(self.records) != high - low + 1:
+            return walk(self, last_sequence_id, limit)
+        start = max(after + 1, low)
+        stop = high + 1 if limit is None else min(high + 1, start + limit)
+        results = [self.records[n] for n in range(start, stop)]
+        if not results:
+            return [], after, 0
+        behind = self.records[high].created_at - results[-1].created_at
+        return results, results[-1].sequence_number, int(behind * 1000)
+
+    Shard.get_min_sequence_number = first  # type: ignore[method-assign]
+    Shard.get_max_sequence_number = last  # type: ignore[method-assign]
+    Shard.get_records = get_records  # type: ignore[method-assign]
+
+
 def main(argv: list[str] | None = None) -> None:
     """moto's server (its own arguments), plus `--state-dir DIR`: keep the state there (barometer_local.snapshots)."""
     import argparse

@@ -35,6 +35,9 @@ def fill(events: int, progress) -> None:
         def client(self, service):
             return boto3.client(service, region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
 
+    from barometer_local.emulator_server import install
+
+    install()  # the emulator's own fixes (Kinesis positions by index), as in the server process
     provision(Target(), "http://127.0.0.1:9/hook")
     kinesis = get_backend("kinesis")[ACCOUNT][REGION]
     ddb = get_backend("dynamodb")[ACCOUNT][REGION]

@@ -1,0 +1,53 @@
+"""The emulator's Kinesis positions by index (barometer_local/emulator_server.py) answer as moto's own walk."""
+from __future__ import annotations
+
+import random
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def shards():
+    from moto.kinesis.models import Shard
+
+    from barometer_local import emulator_server
+
+    original = Shard.get_records, Shard.get_min_sequence_number, Shard.get_max_sequence_number
+    emulator_server._install_kinesis_positions()
+    patched = Shard.get_records, Shard.get_min_sequence_number, Shard.get_max_sequence_number
+    Shard.get_records, Shard.get_min_sequence_number, Shard.get_max_sequence_number = original
+    yield Shard, original, patched
+    Shard.get_records, Shard.get_min_sequence_number, Shard.get_max_sequence_number = original
+
+
+def answers(shard, methods, after: int, limit):
+    get_records, low, high = methods
+    records, last, behind = get_records(shard, str(after), limit)
+    return [r.sequence_number for r in records], last, behind, low(shard), high(shard)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_reads_by_index_answer_as_moto_does(shards, seed):
+    Shard, original, patched = shards
+    rng = random.Random(seed)
+    # given a shard with records put one after the other, its oldest ones trimmed
+    shard = Shard(0, 0, 2**128)
+    for i in range(rng.randint(0, 300)):
+        shard.put_record(f"k{i}", "ZGF0YQ==", None)
+    for sequence in list(shard.records)[:rng.randint(0, 50)]:
+        del shard.records[sequence]
+    # when read from many positions with many limits, then every answer is moto's own
+    for _ in range(50):
+        after, limit = rng.randint(-5, 360), rng.choice([None, 1, 7, 100, 10000])
+        assert answers(shard, patched, after, limit) == answers(shard, original, after, limit)
+
+
+def test_put_after_the_patch_keeps_sequence_numbers_consecutive(shards):
+    Shard, original, patched = shards
+    shard = Shard(0, 0, 2**128)
+    Shard.get_records, Shard.get_min_sequence_number, Shard.get_max_sequence_number = patched
+    try:
+        numbers = [int(shard.put_record("k", "ZA==", None)) for _ in range(5)]
+    finally:
+        Shard.get_records, Shard.get_min_sequence_number, Shard.get_max_sequence_number = original
+    assert numbers == [1, 2, 3, 4, 5]

@@ -19,7 +19,7 @@ from schemathesis.specs.openapi.checks import (
 from barometer.api_spec import load
 from barometer_local.auth import issue_token
 
-FUZZ_EXAMPLES = 25
+FUZZ_EXAMPLES = 20
 FUZZ_STEPS = 6
 # What the platform promises: never a 5xx it did not document, and answers shaped as documented.
 # (Not "positive data accepted": an event valid by the document is refused for an unconfigured symbol.)

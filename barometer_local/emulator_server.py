@@ -27,6 +27,7 @@ def install() -> None:
     from barometer_local import emulator_speedups
 
     emulator_speedups.install()  # idempotent, like the rest of install()
+    _install_kinesis_positions()  # idempotent too
     if getattr(Table.query, "_barometer_partition_query", False):
         return
     all_items, query = Table.all_items, Table.query
@@ -52,6 +53,9 @@ def install() -> None:
     Table.query = partition_query  # type: ignore[method-assign]
 
 
+MOTO_SHARD_METHODS: tuple = ()  # moto's own, kept by the first install (tests compare with them)
+
+
 def _install_kinesis_positions() -> None:
     """moto 5.2.5's Kinesis shard finds its last sequence number by listing every key (each PutRecords
     record O(stream)) and answers GetRecords by walking the shard from its first record (each read
@@ -61,6 +65,10 @@ def _install_kinesis_positions() -> None:
     whose keys are not consecutive (never seen) takes moto's walk."""
     from moto.kinesis.models import Shard
 
+    if getattr(Shard.get_records, "_barometer_by_index", False):
+        return
+    global MOTO_SHARD_METHODS
+    MOTO_SHARD_METHODS = (Shard.get_records, Shard.get_min_sequence_number, Shard.get_max_sequence_number)
     walk = Shard.get_records
 
     def first(self: Shard) -> int:
@@ -82,6 +90,7 @@ def _install_kinesis_positions() -> None:
         behind = self.records[high].created_at - results[-1].created_at
         return results, results[-1].sequence_number, int(behind * 1000)
 
+    get_records._barometer_by_index = True  # type: ignore[attr-defined]
     Shard.get_min_sequence_number = first  # type: ignore[method-assign]
     Shard.get_max_sequence_number = last  # type: ignore[method-assign]
     Shard.get_records = get_records  # type: ignore[method-assign]

@@ -12,12 +12,12 @@ def shards():
 
     from barometer_local import emulator_server
 
-    original = Shard.get_records, Shard.get_min_sequence_number, Shard.get_max_sequence_number
-    emulator_server._install_kinesis_positions()
+    emulator_server._install_kinesis_positions()  # a no-op if this process installed it already
     patched = Shard.get_records, Shard.get_min_sequence_number, Shard.get_max_sequence_number
-    Shard.get_records, Shard.get_min_sequence_number, Shard.get_max_sequence_number = original
+    original = emulator_server.MOTO_SHARD_METHODS
+    assert original and original[0] is not patched[0]
     yield Shard, original, patched
-    Shard.get_records, Shard.get_min_sequence_number, Shard.get_max_sequence_number = original
+    Shard.get_records, Shard.get_min_sequence_number, Shard.get_max_sequence_number = patched
 
 
 def answers(shard, methods, after: int, limit):
@@ -45,9 +45,14 @@ def test_reads_by_index_answer_as_moto_does(shards, seed):
 def test_put_after_the_patch_keeps_sequence_numbers_consecutive(shards):
     Shard, original, patched = shards
     shard = Shard(0, 0, 2**128)
-    Shard.get_records, Shard.get_min_sequence_number, Shard.get_max_sequence_number = patched
-    try:
-        numbers = [int(shard.put_record("k", "ZA==", None)) for _ in range(5)]
-    finally:
-        Shard.get_records, Shard.get_min_sequence_number, Shard.get_max_sequence_number = original
+    numbers = [int(shard.put_record("k", "ZA==", None)) for _ in range(5)]
     assert numbers == [1, 2, 3, 4, 5]
+
+
+def test_the_server_installs_it():
+    from moto.kinesis.models import Shard
+
+    from barometer_local import emulator_server
+
+    emulator_server.install()
+    assert getattr(Shard.get_records, "_barometer_by_index", False)

@@ -18,7 +18,7 @@ from platform_assets.environment import PlatformConfigError
 from platform_assets.resources import BarometerResource
 
 SOURCE = "barometer.dagster"
-SUBJECT_MAX = 100  # SNS's limit for a subject
+SUBJECT_MAX = 99  # SNS: ASCII, no control characters, fewer than 100 characters
 
 
 def ops_message(kind: str, summary: str, details: dict[str, Any]) -> dict[str, Any]:
@@ -30,15 +30,15 @@ def publish_ops_alert(barometer: BarometerResource, subject: str, message: dict[
     text = "\n".join(f"{k}: {v}" for k, v in message.items() if k != "source")
     body = json.dumps(message, default=str)
     response = barometer.client("sns").publish(
-        TopicArn=barometer.ops_topic(), Subject=_subject(subject), MessageStructure="json",
+        TopicArn=barometer.ops_topic(), Subject=subject_line(subject), MessageStructure="json",
         Message=json.dumps({"default": body, "sqs": body, "email": text}))
     return response["MessageId"]
 
 
-def _subject(text: str) -> str:
-    # SNS refuses control characters and more than 100 characters in a subject.
-    flat = " ".join(text.split())
-    return flat if len(flat) <= SUBJECT_MAX else flat[:SUBJECT_MAX - 1] + "…"
+def subject_line(text: str) -> str:
+    """A subject SNS accepts: ASCII on one line, shortened with "..." past the limit."""
+    flat = " ".join(text.split()).encode("ascii", "replace").decode("ascii")
+    return flat if len(flat) <= SUBJECT_MAX else flat[:SUBJECT_MAX - 3] + "..."
 
 
 def is_from_dagster(message: dict[str, Any] | None) -> bool:

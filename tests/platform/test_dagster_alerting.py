@@ -18,6 +18,7 @@ from platform_assets.alerting import (
     check_failure_alert,
     newly_failing,
     run_failure_alert,
+    subject_line,
 )
 from platform_assets.definitions import defs
 from platform_assets.dr.sensors import ops_alert_sensor
@@ -113,3 +114,9 @@ def test_a_check_that_passes_again_alerts_again_when_it_next_fails():
     assert newly_failing(cursor, [outcome(False), outcome(False)]) == [outcome(False)]
     assert newly_failing(cursor, [outcome(True), outcome(False)]) == [outcome(False)]
     assert newly_failing(cursor, [outcome(False, "WARN")]) == [] and cursor.failing == set()
+
+
+def test_subjects_are_what_sns_accepts():
+    assert subject_line("[Barometer] check failed:\n lake/quotes — déjà") == "[Barometer] check failed: lake/quotes ? d?j?"
+    long = subject_line("x" * 300)
+    assert len(long) == 99 and long.endswith("...")

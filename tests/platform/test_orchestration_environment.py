@@ -74,3 +74,26 @@ def test_without_credentials_the_emulator_gets_dummy_ones(clean_env, monkeypatch
         monkeypatch.setenv(topic.env_var, f"arn:aws:sns:eu-west-1:111122223333:{topic.local_name}")
     on_aws = resolve("aws").lambda_environment()
     assert "AWS_ACCESS_KEY_ID" not in on_aws and "BAROMETER_AWS_ENDPOINT" not in on_aws
+
+
+def test_the_deployments_settings_bind_as_env_vars_only_when_set(monkeypatch):
+    import dagster as dg
+
+    from platform_assets.resources import build_resources
+
+    # Given a deployment that sets the workgroup and the backup age, and nothing else
+    environ = {"BAROMETER_ATHENA_WORKGROUP": "barometer-analytics", "BAROMETER_DR_MAX_BACKUP_AGE_H": "30"}
+    resource = build_resources(environ)["barometer"]
+    # Then those fields are bound to their variables (read when a run starts), the others keep defaults
+    assert resource.athena_workgroup == dg.EnvVar("BAROMETER_ATHENA_WORKGROUP")
+    assert resource.backup_vault == "" and resource.replica_regions == ""
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+
+    @dg.asset(required_resource_keys={"barometer"})
+    def settings(context) -> tuple:
+        barometer = context.resources.barometer
+        return barometer.athena_workgroup, barometer.max_backup_age_h, barometer.replica_region_list
+
+    result = dg.materialize([settings], resources={"barometer": resource})
+    assert result.output_for_node("settings") == ("barometer-analytics", 30, [])

@@ -5,16 +5,20 @@ INFRA_OUT := cdk.out
 CHECKOV_VENV := .venv-checkov
 CHECKOV_REQUIREMENTS := infra_cdk/checkov/requirements.txt
 CDK_CLI := infra_cdk/node_modules/.bin/cdk
-CDK_APP := $(abspath $(PY)) -m infra_cdk.app
+# The cost profile (infra_cdk/profiles.py): demo, standard or full, e.g. make deploy PROFILE=demo.
+# Unset: the context's `profile` (cdk.json), else standard.
+PROFILE ?=
+PROFILE_ARG := $(if $(PROFILE),--profile $(PROFILE))
+CDK_APP := $(abspath $(PY)) -m infra_cdk.app $(PROFILE_ARG)
 # Parameters for deploy, e.g. make deploy CDK_PARAMETERS="Barometer:AlertEmail=ops@example.com"
 CDK_PARAMETERS ?=
 SECONDARY_REGION ?= us-west-2
 
 .PHONY: synth infra-checks cfn-lint checkov cfn-lint-templates checkov-templates deploy deploy-replica diff bootstrap
 
-synth: setup ## synthesize the CDK app into cdk.out/ (cdk-nag validates it; no AWS credentials needed)
+synth: setup ## synthesize the CDK app into cdk.out/ (PROFILE=demo|standard|full; no AWS credentials needed)
 	rm -rf $(INFRA_OUT)
-	$(PY) -m infra_cdk.app
+	$(PY) -m infra_cdk.app $(PROFILE_ARG)
 
 cfn-lint-templates:
 	@ls $(INFRA_OUT)/*.template.json > /dev/null  # cfn-lint passes silently when its glob matches nothing

@@ -6,7 +6,7 @@ field, or a normal answer, never a 5xx.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -44,7 +44,7 @@ def test_a_rollup_day_with_non_ascii_digits_is_400_naming_it(fakes, name, value)
 
 @pytest.mark.parametrize("ts", [ARABIC_INDIC, FULLWIDTH, DEVANAGARI_FRACTION])
 def test_an_event_timestamp_with_non_ascii_digits_is_refused_and_its_sibling_goes_through(fakes, ts):
-    good_ts = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    good_ts = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     events = [{"kind": "quote", "symbol": "AAPL", "price": 1.5, "ts": ts},
               {"kind": "quote", "symbol": "AAPL", "price": 1.5, "ts": good_ts}]
     status, answer = fakes.call("POST", "/v1/events", {"events": events})

@@ -36,6 +36,7 @@ from lambdas.api import paging
 from lambdas.api.errors import ReadError
 from lambdas.api.http import HttpError, Request, Router
 from lambdas.api.rollups import RollupSource, read_rollup
+from lambdas.api.rounding import round_rollup_row, round_rolling
 from lambdas.shared.stream import StreamError, StreamRecord
 
 
@@ -280,7 +281,7 @@ def _with_rolling(store: ReadStore, kind: str, pk: str, items: list[dict[str, An
     out = []
     for item, averages in zip(items, rolling):
         event = {"ts": format_public(parse_rfc3339(item["ts"])), "value": item["value"], "event_id": item["event_id"],
-                 "rolling": averages, "local_day": item.get("local_day"),
+                 "rolling": round_rolling(averages), "local_day": item.get("local_day"),
                  "fields": {k: item[k] for k in KIND_FIELDS[kind] if k in item}}
         if item.get("source"):
             event["source"] = item["source"]
@@ -362,7 +363,9 @@ def get_health(request: Request, ports: Ports) -> Any:
 @router.route("GET", "/v1/rollups/{name}")
 def get_rollup(request: Request, ports: Ports) -> Any:
     start, end = request.param("from"), request.param("to")
-    return {"rows": read_rollup(ports.rollups, request.params["name"], request.param("key"), start, end)}
+    name = request.params["name"]
+    rows = read_rollup(ports.rollups, name, request.param("key"), start, end)
+    return {"rows": [round_rollup_row(name, row) for row in rows]}
 
 
 @router.route("GET", "/healthz")

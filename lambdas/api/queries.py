@@ -10,6 +10,7 @@ from barometer.aws import PARTIAL_RETRY, BatchCallError, client, resource_name, 
 from barometer.ddb import from_item
 from barometer.lake import item_pk
 from lambdas.api.errors import ReadError
+from lambdas.api.rounding import round_item
 
 BATCH_GET_MAX = 100  # keys per BatchGetItem call (DynamoDB's limit)
 
@@ -30,7 +31,7 @@ class DynamoReadStore:
             item = client("dynamodb").get_item(TableName=table, Key={"pk": {"S": item_pk(kind, key)}}).get("Item")
         except ClientError as exc:
             raise ReadError(f"GetItem {item_pk(kind, key)}: {exc.response['Error'].get('Code')}") from exc
-        return from_item(item)
+        return round_item(from_item(item)) if item else None
 
     def latest_page(self, kind: str, prefix: str | None, limit: int, start: dict | None
                     ) -> tuple[list[dict], dict | None]:
@@ -72,7 +73,7 @@ class DynamoReadStore:
                 raise ReadError(f"BatchGetItem {table}: {len(left)} key(s) still unprocessed after "
                                 f"{PARTIAL_RETRY.attempts} tries")
         # In the index's order; a key whose item is gone meanwhile is left out.
-        items = [from_item(found[k["pk"]["S"]]) for k in keys if k["pk"]["S"] in found]
+        items = [round_item(from_item(found[k["pk"]["S"]])) for k in keys if k["pk"]["S"] in found]
         return items, response.get("LastEvaluatedKey")
 
     def metrics_range(self, pk: str, lower_sk: str, upper_sk: str, limit: int | None = None,
@@ -110,7 +111,7 @@ class DynamoReadStore:
         if start:
             kwargs["ExclusiveStartKey"] = start
         response = _query(**kwargs)
-        return [from_item(i) for i in response.get("Items", [])], response.get("LastEvaluatedKey")
+        return [round_item(from_item(i)) for i in response.get("Items", [])], response.get("LastEvaluatedKey")
 
     def alerts_of_key(self, kind: str, key: str) -> Iterator[dict]:
         kwargs: dict[str, Any] = {
@@ -119,7 +120,7 @@ class DynamoReadStore:
         }
         while True:
             response = _query(**kwargs)
-            yield from (from_item(i) for i in response.get("Items", []))
+            yield from (round_item(from_item(i)) for i in response.get("Items", []))
             if "LastEvaluatedKey" not in response:
                 return
             kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]

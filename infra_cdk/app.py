@@ -19,6 +19,7 @@ from infra_cdk.checks.checkov_skips import ApplyCheckovSkips
 from infra_cdk.nag import acknowledge_findings
 from infra_cdk.profiles import CONTEXT_KEY, DEFAULT_PROFILE, PROFILES, ProfileError
 from infra_cdk.replica import ReplicaStack
+from infra_cdk.stacks.delivery import DeliveryStack
 from infra_cdk.stacks.root import BarometerStack
 from barometer.config import parse_settings
 from barometer.catalogue import PROJECT
@@ -27,6 +28,7 @@ from barometer.settings import load_raw_config
 REPO_ROOT = Path(__file__).resolve().parents[1]
 ROOT_STACK = "Barometer"
 REPLICA_STACK = "BarometerReplica"
+DELIVERY_STACK = "BarometerDelivery"  # deployed once per account by an admin (docs/infra.md)
 
 
 def build_app(outdir: str | os.PathLike | None = None, profile: str | None = None) -> App:
@@ -43,6 +45,7 @@ def build_app(outdir: str | os.PathLike | None = None, profile: str | None = Non
               post_cli_context={CONTEXT_KEY: profile} if profile else None)
     BarometerStack(app, ROOT_STACK, raw_config=raw_config)
     ReplicaStack(app, REPLICA_STACK)
+    DeliveryStack(app, DELIVERY_STACK)
     Tags.of(app).add("project", PROJECT)
     return app
 

@@ -48,9 +48,9 @@ test("the pager walks forward with opaque tokens and back again", () => {
 });
 
 test("routes round-trip keys with spaces", () => {
-  assert.deepEqual(parseRoute(routeHash("weather", "New York")), { view: "weather", key: "New York" });
-  assert.deepEqual(parseRoute("#/alerts"), { view: "alerts", key: null });
-  assert.deepEqual(parseRoute(""), { view: "stocks", key: null });
-  assert.deepEqual(parseRoute("#/nowhere/x"), { view: "stocks", key: null });
-  assert.deepEqual(parseRoute("#/stocks/%E0%A4%A"), { view: "stocks", key: null });
+  assert.deepEqual(parseRoute(routeHash("weather", "New York")), { view: "weather", key: "New York", params: {} });
+  assert.deepEqual(parseRoute("#/alerts"), { view: "alerts", key: null, params: {} });
+  assert.deepEqual(parseRoute(""), { view: "stocks", key: null, params: {} });
+  assert.deepEqual(parseRoute("#/nowhere/x"), { view: "stocks", key: null, params: {} });
+  assert.deepEqual(parseRoute("#/stocks/%E0%A4%A"), { view: "stocks", key: null, params: {} });
 });

@@ -75,3 +75,33 @@ export function describeAlert(alert) {
   }
   return `${alert.metric ?? "value"} ${formatNumber(alert.value, 1)} ${alert.op ?? ""} ${formatNumber(alert.threshold, 1)}`.replace(/\s+/g, " ");
 }
+
+/** A number as a CSV cell: the display's decimals, no grouping, "" when there is none. */
+export function plainNumber(value, digits = 2) {
+  return isNumber(value) ? value.toFixed(digits) : "";
+}
+
+const pad2 = (n) => String(n).padStart(2, "0");
+
+/**
+ * Axis labels for times in seconds, 24-hour UTC: "HH:MM" (":SS" below a minute's step), the day
+ * ("MM-DD") where a label starts a new day or when the step is a day or more.
+ */
+export function axisTimeLabels(splits, stepSeconds) {
+  let previousDay = null;
+  return splits.map((seconds) => {
+    if (!isNumber(seconds)) return "";
+    const iso = new Date(seconds * 1000).toISOString();
+    const day = iso.slice(5, 10);
+    const clock = stepSeconds < 60 ? iso.slice(11, 19) : iso.slice(11, 16);
+    const newDay = day !== previousDay;
+    previousDay = day;
+    if (stepSeconds >= 86_400) return day;
+    return newDay ? `${day} ${clock}` : clock;
+  });
+}
+
+/** A chart's hover time (seconds): the page's "YYYY-MM-DD HH:MM:SS UTC". */
+export function formatSeconds(seconds) {
+  return isNumber(seconds) ? formatTime(new Date(seconds * 1000).toISOString()) : DASH;
+}

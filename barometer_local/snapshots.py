@@ -4,7 +4,8 @@ moto keeps every resource in memory (one `BackendDict` per service). The emulato
 them to `<state>/emulator/state.pickle` every few seconds while something changes, and once more when
 it is stopped (SIGTERM, which `barometer up` sends at Ctrl-C and the kernel sends when `up` dies), and
 loads them before it serves again. A snapshot is consistent: requests that may change state wait at a
-gate while it is taken, so it holds each request entirely or not at all.
+gate while it is taken, so it holds each request entirely or not at all. They wait only while the
+emulator forks: the child pickles its copy-on-write image and exits, as Redis saves.
 
 The stream runner's positions (`checkpoints.json`) are taken into the same snapshot under the same gate
 and written back at restore: restored Kinesis shards and restored positions always agree. The runner
@@ -20,7 +21,6 @@ from __future__ import annotations
 
 import copyreg
 import gc
-import io
 import json
 import os
 import pickle
@@ -191,7 +191,7 @@ def _reduce_item(item: Any) -> Any:
     return object.__reduce_ex__(item, pickle.HIGHEST_PROTOCOL)
 
 
-def _pickler(buffer: io.BytesIO) -> pickle.Pickler:
+def _pickler(buffer: Any) -> pickle.Pickler:
     from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
 
     pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
@@ -227,35 +227,56 @@ class Snapshots:
         self._stop = threading.Event()
 
     # -- writing -------------------------------------------------------------------------------
-    def write(self) -> SnapshotInfo:
+    def write(self, fork: bool | None = None) -> SnapshotInfo:
+        """One consistent snapshot. With fork (the default where the OS has it), requests wait only while
+        the process forks: the child pickles its copy-on-write image of the state and exits, as Redis
+        saves; without fork, they wait for the whole pickling."""
+        fork = hasattr(os, "fork") if fork is None else fork
         with self._write_lock:
             started = time.monotonic()
-            buffer = io.BytesIO()
+            self.folder.mkdir(parents=True, exist_ok=True)
+            tmp = self.folder / f".{SNAPSHOT_FILE}.{os.getpid()}"
             with self.gate.closed():
                 paused_at = time.monotonic()
                 self.gate.changes = 0
                 checkpoints = _read_text(self.state_dir / CHECKPOINTS_FILE)
-                services = _backend_dicts()
-                state = {service.service_name: {account: dict(regions) for account, regions in service.items()}
-                         for service in services}
-                extras = {service.service_name: _extras(service) for service in services}
-                with _no_gc():
-                    _pickler(buffer).dump({"format": FORMAT, "checkpoints": checkpoints, "backends": state,
-                                           "extras": extras})
+                if fork:
+                    child = os.fork()
+                    if child == 0:  # the child: only this thread exists; no request is inside the gate
+                        code = 1
+                        try:
+                            self._dump(tmp, checkpoints)
+                            code = 0
+                        except BaseException as exc:
+                            os.write(2, f"[emulator] snapshot failed: {type(exc).__name__}: {exc}\n".encode())
+                        finally:
+                            os._exit(code)
+                else:
+                    self._dump(tmp, checkpoints)
                 paused = time.monotonic() - paused_at
-            data = buffer.getbuffer()
-            self.folder.mkdir(parents=True, exist_ok=True)
-            tmp = self.folder / f".{SNAPSHOT_FILE}.{os.getpid()}"
-            with open(tmp, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
+            if fork:
+                _, status = os.waitpid(child, 0)
+                if os.waitstatus_to_exitcode(status) != 0:
+                    tmp.unlink(missing_ok=True)
+                    raise SnapshotError(f"the snapshot process failed (status {status}); {self.path} is unchanged")
+            size = tmp.stat().st_size
             os.replace(tmp, self.path)
             _fsync_dir(self.folder)
-            info = SnapshotInfo(len(data), round(paused, 3), round(time.monotonic() - started, 3), time.time())
+            info = SnapshotInfo(size, round(paused, 3), round(time.monotonic() - started, 3), time.time())
             (self.folder / SNAPSHOT_INFO).write_text(json.dumps(info.__dict__))
             self.last = info
             return info
+
+    def _dump(self, tmp: Path, checkpoints: str | None) -> None:
+        services = _backend_dicts()
+        state = {service.service_name: {account: dict(regions) for account, regions in service.items()}
+                 for service in services}
+        extras = {service.service_name: _extras(service) for service in services}
+        with open(tmp, "wb") as handle, _no_gc():
+            _pickler(handle).dump({"format": FORMAT, "checkpoints": checkpoints, "backends": state,
+                                   "extras": extras})
+            handle.flush()
+            os.fsync(handle.fileno())
 
     def run_periodically(self, interval_s: float = MIN_INTERVAL_S) -> threading.Thread:
         def loop() -> None:

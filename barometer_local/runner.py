@@ -237,6 +237,20 @@ class Runner:
         from barometer_local.paths import write_json_atomic
 
         write_json_atomic(self.state_dir / "runner-status.json", self.status(), durable=False)
+        self._report_stream_age()
+
+    def _report_stream_age(self) -> None:
+        """Kinesis's GetRecords.IteratorAgeMilliseconds, as AWS reports it on every read: the age of the oldest
+        record the stream's Lambda consumers have not processed yet, 0 once they have drained it (the API's
+        stream lag as of now, lambdas/api/health.py)."""
+        now = time.time()
+        ages = [now - arrival for _, mapping in self.mappings
+                if mapping.buffer and isinstance(mapping.reader, KinesisShardReader)
+                and (arrival := mapping.reader.arrival_of(mapping.buffer[0]))]
+        self.metrics.add("AWS/Kinesis", {
+            "MetricName": "GetRecords.IteratorAgeMilliseconds", "Unit": "Milliseconds",
+            "Dimensions": [{"Name": "StreamName", "Value": r.EVENTS_STREAM.local_name}],
+            "Timestamp": datetime.now(timezone.utc), "Value": round(max(ages, default=0.0) * 1000, 1)})
 
 
 def main(argv: list[str] | None = None) -> int:

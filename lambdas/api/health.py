@@ -2,6 +2,10 @@
 
 Locally the runner puts into the emulator's CloudWatch what Lambda, Kinesis and CloudWatch Logs
 (EMF) report on AWS, so this code does not know which one it talks to.
+
+The stream lag is as of now (`lag_as_of`): the age of the oldest record the consumers have not
+processed, 0 once they have drained the stream, never the last batch's age kept after the stream
+went idle. Each figure comes with its status (ok, warn, fail) and the thresholds that decide it.
 """
 from __future__ import annotations
 
@@ -17,6 +21,14 @@ from barometer.aws import client, resource_name
 NAMESPACE = "Barometer"
 TOTALS_WINDOW = timedelta(hours=24)
 RATE_WINDOW = timedelta(minutes=60)
+# A consumer's report older than this says nothing about now.
+LAG_FRESH = timedelta(minutes=2)
+LAG_PERIOD_S = 10  # AWS answers the stream's 1-minute data; locally the runner reports every second
+# Thresholds of the statuses: (warn at, fail at); the fail level of the lag is the CDK alarm's default.
+STREAM_LAG_MS = (10_000, 60_000)
+DLQ_DEPTH = (1, 100)
+HANDLER_ERRORS_24H = (1, 10)
+LEVELS = ("ok", "warn", "fail")
 HANDLERS = {"processor": r.PROCESSOR_FUNCTION, "notifier": r.NOTIFIER_FUNCTION, "api": r.API_FUNCTION,
             "poller": r.POLLER_FUNCTION}
 # The `service` dimension of the processor's EMF metrics (EventsValid, EventsQuarantined, AlertsRaised).
@@ -77,6 +89,57 @@ def _quarantine_fields() -> list[str]:
     return sorted({d["Value"] for m in metrics for d in m["Dimensions"] if d["Name"] == "field"})
 
 
+Points = list[tuple[datetime, float]]
+
+
+def lag_as_of(now: datetime, stream_age: Points, processed_age: Points, incoming: Points) -> float:
+    """The pipeline's lag now, in milliseconds.
+
+    stream_age: Kinesis GetRecords.IteratorAgeMilliseconds (Maximum): the consumers report it on every
+    read, 0 when they are caught up; its newest fresh point is the lag now. Without a fresh one nobody
+    is reading: the records that arrived after the processor's last batch (`processed_age`, its Lambda
+    IteratorAge) have waited since their minute began, and with none the stream is drained (0).
+    """
+    fresh = sorted(p for p in stream_age if p[0] >= now - LAG_FRESH)
+    if fresh:
+        return round(max(0.0, fresh[-1][1]), 1)
+    reports = [t for t, _ in processed_age] + [t for t, _ in stream_age]
+    last_report = max(reports) if reports else None
+    waiting = [t for t, count in incoming if count > 0 and (last_report is None or t > last_report)]
+    if not waiting:
+        return 0.0
+    return round(max(0.0, (now - min(waiting)).total_seconds() * 1000), 1)
+
+
+def level(value: float | None, warn_at: float, fail_at: float) -> str:
+    if value is None:
+        return "unknown"
+    return "fail" if value >= fail_at else "warn" if value >= warn_at else "ok"
+
+
+def checks(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every figure with a status: its value, unit, thresholds and level (unknown when it could not be read)."""
+    def check(name: str, label: str, value: float | None, unit: str, thresholds: tuple[float, float]) -> dict:
+        warn_at, fail_at = thresholds
+        return {"name": name, "label": label, "value": value, "unit": unit, "warn_at": warn_at, "fail_at": fail_at,
+                "status": level(value, warn_at, fail_at)}
+
+    out = [check("stream_lag_ms", "Stream lag", report["stream_lag_ms"], "ms", STREAM_LAG_MS)]
+    out += [check(f"dlq_depth.{name}", f"DLQ {name}", depth, "messages", DLQ_DEPTH)
+            for name, depth in report["dlq_depth"].items()]
+    out += [check(f"handler_errors.{name}", f"{name} errors (24 h)", count, "errors", HANDLER_ERRORS_24H)
+            for name, count in report["handler_errors"].items()]
+    return out
+
+
+def overall(found: list[dict[str, Any]]) -> str:
+    """The worst level; unknown only when nothing worse than ok was found."""
+    worst = max((LEVELS.index(c["status"]) for c in found if c["status"] in LEVELS), default=0)
+    if worst == 0 and any(c["status"] == "unknown" for c in found):
+        return "unknown"
+    return LEVELS[worst]
+
+
 def pipeline_health(now: datetime) -> dict[str, Any]:
     stream = resource_name(r.EVENTS_STREAM.env_var)
     day, hour = int(TOTALS_WINDOW.total_seconds()), 60
@@ -98,11 +161,12 @@ def pipeline_health(now: datetime) -> dict[str, Any]:
     per_day = _get({k: v for k, v in queries.items() if v["Period"] == day}, now - TOTALS_WINDOW, now + timedelta(minutes=1))
     per_minute = _get({k: v for k, v in queries.items() if v["Period"] == hour}, now - RATE_WINDOW,
                       now + timedelta(minutes=1))
+    recent = _get({"stream_age": _metric("AWS/Kinesis", "GetRecords.IteratorAgeMilliseconds", {"StreamName": stream},
+                                         "Maximum", LAG_PERIOD_S)}, now - LAG_FRESH, now + timedelta(seconds=LAG_PERIOD_S))
     incoming = sorted(per_minute["incoming"])
-    lag_points = sorted(per_minute["lag"])
     reasons = sorted(({"reason": f, "count": _total(per_day[f"field:{f}"])} for f in fields),
                      key=lambda x: -x["count"])
-    return {
+    report = {
         "as_of": now.isoformat().replace("+00:00", "Z"),
         "window": "24h",
         "events_in_per_min": [{"minute": t.astimezone(now.tzinfo).isoformat().replace("+00:00", "Z"), "count": int(v)}
@@ -112,10 +176,13 @@ def pipeline_health(now: datetime) -> dict[str, Any]:
         "quarantined_total": _total(per_day["quarantined"]),
         "quarantine_reasons": [x for x in reasons if x["count"]][:10],
         "dlq_depth": _dlq_depths(),
-        "stream_lag_ms": round(lag_points[-1][1], 1) if lag_points else 0.0,
+        "stream_lag_ms": lag_as_of(now, recent["stream_age"], per_minute["lag"], incoming),
         "handler_errors": {name: _total(per_day[f"errors:{name}"]) for name in HANDLERS},
         "alerts_sent": _total(per_day["alerts"]),
     }
+    report["checks"] = checks(report)
+    report["status"] = overall(report["checks"])
+    return report
 
 
 class CloudWatchHealth:

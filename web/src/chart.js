@@ -1,25 +1,37 @@
-// uPlot time charts with alert markers and horizontal reference lines drawn on top.
+// uPlot time charts with alert markers, horizontal reference lines and daily candlesticks drawn on top.
+// Times are 24-hour UTC on the axis and on hover; lines break where the data has a gap (nights,
+// weekends, outages) instead of joining across it.
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
+import { axisTimeLabels, formatNumber, formatSeconds } from "./lib/format.js";
+import { daySplits, insertGaps } from "./lib/series.js";
 
 export const PALETTE = ["#1f4e99", "#a14d00", "#2e7d32", "#6a1b9a", "#00695c", "#8d6e00"];
 export const ALERT_COLOR = "#c62828";
 export const REFERENCE_COLOR = "#4a4a4a";
+export const CANDLE_UP = "#1b5e20";
+export const CANDLE_DOWN = "#b71c1c";
 
 const utc = (seconds) => uPlot.tzDate(new Date(seconds * 1000), "Etc/UTC");
 
 export class TimeChart {
   /**
-   * series: [{label, stroke, scale = "y", bars, dash, width}]
+   * series: [{label, stroke, scale = "y", bars, dash, width, step, digits, hidden}] (step: a stepped line;
+   *   digits: decimals on hover; hidden: no line of its own, e.g. the open/high/low/close of candlesticks)
    * scales: {y: {label, min0}, y2: {label, min0}} (the second scale gets the right-hand axis; min0 keeps 0 in view)
    * xPad: seconds of room around a lone point; xWindow: () => [from, to] in seconds, a fixed time window
+   * gaps: break lines where points are further apart than usual (lib/series.js insertGaps)
+   * days: a gridline per day, labels without the time of day
+   * candles: {open, high, low, close} series indexes (1-based) drawn as daily candlesticks
    */
-  constructor(container, { series, scales = { y: {} }, height = 260, xPad = 60, xWindow = null }) {
+  constructor(container, { series, scales = { y: {} }, height = 260, xPad = 60, xWindow = null, gaps = true, days = false, candles = null }) {
     this.container = container;
     this.height = height;
     this.scaleOptions = scales;
     this.xPad = xPad;
     this.xWindow = xWindow;
+    this.gaps = gaps;
+    this.candles = candles;
     this.markers = [];
     this.lines = [];
     const scaleNames = Object.keys(scales);
@@ -35,7 +47,12 @@ export class TimeChart {
         ...scaleNames.map((name) => [name, { range: (u, min, max) => this.range(name, min, max) }]),
       ]),
       axes: [
-        { stroke: "#222", grid: { stroke: "#e3e3e3" } },
+        {
+          stroke: "#222",
+          grid: { stroke: "#e3e3e3" },
+          values: (u, splits, axisIdx, space, step) => axisTimeLabels(splits, days ? 86_400 : step),
+          ...(days ? { splits: (u, axisIdx, min, max) => daySplits(min, max, Math.max(1, Math.ceil((max - min) / 86_400 / 12))) } : {}),
+        },
         ...scaleNames.map((name, i) => ({
           scale: name,
           label: scales[name].label,
@@ -46,7 +63,7 @@ export class TimeChart {
         })),
       ],
       series: [
-        { label: "time (UTC)" },
+        { label: "time (UTC)", value: (u, seconds) => (days ? formatSeconds(seconds).slice(0, 10) : formatSeconds(seconds)) },
         ...series.map((spec) => ({
           label: spec.label,
           scale: spec.scale ?? scaleNames[0],
@@ -54,12 +71,13 @@ export class TimeChart {
           width: spec.width ?? 1.5,
           dash: spec.dash,
           fill: spec.bars ? `${spec.stroke}99` : undefined,
-          paths: spec.bars ? uPlot.paths.bars({ size: [0.6, 24] }) : undefined,
-          points: spec.bars ? { show: false } : { size: 6 },
-          spanGaps: !spec.bars,
+          paths: spec.hidden ? () => null : spec.bars ? uPlot.paths.bars({ size: [0.6, 24] }) : spec.step ? uPlot.paths.stepped({ align: 1 }) : undefined,
+          points: spec.bars || spec.hidden || spec.step ? { show: false } : { size: 6 },
+          value: (u, v) => formatNumber(v, spec.digits ?? 2),
+          spanGaps: false, // a null is a gap: insertGaps puts one wherever the data pauses
         })),
       ],
-      hooks: { draw: [(u) => this.drawOverlays(u)] },
+      hooks: { draw: [(u) => this.drawCandles(u), (u) => this.drawOverlays(u)] },
     };
     this.plot = new uPlot(options, [[], ...series.map(() => [])], container);
     // Resize on the next frame: resizing inside the observer's callback can loop ("ResizeObserver loop" errors).
@@ -71,8 +89,11 @@ export class TimeChart {
   setData(columns, { markers = [], lines = [] } = {}) {
     this.markers = markers;
     this.lines = lines.filter((line) => typeof line.y === "number" && Number.isFinite(line.y));
+    const data = this.gaps ? insertGaps(columns) : columns;
+    this.container.dataset.points = String(columns[0].length);
+    this.container.dataset.gaps = String(data[0].length - columns[0].length);
     const xs = columns[0];
-    this.plot.setData(columns, false);
+    this.plot.setData(data, false);
     const [min, max] = this.xRange(xs.length ? xs[0] : null, xs.length ? xs[xs.length - 1] : null);
     this.plot.setScale("x", { min, max });
   }
@@ -105,6 +126,43 @@ export class TimeChart {
     high += pad;
     if (this.scaleOptions[scale]?.min0) low = Math.min(0, Math.min(...values));
     return [low, high];
+  }
+
+  drawCandles(u) {
+    if (!this.candles) return;
+    const { open, high, low, close } = this.candles;
+    const { ctx, bbox, data } = u;
+    const ratio = uPlot.pxRatio;
+    const xs = data[0];
+    // As wide as 60% of a day, at least 3 px.
+    const dayWidth = xs.length ? Math.abs(u.valToPos(xs[0] + 86_400, "x", true) - u.valToPos(xs[0], "x", true)) : 0;
+    const half = Math.max(1.5 * ratio, Math.min(dayWidth * 0.3, 24 * ratio));
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(bbox.left, bbox.top, bbox.width, bbox.height);
+    ctx.clip();
+    let drawn = 0;
+    for (let i = 0; i < xs.length; i += 1) {
+      const [o, h, l, c] = [data[open][i], data[high][i], data[low][i], data[close][i]];
+      if (![o, h, l, c].every((v) => typeof v === "number" && Number.isFinite(v))) continue;
+      const x = u.valToPos(xs[i], "x", true);
+      const up = c >= o;
+      ctx.strokeStyle = up ? CANDLE_UP : CANDLE_DOWN;
+      ctx.fillStyle = up ? "#ffffff" : CANDLE_DOWN;
+      ctx.lineWidth = 1.5 * ratio;
+      ctx.beginPath(); // the wick, from the low to the high
+      ctx.moveTo(x, u.valToPos(h, "y", true));
+      ctx.lineTo(x, u.valToPos(l, "y", true));
+      ctx.stroke();
+      const top = u.valToPos(Math.max(o, c), "y", true);
+      const bottom = u.valToPos(Math.min(o, c), "y", true);
+      const height = Math.max(bottom - top, 1 * ratio);
+      ctx.fillRect(x - half, top, 2 * half, height); // the body, from the open to the close (hollow when up)
+      ctx.strokeRect(x - half, top, 2 * half, height);
+      drawn += 1;
+    }
+    ctx.restore();
+    this.container.dataset.candles = String(drawn);
   }
 
   drawOverlays(u) {

@@ -32,7 +32,9 @@ export function replaceChildren(el, ...children) {
  * rowAttrs(row) adds attributes to each <tr>.
  */
 export function dataTable({ caption, columns, rows, empty = "No rows.", rowAttrs = () => ({}), testid }) {
-  const head = h("tr", {}, columns.map((column) => h("th", { scope: "col", class: column.numeric ? "num" : null }, column.label)));
+  // column.optional: left out on a phone's width (style.css), so the key columns fit.
+  const cellClass = (column) => [column.numeric ? "num" : null, column.optional ? "optional" : null].filter(Boolean).join(" ") || null;
+  const head = h("tr", {}, columns.map((column) => h("th", { scope: "col", class: cellClass(column), dataset: column.testid ? { col: column.testid } : undefined }, column.label)));
   const body = rows.length
     ? rows.map((row) =>
         h(
@@ -40,7 +42,7 @@ export function dataTable({ caption, columns, rows, empty = "No rows.", rowAttrs
           rowAttrs(row),
           columns.map((column, index) => {
             const cell = column.value(row);
-            const attrs = { class: column.numeric ? "num" : null, dataset: column.testid ? { col: column.testid } : undefined };
+            const attrs = { class: cellClass(column), dataset: column.testid ? { col: column.testid } : undefined };
             return index === 0 && column.rowHeader ? h("th", { scope: "row", ...attrs }, cell) : h("td", attrs, cell);
           }),
         ),
@@ -92,4 +94,31 @@ export function simpleView(name, root, refresh) {
     },
     refresh,
   };
+}
+
+/** A button that downloads a CSV file: make() -> {name, text}, called at the click (what is shown then). */
+export function csvButton(label, make) {
+  return h(
+    "button",
+    {
+      type: "button",
+      class: "secondary",
+      onclick: () => {
+        const { name, text } = make();
+        const url = URL.createObjectURL(new Blob([text], { type: "text/csv;charset=utf-8" }));
+        const link = h("a", { href: url, download: name, hidden: true });
+        document.body.append(link);
+        link.click();
+        link.remove();
+        setTimeout(() => URL.revokeObjectURL(url), 10_000);
+      },
+    },
+    label,
+  );
+}
+
+/** A time cell: the page's full UTC time, and a shorter "MM-DD HH:MM" that a phone's width shows instead. */
+export function timeText(full) {
+  const short = /^\d{4}-(\d{2}-\d{2} \d{2}:\d{2})/.exec(full)?.[1] ?? full;
+  return h("span", { class: "time" }, h("span", { class: "time-long" }, full), h("span", { class: "time-short", "aria-hidden": "true" }, short));
 }

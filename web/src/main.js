@@ -85,7 +85,10 @@ async function start() {
     showBanner(ui.banner, `Cannot load the dashboard configuration: ${error.message}`);
     return;
   }
-  const api = createApi({ apiBase: settings.apiBase, token: settings.token });
+  // The local platform's config.json hands out a short-lived read token: on a 401 the page reads it again
+  // (a token typed by the user, kept for the tab, is only replaced by one the configuration provides).
+  const renewToken = async () => (await loadDashboardConfig()).token;
+  const api = createApi({ apiBase: settings.apiBase, token: settings.token, renewToken });
   if (!api.hasToken()) api.setToken(await askForToken(ui.main, "dashboard/config.json holds no token for this API."));
 
   let config = null;
@@ -110,6 +113,16 @@ async function start() {
     api,
     config,
     refreshNow: () => tick(),
+    // Views put their state in the URL: a new history entry, or (replace) the current one rewritten.
+    navigate: (hash, { replace = false } = {}) => {
+      if (hash === location.hash) return tick();
+      if (replace) {
+        history.replaceState(history.state, "", hash);
+        route();
+      } else {
+        location.hash = hash; // hashchange routes
+      }
+    },
     announce: (text) => {
       ui.announcer.textContent = text;
     },
@@ -150,11 +163,11 @@ async function start() {
   }
 
   function route() {
-    const { view, key } = parseRoute(location.hash);
+    const { view, key, params } = parseRoute(location.hash);
     const changed = active?.name !== view;
     for (const [name, candidate] of Object.entries(views)) if (name !== view) candidate.hide();
     active = views[view];
-    active.show({ key });
+    active.show({ key, params });
     for (const link of ui.nav.querySelectorAll("a")) link.setAttribute("aria-current", link.dataset.view === view ? "page" : "false");
     document.title = `${VIEW_LABELS[view]}${key ? ` · ${key}` : ""} · Barometer`;
     if (changed && document.activeElement && ui.nav.contains(document.activeElement)) {

@@ -54,3 +54,47 @@ test("routes round-trip keys with spaces", () => {
   assert.deepEqual(parseRoute("#/nowhere/x"), { view: "stocks", key: null, params: {} });
   assert.deepEqual(parseRoute("#/stocks/%E0%A4%A"), { view: "stocks", key: null, params: {} });
 });
+
+test("a refused token is renewed once from the page's configuration and the call retried", async () => {
+  // Given an API that accepts only the fresh token, and a configuration that hands it out
+  const seen = [];
+  let renewals = 0;
+  const api = createApi({
+    token: "expired",
+    fetchImpl: async (url, init) => {
+      const token = init.headers.Authorization.slice("Bearer ".length);
+      seen.push(token);
+      return token === "fresh"
+        ? { ok: true, status: 200, json: async () => ({ ok: 1 }) }
+        : { ok: false, status: 401, statusText: "Unauthorized", json: async () => ({ message: "the token has expired" }) };
+    },
+    renewToken: async () => {
+      renewals += 1;
+      return "fresh";
+    },
+  });
+  // When two calls meet the 401 at the same time
+  const answers = await Promise.all([api.health(), api.config()]);
+  // Then one renewal served both, each call was retried once, and the new token is kept
+  assert.deepEqual(answers, [{ ok: 1 }, { ok: 1 }]);
+  assert.equal(renewals, 1);
+  assert.deepEqual(seen.sort(), ["expired", "expired", "fresh", "fresh"]);
+  assert.equal(api.token, "fresh");
+});
+
+test("when the configuration has no better token the 401 reaches the page", async () => {
+  let calls = 0;
+  const refuse = async () => {
+    calls += 1;
+    return { ok: false, status: 401, statusText: "Unauthorized", json: async () => ({ message: "invalid token" }) };
+  };
+  const same = createApi({ token: "t", fetchImpl: refuse, renewToken: async () => "t" });
+  await assert.rejects(same.health(), (error) => error.status === 401);
+  assert.equal(calls, 1); // not retried with the same token
+  const failing = createApi({ token: "t", fetchImpl: refuse, renewToken: async () => { throw new Error("offline"); } });
+  await assert.rejects(failing.health(), (error) => error.status === 401);
+  const fresh = createApi({ token: "t", fetchImpl: refuse, renewToken: async () => "u" });
+  calls = 0;
+  await assert.rejects(fresh.health(), (error) => error.status === 401 && error.message === "invalid token");
+  assert.equal(calls, 2); // retried once, never more
+});

@@ -21,20 +21,48 @@ export function buildUrl(apiBase, path, params = {}) {
 
 const segment = encodeURIComponent;
 
-export function createApi({ apiBase = "", token = "", fetchImpl = (...args) => fetch(...args) } = {}) {
+/**
+ * renewToken: async () -> a fresh token or "" (the page re-reads dashboard/config.json). On a 401 the
+ * call is retried once with a renewed token that differs from the refused one; otherwise the 401 is thrown.
+ * Concurrent 401s share one renewal.
+ */
+export function createApi({ apiBase = "", token = "", fetchImpl = (...args) => fetch(...args), renewToken = null } = {}) {
   let bearer = token;
+  let renewing = null;
 
-  async function get(path, params) {
-    const url = buildUrl(apiBase, path, params);
-    let response;
+  async function send(url, path) {
     try {
-      response = await fetchImpl(url, {
+      return await fetchImpl(url, {
         headers: { Authorization: `Bearer ${bearer}`, Accept: "application/json" },
         cache: "no-store",
       });
     } catch (error) {
       throw new ApiError(0, `cannot reach the API (${error.message})`, path);
     }
+  }
+
+  async function renewed(refused) {
+    if (!renewToken) return false;
+    if (bearer !== refused) return true; // another call renewed it meanwhile
+    renewing ??= Promise.resolve()
+      .then(() => renewToken())
+      .catch(() => "")
+      .finally(() => {
+        renewing = null;
+      });
+    const fresh = await renewing;
+    if (fresh && fresh !== refused) {
+      bearer = fresh;
+      return true;
+    }
+    return bearer !== refused;
+  }
+
+  async function get(path, params) {
+    const url = buildUrl(apiBase, path, params);
+    const used = bearer;
+    let response = await send(url, path);
+    if (response.status === 401 && (await renewed(used))) response = await send(url, path);
     if (!response.ok) {
       throw new ApiError(response.status, await errorMessage(response), path);
     }
@@ -47,6 +75,9 @@ export function createApi({ apiBase = "", token = "", fetchImpl = (...args) => f
     },
     hasToken() {
       return Boolean(bearer);
+    },
+    get token() {
+      return bearer;
     },
     config: () => get("/v1/config"),
     health: () => get("/v1/health"),

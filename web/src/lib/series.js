@@ -60,6 +60,8 @@ export const RANGES = [
   { name: "7d", label: "Last 7 days", ms: 7 * 24 * 3_600_000 },
 ];
 
+export const DEFAULT_RANGE = "24h";
+
 export function rangeMs(name) {
   return (RANGES.find((range) => range.name === name) ?? RANGES[3]).ms;
 }

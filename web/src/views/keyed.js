@@ -1,12 +1,13 @@
 // The shared shape of the stocks and weather views: a chart of the chosen key with its text
 // alternative and alerts, above a searchable, paged table of the latest state of every key.
 import { TimeChart, PALETTE } from "../chart.js";
-import { h, dataTable, factList, renderIfChanged, replaceChildren } from "../dom.js";
+import { h, csvButton, dataTable, factList, renderIfChanged, replaceChildren, timeText } from "../dom.js";
 import { collectPages } from "../lib/api.js";
+import { csvFileName, toCsv } from "../lib/csv.js";
 import { describeAlert, formatDelivered, formatTime, parseTs, toRfc3339 } from "../lib/format.js";
 import { Pager } from "../lib/pager.js";
 import { routeHash } from "../lib/route.js";
-import { RANGES, dropBefore, mergeEvents, rangeMs, toColumns } from "../lib/series.js";
+import { DEFAULT_RANGE, RANGES, dropBefore, mergeEvents, rangeMs, toColumns } from "../lib/series.js";
 
 const PAGE_SIZE = 25;
 const MAX_POINTS = 20_000;
@@ -23,7 +24,7 @@ export function createKeyedView(ctx, spec) {
     items: [],
     selected: null,
     knownKeys: new Set(),
-    range: "24h",
+    range: DEFAULT_RANGE,
     seriesFor: null,
     events: [],
     truncated: false,
@@ -50,7 +51,8 @@ export function createKeyedView(ctx, spec) {
 
   const rangeSelect = h(
     "select",
-    { id: id("range"), onchange: () => { state.range = rangeSelect.value; ctx.refreshNow(); } },
+    // The range is part of the URL: changing it is a new history entry (the back button restores the previous).
+    { id: id("range"), onchange: () => ctx.navigate(routeHash(spec.view, state.selected, rangeParams(rangeSelect.value))) },
     RANGES.map((range) => h("option", { value: range.name, selected: range.name === state.range }, range.label)),
   );
   const detailTitle = h("h3", { id: id("detail-title") });
@@ -69,7 +71,9 @@ export function createKeyedView(ctx, spec) {
   const factsHolder = h("div", { class: "facts-holder" });
   const keyAlertsHolder = h("div", { class: "table-holder" });
   // Hidden until the chosen key has data, so an empty platform shows a message, not empty frames.
-  const detailBody = h("div", { hidden: true }, figures, h("h4", {}, "Latest values"), factsHolder, keyAlertsHolder);
+  const chartCsv = csvButton("Download the chart's data (CSV)", () => chartCsvFile());
+  const tableCsv = csvButton("Download this page of the table (CSV)", () => tableCsvFile());
+  const detailBody = h("div", { hidden: true }, figures, h("div", { class: "toolbar" }, chartCsv), h("h4", {}, "Latest values"), factsHolder, keyAlertsHolder);
   const detail = h(
     "div",
     { class: "detail", "aria-labelledby": id("detail-title"), role: "region" },
@@ -95,7 +99,7 @@ export function createKeyedView(ctx, spec) {
         searchInput,
       ),
       tableHolder,
-      h("div", { class: "pager" }, previousButton, pageLabel, nextButton),
+      h("div", { class: "pager" }, previousButton, pageLabel, nextButton, tableCsv),
     ),
   );
 
@@ -123,7 +127,7 @@ export function createKeyedView(ctx, spec) {
         rowHeader: true,
         testid: "key",
         value: (item) =>
-          h("a", { href: routeHash(spec.view, item.key), dataset: { focusId: `key-${item.key}` }, "aria-current": item.key === state.selected ? "true" : null }, item.key),
+          h("a", { href: routeHash(spec.view, item.key, rangeParams(state.range)), dataset: { focusId: `key-${item.key}` }, "aria-current": item.key === state.selected ? "true" : null }, item.key),
       },
       ...spec.columns(windows, names),
     ];
@@ -197,6 +201,8 @@ export function createKeyedView(ctx, spec) {
   }
 
   function renderDetail(key, latest, alerts) {
+    state.latest = latest;
+    detail.removeAttribute("aria-busy");
     detailBody.hidden = false;
     ensureCharts();
     replaceChildren(headline, spec.headline(latest));
@@ -206,7 +212,7 @@ export function createKeyedView(ctx, spec) {
         ? `No ${spec.kind} events for ${key} in this range.`
         : "";
     chartSpecs.forEach((chartSpec, index) => {
-      const columns = toColumns(state.events, chartSpec.series.map((s) => s.accessor));
+      const columns = toColumns(state.events, chartSpec.series.map((s) => seriesAccessor(s, state.events, latest)));
       state.charts[index].setData(columns, {
         markers: chartSpec.markers(alerts),
         lines: chartSpec.lines ? chartSpec.lines(latest) : [],
@@ -219,9 +225,9 @@ export function createKeyedView(ctx, spec) {
         dataTable({
           caption: `Alerts for ${key} in this range, newest first`,
           columns: [
-            { label: "Time", value: (a) => formatTime(a.ts) },
+            { label: "Time", value: (a) => timeText(formatTime(a.ts)) },
             { label: "Rule", value: (a) => a.rule, testid: "rule" },
-            { label: "What happened", value: (a) => describeAlert(a) },
+            { label: "What happened", optional: true, value: (a) => describeAlert(a) },
             { label: "Delivered", value: (a) => formatDelivered(a.delivered).text },
           ],
           rows: alerts,
@@ -232,20 +238,55 @@ export function createKeyedView(ctx, spec) {
     );
   }
 
+  function rangeParams(range) {
+    return range && range !== DEFAULT_RANGE ? { range } : {};
+  }
+
+  function chartCsvFile() {
+    const columns = [
+      { label: "time (UTC)", csv: (e) => formatTime(e.ts) },
+      ...spec.csvColumns(windows),
+    ];
+    return { name: csvFileName(spec.view, state.selected, state.range), text: toCsv(columns, state.events) };
+  }
+
+  function tableCsvFile() {
+    const columns = [{ label: spec.keyLabel, csv: (item) => item.key }, ...spec.columns(windows, names)].map((column) => ({
+      label: column.label,
+      csv: column.csv ?? ((item) => cellText(column.value(item))),
+    }));
+    return { name: csvFileName(spec.view, "latest", state.q ? `${state.q}-prefix` : "", `page${state.pager.pageNumber}`), text: toCsv(columns, state.items) };
+  }
+
+  /** Until the new key's (or range's) data arrives, say so rather than show the previous one's. */
+  function showLoading() {
+    state.seriesFor = null;
+    state.events = [];
+    state.latest = null;
+    detail.setAttribute("aria-busy", "true");
+    detailBody.hidden = true;
+    replaceChildren(headline);
+    replaceChildren(factsHolder);
+    replaceChildren(keyAlertsHolder);
+    delete factsHolder.dataset.signature;
+    delete keyAlertsHolder.dataset.signature;
+    state.charts?.forEach((chart, index) => chart.setData(toColumns([], chartSpecs[index].series.map(() => () => null))));
+    const range = RANGES.find((r) => r.name === state.range);
+    detailMessage.textContent = `Loading ${state.selected ?? spec.keySingular} (${(range?.label ?? state.range).toLowerCase()})…`;
+  }
+
   return {
     name: spec.view,
     element: root,
-    show({ key }) {
+    show({ key, params = {} }) {
       root.hidden = false;
-      if (key && key !== state.selected) {
-        state.selected = key;
-        state.seriesFor = null;
-        state.events = [];
-        // Until the new key's data arrives, show nothing rather than the previous key's chart.
-        state.charts?.forEach((chart, index) => chart.setData(toColumns([], chartSpecs[index].series.map((s) => s.accessor))));
-        replaceChildren(headline);
-        detailMessage.textContent = `Loading ${key}…`;
-      }
+      const range = RANGES.some((r) => r.name === params.range) ? params.range : DEFAULT_RANGE;
+      rangeSelect.value = range;
+      const keyChanged = key && key !== state.selected;
+      const rangeChanged = range !== state.range;
+      state.range = range;
+      if (keyChanged) state.selected = key;
+      if (keyChanged || (rangeChanged && state.selected)) showLoading();
     },
     hide() {
       root.hidden = true;
@@ -257,4 +298,16 @@ export function createKeyedView(ctx, spec) {
       await loadDetail();
     },
   };
+}
+
+/** The chart's column for a series: its accessor per event, or a column computed over all events. */
+function seriesAccessor(seriesSpec, events, latest) {
+  if (!seriesSpec.column) return seriesSpec.accessor;
+  const column = seriesSpec.column(events, latest);
+  const byEvent = new Map(events.map((event, i) => [event, column[i]]));
+  return (event) => byEvent.get(event) ?? null;
+}
+
+function cellText(value) {
+  return value instanceof Node ? value.textContent : value === null || value === undefined ? "" : String(value);
 }

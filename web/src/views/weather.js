@@ -1,5 +1,5 @@
 import { h } from "../dom.js";
-import { formatNumber, formatTime, windowLabel } from "../lib/format.js";
+import { formatNumber, formatTime, plainNumber, windowLabel } from "../lib/format.js";
 import { alertMarkers, fieldAccessor, rollingAccessor } from "../lib/series.js";
 import { createKeyedView } from "./keyed.js";
 
@@ -17,20 +17,28 @@ export function createWeatherView(ctx) {
     searchPlaceholder: "e.g. Sea",
     names: () => new Map(),
     columns: (windows) => [
-      { label: "Temp °C", numeric: true, testid: "value", value: (item) => formatNumber(item.value, 1) },
-      ...windows.map((w) => ({ label: windowLabel(w), numeric: true, testid: `rolling-${w}`, value: (item) => formatNumber(item.rolling?.[w], 1) })),
-      { label: "Precip mm", numeric: true, value: (item) => formatNumber(item.fields?.precip_mm, 1) },
-      { label: "Wind m/s", numeric: true, value: (item) => formatNumber(item.fields?.wind_mps, 1) },
-      { label: "Humidity %", numeric: true, value: (item) => formatNumber(item.fields?.humidity_pct, 0) },
-      { label: "Updated", testid: "ts", value: (item) => formatTime(item.ts) },
+      { label: "Temp °C", numeric: true, testid: "value", value: (item) => formatNumber(item.value, 1), csv: (item) => plainNumber(item.value, 1) },
+      ...windows.map((w, i) => ({ label: windowLabel(w), numeric: true, optional: i > 0, testid: `rolling-${w}`, value: (item) => formatNumber(item.rolling?.[w], 1), csv: (item) => plainNumber(item.rolling?.[w], 1) })),
+      { label: "Precip mm", numeric: true, value: (item) => formatNumber(item.fields?.precip_mm, 1), csv: (item) => plainNumber(item.fields?.precip_mm, 1) },
+      { label: "Wind m/s", numeric: true, optional: true, value: (item) => formatNumber(item.fields?.wind_mps, 1), csv: (item) => plainNumber(item.fields?.wind_mps, 1) },
+      { label: "Humidity %", numeric: true, optional: true, value: (item) => formatNumber(item.fields?.humidity_pct, 0), csv: (item) => plainNumber(item.fields?.humidity_pct, 0) },
+      { label: "Updated", optional: true, testid: "ts", value: (item) => formatTime(item.ts) },
+    ],
+    csvColumns: (windows) => [
+      { label: "temp °C", csv: (e) => plainNumber(e.value, 1) },
+      ...windows.map((w) => ({ label: windowLabel(w), csv: (e) => plainNumber(e.rolling?.[w], 1) })),
+      { label: "precip mm", csv: (e) => plainNumber(e.fields?.precip_mm, 1) },
+      { label: "wind m/s", csv: (e) => plainNumber(e.fields?.wind_mps, 1) },
+      { label: "humidity %", csv: (e) => plainNumber(e.fields?.humidity_pct, 0) },
+      { label: "local day", csv: (e) => e.local_day ?? "" },
     ],
     charts: (windows) => [
       {
         title: "Temperature (°C) with rolling averages and temperature alerts (red markers)",
         scales: { y: { label: "°C" } },
         series: [
-          { label: "temp °C", accessor: (e) => e.value, width: 2 },
-          ...windows.map((w) => ({ label: windowLabel(w), accessor: rollingAccessor(w), dash: [4, 3] })),
+          { label: "temp °C", accessor: (e) => e.value, width: 2, digits: 1 },
+          ...windows.map((w) => ({ label: windowLabel(w), accessor: rollingAccessor(w), dash: [4, 3], digits: 1 })),
         ],
         markers: (alerts) => alertMarkers(alerts, metricIs("temp_c")),
       },
@@ -39,8 +47,8 @@ export function createWeatherView(ctx) {
         scales: { y: { label: "mm", min0: true }, y2: { label: "m/s", min0: true } },
         height: 220,
         series: [
-          { label: "precip mm", accessor: fieldAccessor("precip_mm"), bars: true, stroke: "#1f4e99" },
-          { label: "wind m/s", accessor: fieldAccessor("wind_mps"), scale: "y2", stroke: "#a14d00", width: 2 },
+          { label: "precip mm", accessor: fieldAccessor("precip_mm"), bars: true, stroke: "#1f4e99", digits: 1 },
+          { label: "wind m/s", accessor: fieldAccessor("wind_mps"), scale: "y2", stroke: "#a14d00", width: 2, digits: 1 },
         ],
         markers: (alerts) => [
           ...alertMarkers(alerts, metricIs("precip_mm")),

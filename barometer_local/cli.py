@@ -152,6 +152,18 @@ def _query(args: argparse.Namespace) -> int:
     return 0
 
 
+def _format_checks(health: dict) -> str:
+    """The statuses the dashboard colours, with their thresholds (the same figures as the health view)."""
+    def shown(value: float | None, unit: str) -> str:
+        return "unknown" if value is None else f"{value / 1000:.1f} s" if unit == "ms" else f"{value:g} {unit}"
+
+    lines = [f"  status             {str(health.get('status', 'unknown')).upper()}"]
+    for check in health.get("checks", []):
+        lines.append(f"    {check['label']:<24} {shown(check['value'], check['unit']):<14} {check['status']:<8}"
+                     f"(warn >= {shown(check['warn_at'], check['unit'])}, fail >= {shown(check['fail_at'], check['unit'])})")
+    return "\n".join(lines)
+
+
 def _health(args: argparse.Namespace) -> int:
     import urllib.error
     import urllib.request
@@ -178,6 +190,7 @@ def _health(args: argparse.Namespace) -> int:
         from barometer_local.demo import format_health
 
         print(format_health(health))
+        print(_format_checks(health))
         if config and config.get("restart_needed"):
             problem = f"; the new file is invalid: {config['problem']}" if config.get("problem") else ""
             print(f"  configuration      {config['path']} changed since start: restart needed{problem}")

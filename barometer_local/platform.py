@@ -36,6 +36,7 @@ from barometer.settings import config_path
 # Per-run files. The data (emulator snapshot with the runner's positions, mail, webhook posts, Dagster's
 # storage) persists from run to run and is emptied together by `barometer reset` (barometer_local.state).
 RUN_STATE = ("runner-status.json", "platform.json")
+DASHBOARD_TOKEN_TTL_S = 15 * 60  # the page renews it from /dashboard/config.json when the API answers 401
 RUNNER_STALE_S = 10.0
 
 
@@ -198,10 +199,12 @@ class LocalPlatform:
         raise RuntimeError(f"the platform was not ready within {timeout_s:.0f}s: {self.readiness()[1]}")
 
     def dashboard_config(self) -> dict[str, Any]:
-        # Local only: the page gets a read-only token; on AWS it is configured with a Cognito token.
+        # Local only: the page gets a short-lived read-only token and reads this again on a 401 (web/src/lib/api.js);
+        # on AWS it is configured with a Cognito token.
         from barometer_local.auth import READ_SCOPE
 
-        return {"api_base": "", "token": issue_token(self.state_dir, scopes=(READ_SCOPE,)), "refresh_ms": 3000}
+        return {"api_base": "", "token": issue_token(self.state_dir, scopes=(READ_SCOPE,), ttl_s=DASHBOARD_TOKEN_TTL_S),
+                "refresh_ms": 3000}
 
     def _flush_metrics(self) -> None:
         while not self._stop.wait(2.0):

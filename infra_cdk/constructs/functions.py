@@ -27,6 +27,7 @@ from constructs import Construct
 from infra_cdk.constructs.access import AccessError, actions_for
 from infra_cdk.constructs.code_asset import lambda_source_dir
 from infra_cdk.constructs.lake import LakeDeliveryStream
+from infra_cdk.targets import MINISTACK, local_powertools_layer, target_of
 from barometer.catalogue import CATALOGUE, CONFIG_JSON_ENV, Access, FunctionSpec, MappingSpec
 
 RUNTIME = lambda_.Runtime.PYTHON_3_12
@@ -44,7 +45,10 @@ POWERTOOLS_REGIONS = (
 
 
 def powertools_layer(scope: Construct) -> lambda_.ILayerVersion:
-    """The Powertools layer of the deploying region, looked up in a Mapping of the template holding `scope`."""
+    """The Powertools layer of the deploying region, looked up in a Mapping of the template holding `scope`
+    (the ministack target builds it from uv.lock instead: infra_cdk/targets.py)."""
+    if target_of(scope) == MINISTACK:
+        return local_powertools_layer(scope)
     stack = Stack.of(scope)
     mapping = stack.node.try_find_child("PowertoolsLayer")
     if mapping is None:

@@ -1,0 +1,20 @@
+# The synthesized app deployed into MiniStack, a local cloud that runs Lambda code without Docker (issue 11).
+# `make deploy-local` starts MiniStack on MINISTACK_PORT (its own virtualenv: it pins its own botocore), runs
+# `cdk bootstrap` + `cdk deploy` with the pinned CDK CLI against it, proves the deployment end to end and
+# stops it. Needs no AWS credentials and no network. See docs/infra.md, "Local cloud deployment".
+MINISTACK_VENV := .venv-ministack
+MINISTACK_REQUIREMENTS := infra_cdk/ministack/requirements.txt
+# make deploy-local MINISTACK_PORT=4566 picks the port (default: a free one).
+
+.PHONY: deploy-local ministack-venv
+
+$(MINISTACK_VENV)/.installed: $(UV) $(MINISTACK_REQUIREMENTS)
+	rm -rf $(MINISTACK_VENV)
+	$(UV) venv --quiet --python $(UV_PYTHON) $(MINISTACK_VENV)
+	$(UV) pip install --quiet --python $(MINISTACK_VENV)/bin/python -r $(MINISTACK_REQUIREMENTS)
+	@touch $@
+
+ministack-venv: $(MINISTACK_VENV)/.installed ## the MiniStack virtualenv (from infra_cdk/ministack/requirements.txt)
+
+deploy-local: setup $(CDK_CLI) $(MINISTACK_VENV)/.installed ## cdk bootstrap + deploy into MiniStack (no Docker, no credentials), then prove it works
+	$(PY) -m infra_cdk.deploy_local $(if $(filter command line,$(origin MINISTACK_PORT)),--port $(MINISTACK_PORT))

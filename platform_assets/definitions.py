@@ -1,7 +1,7 @@
-"""Barometer's Dagster code location: `defs` = the five groups, what keeps them current and alerts, and the
+"""Barometer's Dagster code location: `defs` = the six groups, what keeps them current and alerts, and the
 resources.
 
-Each group (ingestion, lake, analytics, dashboards, dr) is a package with its assets, checks,
+Each group (ingestion, deployment, lake, analytics, dashboards, dr) is a package with its assets, checks,
 sensors and schedules; freshness.py checks that they are kept current, alerting.py publishes failed
 runs and checks to OpsAlerts, finops.py reads FinOpsAlerts; the resources (environment.py,
 resources.py) decide local vs AWS.
@@ -10,10 +10,20 @@ from typing import Any
 
 import dagster as dg
 
-from platform_assets import alerting, analytics, dashboards, dr, finops, freshness, ingestion, lake
+from platform_assets import (
+    alerting,
+    analytics,
+    dashboards,
+    deployment,
+    dr,
+    finops,
+    freshness,
+    ingestion,
+    lake,
+)
 from platform_assets.resources import build_resources
 
-GROUPS = (ingestion, lake, analytics, dashboards, dr)
+GROUPS = (ingestion, deployment, lake, analytics, dashboards, dr)
 OPERATIONS = (freshness, alerting, finops)
 
 

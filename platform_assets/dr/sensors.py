@@ -4,10 +4,13 @@ import dagster as dg
 from barometer.catalogue import OPS_TOPIC
 from platform_assets.alert_sensors import build_queue_sensor
 from platform_assets.alerting import is_from_dagster
+from platform_assets.dr.checks import DR_CHECKS, POSTURE_KEY
 from platform_assets.sensor_queue import QueueMessage
 
-dr_checks_job = dg.define_asset_job("dr_checks", selection=dg.AssetSelection.groups("dr"),
-                                    description="Describe the DR set-up and run every DR check")
+# The checks sit on the deployment group's assets (observed, not materialized): selected as checks.
+dr_checks_job = dg.define_asset_job(
+    "dr_checks", selection=dg.AssetSelection.assets(POSTURE_KEY) | dg.AssetSelection.checks(*DR_CHECKS),
+    description="Describe the DR set-up and run every DR check on the tables, buckets and API it protects")
 
 
 def ops_run_request(message: QueueMessage) -> dg.RunRequest:

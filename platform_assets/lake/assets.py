@@ -6,12 +6,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from botocore.exceptions import ClientError
 
+from barometer.catalogue import ALERTS_TABLE, GLUE_DATABASE, LATEST_TABLE, METRICS_TABLE, delivery_for_table
+from barometer.lake import LAKE_ID_COLUMN, LAKE_SCHEMAS, LAKE_TABLES, PARTITION_COLUMN
+from barometer.settings import get_settings
 from barometer_sql.lake import partition_files, read_table
 from barometer_sql.schemas import lake_schema
-from barometer.lake import LAKE_ID_COLUMN, LAKE_SCHEMAS, LAKE_TABLES, PARTITION_COLUMN
-from barometer.catalogue import ALERTS_TABLE, GLUE_DATABASE, LATEST_TABLE, METRICS_TABLE
-from barometer.settings import get_settings
-from platform_assets.ingestion.assets import feed_key
+from platform_assets.deployment.graph import deployment_key
 from platform_assets.lake.catalog import ensure_table, register_partition
 from platform_assets.lake.compaction import compact_partition
 from platform_assets.lake.reconcile import source_count
@@ -19,7 +19,6 @@ from platform_assets.partitions import SINGLE_RUN, beta_parameters, utc_days
 from platform_assets.resources import BarometerResource
 
 GROUP = "lake"
-FEED_OF_TABLE = {"quotes": "quote", "weather": "weather"}
 CHECK_UNIQUE = "no_duplicate_ids"
 CHECK_SCHEMA = "schema_as_declared"
 CHECK_RECONCILE = "rows_match_operational_table"
@@ -73,7 +72,7 @@ def build_compaction_asset(table: str) -> dg.AssetsDefinition:
     @dg.asset(
         key=key, group_name=GROUP, partitions_def=utc_days, kinds={"s3", "parquet", "glue"},
         backfill_policy=SINGLE_RUN,
-        deps=[feed_key(FEED_OF_TABLE[table])] if table in FEED_OF_TABLE else [],
+        deps=[deployment_key(delivery_for_table(table))],  # the Firehose delivery writing the table's files
         description=f"`{table}` of the processed zone per UTC day: one Parquet file, one row per "
                     f"{LAKE_ID_COLUMN[table]}, registered in the Glue catalog. A range of days is one run.",
         check_specs=[dg.AssetCheckSpec(CHECK_UNIQUE, asset=key, description="one row per id"),

@@ -11,11 +11,13 @@ import dagster as dg
 import pytest
 from botocore.stub import Stubber
 
-from barometer_local.emulator import REGION
 from barometer.aws import EMULATOR_ACCOUNT
+from barometer.catalogue import METRICS_TABLE
+from barometer_local.emulator import REGION
 from platform_assets.dashboards.quicksight import SpiceRefreshError, refresh_spice
 from platform_assets.definitions import build_definitions
-from platform_assets.dr.checks import backup_recent, protected_resources
+from platform_assets.deployment import deployment_key
+from platform_assets.dr.checks import evaluate, protected_resources
 from platform_assets.resources import BarometerResource
 
 pytestmark = pytest.mark.emulator
@@ -116,15 +118,18 @@ def test_dr_checks_on_aws_fail_with_reasons_and_the_run_still_succeeds(aws, emul
     with dg.instance_for_test() as instance:
         result = build_definitions({"barometer": aws}).resolve_job_def("dr_checks").execute_in_process(
             instance=instance, raise_on_error=False)
-    # Then the run succeeds and each check failed with its own reason, as an ERROR
+    # Then the run succeeds and each check failed, on each asset it protects, with its own reason, as an ERROR
     assert result.success
-    verdicts = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    verdicts = {(e.asset_key.path[-1], e.check_name): e for e in result.get_asset_check_evaluations()}
+    assert len(verdicts) == 11
     assert all(not v.passed and v.severity == dg.AssetCheckSeverity.ERROR for v in verdicts.values())
     # the emulator has no ListRecoveryPointsByResource: an AWS error, reported by the check
-    assert "AWS refused or could not be reached" in verdicts["backup_recent"].metadata["reason"].value
-    assert "@us-west-2=missing" in verdicts["global_table_replicas_active"].metadata["problems"].value
-    assert verdicts["lake_replicated"].metadata["not_replicated"].value.endswith("part-1.gz=None")
-    assert verdicts["health_check_healthy"].metadata["reason"].value == "BAROMETER_HEALTH_CHECK_ID is not set"
+    assert "AWS refused or could not be reached" in verdicts["metrics_table", "backup_recent"].metadata["reason"].value
+    assert "@us-west-2=missing" in verdicts["alerts_table", "global_table_replicas_active"].metadata["problems"].value
+    assert verdicts["raw_bucket", "lake_replicated"].metadata["not_replicated"].value.endswith("part-1.gz=None")
+    assert verdicts["processed_bucket", "lake_replicated"].metadata["reason"].value == "no object to check"
+    assert (verdicts["api_function", "health_check_healthy"].metadata["reason"].value
+            == "BAROMETER_HEALTH_CHECK_ID is not set")
 
 
 RECORDED: dict[str, object] = {}  # recording name -> a stubbed Backup client (Dagster copies resources)
@@ -160,18 +165,24 @@ def test_backup_recent_asks_for_each_protected_resources_points(aws):
             hours = 40 if n == len(arns) - 1 else 3  # the processed bucket's newest point is too old
             stubber.add_response("list_recovery_points_by_resource", {"RecoveryPoints": [recovery_point(arn, hours)]},
                                  {"ResourceArn": arn})
-        result = backup_recent(resource)
+        results = evaluate("backup_recent", resource)
         stubber.assert_no_pending_responses()
-    assert not result.passed
-    assert result.metadata["problems"].value == f"{arns[-1]}: newest completed point is 40.0 h old"
+    # Then each table and bucket has its own verdict: only the processed bucket's fails
+    verdicts = {r.asset_key.path[-1]: r for r in results}
+    assert [k for k, r in verdicts.items() if r.passed] == ["metrics_table", "latest_table", "alerts_table",
+                                                            "raw_bucket"]
+    assert not verdicts["processed_bucket"].passed
+    assert verdicts["processed_bucket"].metadata["problems"].value == f"{arns[-1]}: newest completed point is 40.0 h old"
 
 
 def test_an_aws_error_fails_backup_recent_with_the_reason(aws):
     resource, backup = recorded(aws)
+    table = deployment_key(METRICS_TABLE)
     with Stubber(backup) as stubber:
         stubber.add_client_error("list_recovery_points_by_resource", "AccessDeniedException",
                                  "not authorized to perform: backup:ListRecoveryPointsByResource", 400)
-        result = backup_recent(resource)
+        [result] = evaluate("backup_recent", resource, {table})
+    assert result.asset_key == table
     assert not result.passed and result.severity == dg.AssetCheckSeverity.ERROR
     assert "AccessDeniedException" in result.metadata["reason"].value
 

@@ -1,4 +1,4 @@
-"""The code location loads, shows the five groups and the alert sensors, and runs in-process."""
+"""The code location loads, shows the six groups and the alert sensors, and runs in-process."""
 from __future__ import annotations
 
 import dagster as dg
@@ -12,11 +12,12 @@ def test_the_code_location_loads_and_validates():
 
 def test_every_group_is_there():
     groups = {spec.group_name for spec in defs.resolve_all_asset_specs()}
-    assert groups == {"ingestion", "lake", "analytics", "dashboards", "dr"}
+    assert groups == {"ingestion", "deployment", "lake", "analytics", "dashboards", "dr"}
     keys = {spec.key.to_user_string() for spec in defs.resolve_all_asset_specs()}
     assert {"ingestion/stock_feed", "ingestion/weather_feed", "lake/quotes", "lake/weather", "lake/alerts",
             "analytics/daily_ohlc", "analytics/daily_weather", "analytics/alert_summary",
-            "analytics/alert_incidents", "dashboards/web_extracts", "dr/dr_posture"} <= keys
+            "analytics/alert_incidents", "dashboards/web_extracts", "dr/dr_posture", "deployment/events_stream",
+            "deployment/processor_function", "deployment/metrics_table", "deployment/raw_delivery"} <= keys
 
 
 def test_alert_sensors_schedules_and_jobs():
@@ -26,9 +27,10 @@ def test_alert_sensors_schedules_and_jobs():
         "check_failures_to_ops_alerts"}
     assert {s.name for s in repository.schedule_defs} == {
         "poll_every_minute", "observe_feeds_every_5_minutes", "daily_compaction", "daily_rollups",
-        "daily_dashboards", "daily_dr_checks", "check_freshness_every_15_minutes"}
-    assert {"poll_feeds", "observe_feeds", "compact_lake", "alert_response", "refresh_dashboards", "dr_checks",
-            "check_freshness", "finops_alert"} <= {
+        "daily_dashboards", "daily_dr_checks", "check_freshness_every_15_minutes",
+        "observe_deployment_every_15_minutes"}
+    assert {"poll_feeds", "observe_feeds", "observe_deployment", "compact_lake", "alert_response",
+            "refresh_dashboards", "dr_checks", "check_freshness", "finops_alert"} <= {
         j.name for j in repository.get_all_jobs()}
 
 

@@ -18,9 +18,9 @@ from sample_lake import (
     write_lake,
 )
 
+from barometer.catalogue import ALERTS_TABLE, LATEST_TABLE, METRICS_TABLE, PROCESSED_BUCKET, RAW_BUCKET
 from barometer_local.emulator import REGION
 from barometer_sql import LakeLocation, run_query
-from barometer.catalogue import ALERTS_TABLE, LATEST_TABLE, METRICS_TABLE, PROCESSED_BUCKET, RAW_BUCKET
 from platform_assets.definitions import build_definitions
 from platform_assets.freshness import CHECK_PARTITION, CHECK_RECENT
 from platform_assets.resources import BarometerResource
@@ -168,10 +168,18 @@ def test_web_extracts_carry_the_materialized_rollups(stage, emulator):
 
 
 def test_dr_checks_say_what_the_emulator_cannot_model_instead_of_passing(stage):
-    result = materialize(stage, "group:dr")
-    evaluations = checks(result)
-    assert set(evaluations) == {"backup_recent", "lake_replicated", "global_table_replicas_active",
-                                "health_check_healthy"}
+    # When the dr_checks job runs (as an OpsAlert or the daily schedule runs it)
+    *_, instance, stage_defs = stage
+    result = stage_defs.resolve_job_def("dr_checks").execute_in_process(instance=instance)
+    assert result.success
+    # Then each check ran on every asset it protects, and none passed for lack of an emulated fact
+    evaluations = {(e.asset_key.to_user_string(), e.check_name): e for e in result.get_asset_check_evaluations()}
+    tables = {"deployment/metrics_table", "deployment/latest_table", "deployment/alerts_table"}
+    buckets = {"deployment/raw_bucket", "deployment/processed_bucket"}
+    assert set(evaluations) == ({(key, "backup_recent") for key in tables | buckets}
+                                | {(key, "global_table_replicas_active") for key in tables}
+                                | {(key, "lake_replicated") for key in buckets}
+                                | {("deployment/api_function", "health_check_healthy")})
     for evaluation in evaluations.values():
         assert not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.WARN
         assert evaluation.metadata["modelled"].value is False and evaluation.metadata["reason"].value

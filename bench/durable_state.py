@@ -6,7 +6,9 @@ fill is not what is measured) with what each event leaves in the emulator: one K
 and processed zones (one gzip JSON-lines object and one object of the same size per 1,000 events,
 about what a 2 s Firehose buffer holds at the local rate). Then it times what the emulator does:
 the snapshot (pause = requests held at the gate, total = with the write and fsync) and the restore
-at the next start (unpickle + put back). Prints one JSON line per size; docs/local.md has the figures.
+at the next start (unpickle + put back); with --up, `barometer up` on that folder (positions at the end of
+the stream: nothing to replay) until /healthz answers, and its Ctrl-C. One JSON line per size (run one
+size per process: moto cannot be mocked twice in one); docs/local.md has the figures.
 """
 from __future__ import annotations
 
@@ -70,7 +72,69 @@ def fill(events: int, progress) -> None:
             progress(f"  filled {i + 1:,} of {events:,} events ({rate:,.0f}/s, ETA {(events - i - 1) / rate:.0f}s)")
 
 
-def measure(events: int, progress) -> dict:
+def caught_up_positions() -> dict[str, str]:
+    """The stream runner's positions at the end of every shard (its key format, barometer_local/runner.py):
+    a restarted platform then has nothing to replay, and its start time is the restart's own."""
+    import boto3
+
+    from barometer import catalogue as r
+    from barometer_local.emulator import REGION
+
+    kinesis = boto3.client("kinesis", region_name=REGION)
+    summary = kinesis.describe_stream_summary(StreamName=r.EVENTS_STREAM.local_name)["StreamDescriptionSummary"]
+    stream_id = f"{summary['StreamARN']}@{summary['StreamCreationTimestamp'].timestamp():.0f}"
+    from moto.backends import get_backend
+
+    from barometer_local.emulator import ACCOUNT
+
+    stream = get_backend("kinesis")[ACCOUNT][REGION].describe_stream(stream_arn=None,
+                                                                     stream_name=r.EVENTS_STREAM.local_name)
+    positions = {}
+    for shard in stream.shards.values():
+        if shard.records:
+            last = str(shard.get_max_sequence_number())
+            for consumer in (r.PROCESSOR_FUNCTION.local_name, "firehose-raw"):
+                positions[f"{consumer}|{stream_id}|{shard.shard_id}"] = last
+    return positions
+
+
+def time_up(state_dir: Path, progress) -> dict:
+    """`barometer up` on a folder holding the snapshot: seconds until /healthz answers 200, then seconds
+    from Ctrl-C until every process exited (its final snapshot included)."""
+    import signal
+    import subprocess
+    import urllib.request
+
+    from barometer_local.emulator import free_port
+
+    port = free_port()
+    env = {**os.environ, "BAROMETER_HOME": str(state_dir)}
+    started = time.monotonic()
+    up = subprocess.Popen([sys.executable, "-m", "barometer_local.cli", "up", "--port", str(port)], env=env,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        while True:
+            if up.poll() is not None:
+                raise RuntimeError(f"barometer up exited {up.returncode}; see {state_dir / 'logs'}")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            time.sleep(0.2)
+        ready_s = time.monotonic() - started
+        progress(f"  barometer up ready in {ready_s:.1f}s")
+        stopping = time.monotonic()
+        up.send_signal(signal.SIGINT)
+        up.wait(timeout=600)
+        return {"up_ready_s": round(ready_s, 1), "up_stop_s": round(time.monotonic() - stopping, 1)}
+    finally:
+        if up.poll() is None:
+            up.kill()
+
+
+def measure(events: int, progress, up: bool = False) -> dict:
     from moto import mock_aws
     from moto.core.base_backend import BackendDict
 
@@ -79,8 +143,11 @@ def measure(events: int, progress) -> dict:
     with mock_aws(), tempfile.TemporaryDirectory() as folder:
         fill(events, progress)
         gc.collect()
+        if up:
+            (Path(folder) / "checkpoints.json").write_text(json.dumps(caught_up_positions()))
         snapshots = Snapshots(Path(folder), Gate(), log=lambda m: None)
         info = snapshots.write()
+        in_process = Snapshots(Path(folder) / "unforked", Gate(), log=lambda m: None).write(fork=False)
         for backends in BackendDict._instances:  # an emulator that starts empty, as after a restart
             for account in backends.values():
                 account.clear()
@@ -96,20 +163,25 @@ def measure(events: int, progress) -> dict:
         table = get_backend("dynamodb")[ACCOUNT][REGION].get_table(r.METRICS_TABLE.local_name)
         stored = sum(len(partition) for partition in table.items.values())
         assert stored == events, (stored, events)  # the restore is complete
-        return {"events": events, "snapshot_mb": round(info.bytes / 1e6, 1),
-                "bytes_per_event": round(info.bytes / events), "snapshot_pause_s": info.seconds_paused,
-                "snapshot_total_s": info.seconds_total, "restore_s": round(restore_s, 2),
-                "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
+        result = {"events": events, "snapshot_mb": round(info.bytes / 1e6, 1),
+                  "bytes_per_event": round(info.bytes / events), "snapshot_pause_s": info.seconds_paused,
+                  "snapshot_total_s": info.seconds_total, "unforked_pause_s": in_process.seconds_paused,
+                  "restore_s": round(restore_s, 2),
+                  "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
+        if up:
+            result.update(time_up(Path(folder), progress))
+        return result
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.durable_state", description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, nargs="+", default=[100_000], help="sizes to measure (100000)")
+    parser.add_argument("--up", action="store_true", help="also time `barometer up` on the snapshot (ready, stop)")
     args = parser.parse_args(argv)
     os.environ.update({"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "AWS_DEFAULT_REGION": "us-east-1"})
     for events in args.events:
         print(f"measuring {events:,} events", file=sys.stderr, flush=True)
-        print(json.dumps(measure(events, lambda m: print(m, file=sys.stderr, flush=True))), flush=True)
+        print(json.dumps(measure(events, lambda m: print(m, file=sys.stderr, flush=True), up=args.up)), flush=True)
     return 0
 
 

@@ -50,6 +50,7 @@ export class TimeChart {
         {
           stroke: "#222",
           grid: { stroke: "#e3e3e3" },
+          space: 80, // room for a "MM-DD HH:MM" label
           values: (u, splits, axisIdx, space, step) => axisTimeLabels(splits, days ? 86_400 : step),
           ...(days ? { splits: (u, axisIdx, min, max) => daySplits(min, max, Math.max(1, Math.ceil((max - min) / 86_400 / 12))) } : {}),
         },

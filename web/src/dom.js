@@ -1,4 +1,6 @@
 // A tiny element builder: h("td", {class: "num"}, "1.00").
+import { formatTime } from "./lib/format.js";
+
 export function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
   for (const [name, value] of Object.entries(attrs ?? {})) {
@@ -119,6 +121,19 @@ export function csvButton(label, make) {
 
 /** A time cell: the page's full UTC time, and a shorter "MM-DD HH:MM" that a phone's width shows instead. */
 export function timeText(full) {
-  const short = /^\d{4}-(\d{2}-\d{2} \d{2}:\d{2})/.exec(full)?.[1] ?? full;
+  const match = /^\d{4}-(\d{2}-\d{2}) (\d{2}:\d{2})/.exec(full);
+  const short = match ? [h("span", {}, match[1]), " ", h("span", {}, match[2])] : full; // day above time on a phone
   return h("span", { class: "time" }, h("span", { class: "time-long" }, full), h("span", { class: "time-short", "aria-hidden": "true" }, short));
+}
+
+/** "yes: slack 2026-11-30 11:15:02 UTC" (a phone's width shows "yes: slack"), or "not yet". */
+export function deliveredText(delivered, { prefix = true } = {}) {
+  const channels = delivered && typeof delivered === "object" ? Object.entries(delivered) : [];
+  if (channels.length === 0) return h("span", { class: "delivered no" }, "not yet");
+  return h(
+    "span",
+    { class: prefix ? "delivered yes" : null },
+    prefix ? "yes: " : null,
+    channels.map(([channel, at], i) => [i ? ", " : null, channel, h("span", { class: "time-long" }, ` ${formatTime(at)}`)]),
+  );
 }

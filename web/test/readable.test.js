@@ -18,7 +18,7 @@ test("values are rounded for display and for CSV alike, without float noise", ()
 
 test("chart times are 24-hour UTC, on the axes and on hover", () => {
   const splits = [at("2026-11-27T22:00:00Z"), at("2026-11-28T00:00:00Z"), at("2026-11-28T14:00:00Z")];
-  assert.deepEqual(axisTimeLabels(splits, 7200), ["11-27 22:00", "11-28 00:00", "14:00"]);
+  assert.deepEqual(axisTimeLabels(splits, 7200), ["11-27 22:00", "11-28", "14:00"]);
   assert.deepEqual(axisTimeLabels([at("2026-11-28T13:05:10Z"), at("2026-11-28T13:05:40Z")], 30), ["11-28 13:05:10", "13:05:40"]);
   assert.deepEqual(axisTimeLabels([at("2026-11-27T00:00:00Z"), at("2026-11-28T00:00:00Z")], 86400), ["11-27", "11-28"]);
   assert.equal(formatSeconds(at("2026-11-28T23:59:01Z")), "2026-11-28 23:59:01 UTC");

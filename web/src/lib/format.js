@@ -96,7 +96,7 @@ export function axisTimeLabels(splits, stepSeconds) {
     const clock = stepSeconds < 60 ? iso.slice(11, 19) : iso.slice(11, 16);
     const newDay = day !== previousDay;
     previousDay = day;
-    if (stepSeconds >= 86_400) return day;
+    if (stepSeconds >= 86_400 || (newDay && /^00:00(:00)?$/.test(clock))) return day; // midnight: the day says it all
     return newDay ? `${day} ${clock}` : clock;
   });
 }

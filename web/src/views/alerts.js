@@ -1,5 +1,5 @@
 // The live alert feed, newest first, with its delivery state.
-import { h, csvButton, dataTable, renderIfChanged, replaceChildren, timeText } from "../dom.js";
+import { h, csvButton, dataTable, deliveredText, renderIfChanged, replaceChildren, timeText } from "../dom.js";
 import { csvFileName, toCsv } from "../lib/csv.js";
 import { describeAlert, formatDelivered, formatNumber, formatPct, formatTime, plainNumber } from "../lib/format.js";
 import { Pager } from "../lib/pager.js";
@@ -98,10 +98,7 @@ export function createAlertsView(ctx) {
       {
         label: "Delivered",
         testid: "delivered",
-        value: (a) => {
-          const { delivered, text } = formatDelivered(a.delivered);
-          return h("span", { class: delivered ? "delivered yes" : "delivered no" }, delivered ? `yes: ${text}` : "not yet");
-        },
+        value: (a) => deliveredText(a.delivered),
       },
     ];
     renderIfChanged(holder, JSON.stringify(state.alerts), () =>

@@ -1,10 +1,10 @@
 // The shared shape of the stocks and weather views: a chart of the chosen key with its text
 // alternative and alerts, above a searchable, paged table of the latest state of every key.
 import { TimeChart, PALETTE } from "../chart.js";
-import { h, csvButton, dataTable, factList, renderIfChanged, replaceChildren, timeText } from "../dom.js";
+import { h, csvButton, dataTable, deliveredText, factList, renderIfChanged, replaceChildren, timeText } from "../dom.js";
 import { collectPages } from "../lib/api.js";
 import { csvFileName, toCsv } from "../lib/csv.js";
-import { describeAlert, formatDelivered, formatTime, parseTs, toRfc3339 } from "../lib/format.js";
+import { describeAlert, formatTime, parseTs, toRfc3339 } from "../lib/format.js";
 import { Pager } from "../lib/pager.js";
 import { routeHash } from "../lib/route.js";
 import { DEFAULT_RANGE, RANGES, dropBefore, mergeEvents, rangeMs, toColumns } from "../lib/series.js";
@@ -228,7 +228,7 @@ export function createKeyedView(ctx, spec) {
             { label: "Time", value: (a) => timeText(formatTime(a.ts)) },
             { label: "Rule", value: (a) => a.rule, testid: "rule" },
             { label: "What happened", optional: true, value: (a) => describeAlert(a) },
-            { label: "Delivered", value: (a) => formatDelivered(a.delivered).text },
+            { label: "Delivered", value: (a) => deliveredText(a.delivered, { prefix: false }) },
           ],
           rows: alerts,
           empty: `No alerts for ${key} in this range.`,

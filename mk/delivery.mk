@@ -32,6 +32,7 @@ delivery-diff: setup $(CDK_CLI) ## (CI) cdk diff of Barometer against the deploy
 	$(CDK_CLI) diff --app "$(CDK_APP)" $(CDK_PROFILE_CONTEXT) --method template Barometer
 
 delivery-deploy-replica: setup $(CDK_CLI) ## (CI) deploy BarometerReplica into SECONDARY_REGION, no prompt
+	@test -n "$(strip $(SECONDARY_REGION))" || { echo "delivery-deploy-replica: SECONDARY_REGION is empty"; exit 2; }
 	AWS_REGION=$(SECONDARY_REGION) AWS_DEFAULT_REGION=$(SECONDARY_REGION) $(CDK_CLI) deploy --app "$(CDK_APP)" \
 		$(CDK_PROFILE_CONTEXT) BarometerReplica --ci --require-approval never --progress events
 

@@ -323,3 +323,28 @@ def test_workflow_lint_fails_on_a_broken_workflow(tmp_path, mutation, finding):
     # Then it fails, naming the defect
     assert result.returncode != 0
     assert re.search(finding, result.stdout + result.stderr), result.stdout
+
+
+def test_every_action_is_pinned_by_commit_with_its_release_and_the_same_everywhere():
+    # Given every `uses:` line of every workflow
+    pins: dict[str, set[str]] = {}
+    for path in sorted(WORKFLOWS.glob("*.yml")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if "uses:" not in line:
+                continue
+            # Then it names a full commit and, in a comment, the release that commit is
+            match = re.fullmatch(r"\s*(?:- )?uses: ([\w.-]+/[\w.-]+)@([0-9a-f]{40}) # (v\d+\.\d+\.\d+)\s*", line)
+            assert match, f"{path.name}: {line.strip()}"
+            action, commit, release = match.groups()
+            pins.setdefault(action, set()).add(f"{commit} {release}")
+    # and one action is pinned to one commit across the workflows
+    assert pins and all(len(commits) == 1 for commits in pins.values()), pins
+
+
+def test_ci_runs_what_the_local_ci_runs():
+    # Given the local CI script and ci.yml's test job
+    local = [line for line in (REPO / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+             if line and not line.startswith("#") and not line.startswith(("set ", "cd "))]
+    steps = _workflow("ci.yml")["jobs"]["test"]["steps"]
+    # Then the workflow's test step is the same command
+    assert [s["run"] for s in steps if "run" in s] == local

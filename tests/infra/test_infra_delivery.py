@@ -10,8 +10,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from infra_cdk.stacks.delivery import (BOOTSTRAP_ROLE_KINDS, DELIVERY_ENVIRONMENTS, DEPLOY_ROLE_NAME,
-                                       DIFF_ROLE_NAME, GITHUB_OIDC_AUDIENCE, GITHUB_OIDC_HOST)
+from infra_cdk.stacks.delivery import (
+    BOOTSTRAP_ROLE_KINDS,
+    DELIVERY_ENVIRONMENTS,
+    DEPLOY_ROLE_NAME,
+    DIFF_ROLE_NAME,
+    GITHUB_OIDC_AUDIENCE,
+    GITHUB_OIDC_HOST,
+)
 
 pytestmark = pytest.mark.infra
 

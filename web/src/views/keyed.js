@@ -159,9 +159,9 @@ export function createKeyedView(ctx, spec) {
     return match;
   }
 
-  async function loadSeries(key) {
-    const fromMs = Date.now() - rangeMs(state.range);
-    const seriesFor = `${key}|${state.range}`;
+  async function loadSeries(key, range) {
+    const fromMs = Date.now() - rangeMs(range);
+    const seriesFor = `${key}|${range}`;
     const last = state.events.at(-1);
     const incremental = state.seriesFor === seriesFor && last;
     const from = incremental ? Math.max(fromMs, parseTs(last.ts) - LATE_EVENTS_MS) : fromMs;
@@ -170,6 +170,7 @@ export function createKeyedView(ctx, spec) {
       "events",
       MAX_POINTS,
     );
+    if (state.selected !== key || state.range !== range) return null; // another key or range was chosen meanwhile
     state.events = dropBefore(incremental ? mergeEvents(state.events, items) : mergeEvents([], items), fromMs);
     state.truncated = incremental ? state.truncated || truncated : truncated;
     state.seriesFor = seriesFor;
@@ -178,6 +179,8 @@ export function createKeyedView(ctx, spec) {
 
   async function loadDetail() {
     const key = state.selected;
+    const range = state.range;
+    const movedOn = () => state.selected !== key || state.range !== range; // another key or range was chosen meanwhile
     if (!key) {
       detailTitle.textContent = `No ${spec.keySingular} selected`;
       headline.textContent = "";
@@ -187,16 +190,18 @@ export function createKeyedView(ctx, spec) {
     }
     detailTitle.textContent = names.get(key) ? `${key} — ${names.get(key)}` : key;
     const latest = await findLatest(key);
+    if (movedOn()) return;
     if (!latest) {
+      detail.removeAttribute("aria-busy");
       detailMessage.textContent = `No data for ${key} yet.`;
       replaceChildren(headline);
       detailBody.hidden = true;
       return;
     }
-    if (state.selected !== key) return; // the user moved on while we waited
-    const fromMs = await loadSeries(key);
+    const fromMs = await loadSeries(key, range);
+    if (fromMs === null || movedOn()) return;
     const alertsPage = await ctx.api.alerts({ kind: spec.alertKind, key, from: toRfc3339(fromMs) });
-    if (state.selected !== key) return;
+    if (movedOn()) return;
     renderDetail(key, latest, alertsPage.alerts ?? []);
   }
 

@@ -125,6 +125,15 @@ function api(url) {
       quarantine_reasons: [{ reason: "price: must be > 0", count: 30 }, { reason: "ts: not RFC 3339", count: 12 }],
       dlq_depth: { events: 0, stream_failures: 0, notify: 1 }, stream_lag_ms: 850,
       handler_errors: { processor: 0, notifier: 1, api: 0, poller: 0 }, alerts_sent: 31,
+      // The statuses as lambdas/api/health.py computes them from the figures above.
+      status: "warn",
+      checks: [
+        { name: "stream_lag_ms", label: "Stream lag", value: 850, unit: "ms", warn_at: 10000, fail_at: 60000, status: "ok" },
+        ...[["events", 0], ["stream_failures", 0], ["notify", 1]].map(([name, depth]) => (
+          { name: `dlq_depth.${name}`, label: `DLQ ${name}`, value: depth, unit: "messages", warn_at: 1, fail_at: 100, status: depth >= 1 ? "warn" : "ok" })),
+        ...[["processor", 0], ["notifier", 1], ["api", 0], ["poller", 0]].map(([name, count]) => (
+          { name: `handler_errors.${name}`, label: `${name} errors (24 h)`, value: count, unit: "errors", warn_at: 1, fail_at: 10, status: count >= 1 ? "warn" : "ok" })),
+      ],
     }];
   }
   if (parts[1] === "latest" && kinds[parts[2]]) {

@@ -12,7 +12,9 @@ Properties chosen by a Condition (`Fn::If`, `AWS::NoValue`, a `Ref` to a paramet
 pricing (the stream's mode and shard count, for example).
 
 Resources priced by usage only (Lambda, API Gateway, DynamoDB on demand, S3, SNS, SQS, Cognito, logs,
-backups, flow logs, CloudTrail's first trail) cost nothing without events and are not listed.
+backups, flow logs, CloudTrail's first trail) cost nothing without events and are not listed. The
+orchestrator's always-on Fargate services, its database and the Fargate task of each scheduled Dagster run
+(the code location's RUNNING schedules, an estimated billed duration each) are.
 """
 from __future__ import annotations
 
@@ -28,6 +30,12 @@ from typing import Any
 from infra_cdk.profiles import ALL_TOGGLES, PROFILES, Profile, profile_named
 
 HOURS = 730
+# The task definition Dagster's run launcher starts once per run carries this Metadata key
+# (infra_cdk/stacks/orchestration.py); its runs are priced from the code location's schedules.
+RUN_TASK_METADATA = "barometer:cost"
+RUN_TASK_KIND = "dagster-run"
+# The code location's schedules as reviewed (kept equal to the definitions by tests/platform/test_dagster_snapshot.py).
+DEFINITIONS_SNAPSHOT = Path(__file__).resolve().parents[1] / "tests" / "platform" / "definitions_snapshot.json"
 ROOT_TEMPLATE = "Barometer.template.json"
 REPLICA_TEMPLATE = "BarometerReplica.template.json"
 REPO = Path(__file__).resolve().parents[1]
@@ -182,9 +190,30 @@ def _runs_per_month(expression: str) -> float:
     return count(minute, 60) * count(hour, 24) * (HOURS / 24 if dom in ("*", "?") else count(dom, 30.4))
 
 
+def scheduled_runs_per_month(snapshot: Path = DEFINITIONS_SNAPSHOT) -> float:
+    """Runs a month of the code location's schedules that start RUNNING (5-field cron, UTC)."""
+    schedules = json.loads(snapshot.read_text(encoding="utf-8")).get("schedules", {})
+    total = 0.0
+    for spec in schedules.values():
+        if spec.get("default_status") != "RUNNING":
+            continue
+        minute, hour, dom, month, _weekday = spec["cron"].split()
+        total += _runs_per_month(f"cron({minute} {hour} {dom} {month} ? *)")
+    return total
+
+
+def _fargate_hour(task: dict, prices: dict) -> tuple[float, str]:
+    """$ per hour of one Fargate task of this task definition, and its size."""
+    p = task.get("Properties", {})
+    vcpu, gb = int(p.get("Cpu", 256)) / 1024, int(p.get("Memory", 512)) / 1024
+    fargate = prices["fargate"]
+    return vcpu * fargate["vcpu_hour"] + gb * fargate["gb_hour"], f"{vcpu:g} vCPU, {gb:g} GB"
+
+
 def price_resources(resources: list[tuple[str, str, dict]], prices: dict) -> list[dict[str, Any]]:
     """Monthly lines for the resources with a fixed fee (file, logical id, resource)."""
     lines: list[dict[str, Any]] = []
+    by_id = {(f, lid): r for f, lid, r in resources}
 
     def add(item: str, quantity: float, unit: float, note: str = "") -> None:
         lines.append({"item": item, "quantity": round(quantity, 3), "unit_usd": round(unit, 4),
@@ -192,7 +221,7 @@ def price_resources(resources: list[tuple[str, str, dict]], prices: dict) -> lis
 
     vpc, cw = prices["vpc"], prices["cloudwatch"]
     counts: dict[str, float] = {}
-    for _, lid, r in resources:
+    for f, lid, r in resources:
         t, p = r["Type"], r.get("Properties", {})
         if t == "AWS::EC2::NatGateway":
             counts["nat"] = counts.get("nat", 0) + 1
@@ -246,6 +275,33 @@ def price_resources(resources: list[tuple[str, str, dict]], prices: dict) -> lis
             add("AWS Config recorder and rules (estimate)", 1, prices["estimates"]["config_idle_month"])
         elif t == "AWS::QuickSight::DataSource":
             add("QuickSight author subscription (estimate)", 1, prices["estimates"]["quicksight_author_month"])
+        elif t == "AWS::ECS::Service":
+            ref = p.get("TaskDefinition", {})
+            task = by_id.get((f, ref.get("Ref"))) if isinstance(ref, dict) else None
+            if task is None:
+                raise TemplateError(f"{f} {lid}: task definition {ref!r} not found in its template")
+            hourly, size = _fargate_hour(task, prices)
+            count = int(p.get("DesiredCount", 1))
+            add(f"Fargate service {p.get('ServiceName', lid)} ({count} x {size})", count * HOURS, hourly, "task-hours")
+        elif t == "AWS::ECS::TaskDefinition" and r.get("Metadata", {}).get(RUN_TASK_METADATA) == RUN_TASK_KIND:
+            hourly, size = _fargate_hour(r, prices)
+            minutes = prices["estimates"]["dagster_run_billed_minutes"]
+            runs = scheduled_runs_per_month()
+            add(f"Dagster scheduled runs ({runs:,.0f} Fargate tasks of ~{minutes:g} min, {size})", runs,
+                hourly * minutes / 60, "runs (estimate)")
+        elif t == "AWS::RDS::DBInstance":
+            rds = prices["rds"]
+            klass = p.get("DBInstanceClass", "db.t4g.micro")
+            factor = rds["multi_az_factor"] if str(p.get("MultiAZ", "false")).lower() == "true" else 1
+            add(f"RDS {p.get('Engine', '')} {lid} ({klass}{', Multi-AZ' if factor > 1 else ''})", factor * HOURS,
+                rds["instance_hour"][klass], "instance-hours")
+            add(f"RDS storage {lid} ({p.get('StorageType', 'gp3')})", factor * int(p.get("AllocatedStorage", 20)),
+                rds["gp3_gb_month"], "GB-months")
+        elif t == "AWS::ServiceDiscovery::PrivateDnsNamespace":
+            add(f"Cloud Map private namespace {lid} (a Route 53 private hosted zone)", 1,
+                prices["cloud_map"]["private_namespace_hosted_zone_month"])
+        elif t == "AWS::ServiceDiscovery::Service":
+            add(f"Cloud Map registered instance ({lid})", 1, prices["cloud_map"]["registered_instance_month"])
     if counts.get("nat"):
         add("NAT gateways", counts["nat"] * HOURS, vpc["nat_gateway_hour"], "gateway-hours")
     if counts.get("ipv4"):

@@ -79,6 +79,51 @@ ACKNOWLEDGMENTS: tuple[Acknowledgment, ...] = (
                    "The lake tables of the barometer database only"),
     Acknowledgment("Barometer/Analytics/CrawlerRole/*", "AwsSolutions-IAM5[Resource::arn:*:logs:*:log-group:/aws-glue/crawlers*]",
                    "Glue writes crawler logs to log streams it names in /aws-glue/crawlers"),
+    # --- The orchestrator (Dagster on ECS, infra_cdk/stacks/orchestration.py) --------------------------------
+    Acknowledgment("Barometer/Orchestration/*Role/DefaultPolicy/Resource",
+                   "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:task/barometer-dagster/*]",
+                   "Run tasks of the orchestrator's own cluster: their ids are known only once the daemon starts them"),
+    Acknowledgment("Barometer/Orchestration/DaemonRole/DefaultPolicy/Resource",
+                   "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:task-definition/barometer-dagster-run:*]",
+                   "Revisions of the run task family only (each deploy registers a new one); RunTask is further "
+                   "limited to the orchestrator's cluster"),
+    Acknowledgment("Barometer/Orchestration/AssetsRole/DefaultPolicy/Resource",
+                   "AwsSolutions-IAM5[Resource::<*AthenaResults*Arn>/*]",
+                   "Objects of the Athena workgroup's results bucket, which Athena writes under query ids"),
+    Acknowledgment("Barometer/Orchestration/AssetsRole/DefaultPolicy/Resource",
+                   "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:glue:<AWS::Region>:<AWS::AccountId>:table/barometer/*]",
+                   "The lake and rollup tables of the barometer database only (the assets create rollup tables)"),
+    Acknowledgment("Barometer/Orchestration/AssetsRole/DefaultPolicy/Resource",
+                   "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:quicksight:<AWS::Region>:<AWS::AccountId>:dataset/barometer-*]",
+                   "Barometer's QuickSight datasets (barometer-<table>) and, below, their SPICE ingestions"),
+    Acknowledgment("Barometer/Orchestration/AssetsRole/DefaultPolicy/Resource",
+                   "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:route53:::healthcheck/*]",
+                   "GetHealthCheckStatus of the API's failover health check, whose id is created by another "
+                   "stack under a Condition (read-only)"),
+    Acknowledgment("Barometer/Orchestration/WebserverRole/DefaultPolicy/Resource", "AwsSolutions-IAM5[Resource::*Logs*:*]",
+                   "Log streams of ECS Exec sessions in the orchestrator's own log group (granted by ECS Exec)"),
+    # Last of the orchestrator's IAM5: `*` in a pattern matches anything, so it would take the ones above.
+    Acknowledgment("Barometer/Orchestration/*Role/DefaultPolicy/Resource", "AwsSolutions-IAM5[Resource::*]",
+                   "Actions without resource-level permissions, where * is the only valid resource: "
+                   "ecr:GetAuthorizationToken (image pull), ecs:DescribeTaskDefinition, ec2:DescribeNetworkInterfaces "
+                   "(the run launcher copies its task's network), backup:ListRecoveryPointsByResource, "
+                   "cloudwatch:GetMetricData, ECS Exec's ssmmessages channels and logs:DescribeLogGroups"),
+    Acknowledgment("Barometer/Orchestration/*Task/Resource", "AwsSolutions-ECS2",
+                   "The variables are resource names, ARNs and settings; the database credentials come from "
+                   "Secrets Manager as ECS secrets, never as plain variables"),
+    Acknowledgment("Barometer/Orchestration/Cluster/Resource", "AwsSolutions-ECS4",
+                   "Container Insights bills custom metrics for three small services; the tasks' logs and ECS's "
+                   "own per-service CPU/memory metrics remain"),
+    Acknowledgment("Barometer/Orchestration/Database/Resource", "AwsSolutions-RDS3",
+                   "Single-AZ: Dagster's run/event storage, not the platform's data; a failover costs minutes "
+                   "of scheduling, restored from the daily backups or re-run; Multi-AZ would double its price"),
+    Acknowledgment("Barometer/Orchestration/Database/Resource", "AwsSolutions-RDS11",
+                   "The port is not the control: the database's security group admits only the orchestrator's "
+                   "group, TLS is forced, the password is in Secrets Manager"),
+    Acknowledgment("Barometer/Orchestration/Database/Secret/Resource", "AwsSolutions-SMG4",
+                   "The webserver, daemon and code server read the password once at start (ECS secret); rotating "
+                   "it would break their connections until a redeploy. Rotate by hand with a service restart "
+                   "(docs/infra.md, Dagster on AWS)"),
     # --- Design decisions --------------------------------------------------------------------------------
     Acknowledgment("Barometer/*Function/Function/Resource", "AwsSolutions-L1",
                    "python3.12 is the runtime the handlers and the Powertools layer (python312) are built and "

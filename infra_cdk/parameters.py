@@ -24,6 +24,7 @@ TOGGLES = {
                         "the VPC, on AWS's public endpoints; no NAT gateway, no DAX)",
     "EnableOnDemandStream": "The events stream in on-demand mode (false: provisioned, StreamShardCount shards)",
     "EnableCrawler": "The daily Glue crawler of the processed zone (false: only Dagster registers partitions)",
+    "EnableOrchestrator": "Dagster on ECS Fargate with RDS PostgreSQL storage (needs EnableNatGateway=true)",
     "EnableMultiNat": "A NAT gateway in every AZ of prod-app (one NAT gateway otherwise)",
     "EnableInterfaceEndpoints": "Interface VPC endpoints (Logs, STS, KMS, Secrets Manager, Kinesis, SNS, SQS, Firehose)",
     "EnableDax": "A DAX cluster in prod-data in front of LatestTable",
@@ -72,6 +73,7 @@ def declare_parameters(stack: Stack) -> EstateParameters:
         for name, description in TOGGLES.items()
     }
     _dax_needs_vpc_functions(stack, toggles)
+    _orchestrator_needs_nat(stack, toggles)
     return EstateParameters(
         alert_email=text("AlertEmail", "", "E-mail address subscribed to the alert topics (empty: none)"),
         iterator_age_alarm_ms=CfnParameter(
@@ -114,6 +116,17 @@ def _dax_needs_vpc_functions(stack: Stack, toggles: dict[str, CfnParameter]) -> 
                 assert_=Fn.condition_equals(toggles["EnableNatGateway"].value_as_string, "true"),
                 assert_description="EnableDax needs EnableNatGateway=true: DAX is reached from the functions "
                                    "in prod-app, which run outside the VPC without it")])
+
+
+def _orchestrator_needs_nat(stack: Stack, toggles: dict[str, CfnParameter]) -> None:
+    """The orchestrator's tasks pull their image and reach AWS from prod-app's private subnets, whose only
+    way out is the NAT gateway: refuse EnableOrchestrator without EnableNatGateway at deploy time."""
+    CfnRule(stack, "OrchestratorNeedsNat",
+            rule_condition=Fn.condition_equals(toggles["EnableOrchestrator"].value_as_string, "true"),
+            assertions=[CfnRuleAssertion(
+                assert_=Fn.condition_equals(toggles["EnableNatGateway"].value_as_string, "true"),
+                assert_description="EnableOrchestrator needs EnableNatGateway=true: the Dagster tasks in "
+                                   "prod-app's private subnets reach ECR and AWS through the NAT gateway")])
 
 
 def condition(scope: Construct, toggle: CfnParameter) -> CfnCondition:

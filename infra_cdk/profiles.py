@@ -6,9 +6,10 @@ Conditions whatever the profile, so an operator can still override one toggle at
 (bench/cost_idle.py) reads the same table.
 
 - demo: every toggle off. Functions outside the VPC (no NAT gateway), a one-shard provisioned stream,
-  no Glue crawler (Dagster registers the partitions it writes), nothing optional.
+  no Glue crawler (Dagster registers the partitions it writes), no orchestrator on AWS (Dagster runs
+  where the operator starts it, e.g. `make dagster-dev` against the account), nothing optional.
 - standard (the default): what the estate deployed before profiles existed: functions in prod-app behind
-  one NAT gateway, an on-demand stream, the daily crawler; nothing optional.
+  one NAT gateway, an on-demand stream, the daily crawler, Dagster on ECS with RDS storage; nothing optional.
 - full: every toggle on.
 """
 from __future__ import annotations
@@ -21,7 +22,7 @@ CONTEXT_KEY = "profile"
 DEFAULT_PROFILE = "standard"
 
 # Toggles whose "true" is the standard estate (off only in demo).
-STANDARD_TOGGLES = frozenset({"EnableNatGateway", "EnableOnDemandStream", "EnableCrawler"})
+STANDARD_TOGGLES = frozenset({"EnableNatGateway", "EnableOnDemandStream", "EnableCrawler", "EnableOrchestrator"})
 # The optional extras (off in demo and standard).
 EXTRA_TOGGLES = frozenset({
     "EnableMultiNat", "EnableInterfaceEndpoints", "EnableDax", "EnableQuickSight", "EnableGuardDuty",
@@ -56,8 +57,8 @@ class Profile:
 
 PROFILES: dict[str, Profile] = {
     "demo": Profile("demo", frozenset(), budget_usd=45),
-    "standard": Profile("standard", STANDARD_TOGGLES, budget_usd=135),
-    "full": Profile("full", ALL_TOGGLES, budget_usd=505, everything=True),
+    "standard": Profile("standard", STANDARD_TOGGLES, budget_usd=240),
+    "full": Profile("full", ALL_TOGGLES, budget_usd=610, everything=True),
 }
 
 

@@ -5,7 +5,7 @@ other halves of resilience; they live with the resources they replicate.
 """
 from __future__ import annotations
 
-from aws_cdk import Duration, Fn, NestedStack, RemovalPolicy
+from aws_cdk import CfnOutput, Duration, Fn, NestedStack, RemovalPolicy
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_backup as backup
 from aws_cdk import aws_dynamodb as dynamodb
@@ -59,6 +59,12 @@ class DisasterRecoveryStack(NestedStack):
             resource_path=f"/{api.deployment_stage.stage_name}/{HEALTH_PATH}",
             request_interval=30, failure_threshold=3))
         health.cfn_options.condition = enabled
+        # For the orchestrator's DR check (BAROMETER_HEALTH_CHECK_ID): empty when there is no health check. An
+        # output of this stack, since the Condition exists only in this template.
+        output = CfnOutput(self, "HealthCheckId",
+                           value=Fn.condition_if(enabled.logical_id, health.attr_health_check_id, "").to_string())
+        self.health_check_id = self.nested_stack_resource.get_att(
+            f"Outputs.{self.get_logical_id(output)}").to_string()
         for role, target, health_check in (("PRIMARY", api_host, health.attr_health_check_id),
                                            ("SECONDARY", params.secondary_api_domain.value_as_string, None)):
             record = route53.CfnRecordSet(

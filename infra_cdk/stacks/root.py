@@ -6,6 +6,7 @@ import json
 from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
+from barometer.catalogue import EVENTS_DLQ, FINOPS_TOPIC, NOTIFY_DLQ, PROCESSOR_FUNCTION, STREAM_FAILURES_DLQ
 from infra_cdk.constructs.functions import FunctionPlacement, ResourceIndex
 from infra_cdk.parameters import declare_parameters
 from infra_cdk.stacks.alerting import AlertingStack
@@ -16,13 +17,13 @@ from infra_cdk.stacks.datastores import DatastoresStack
 from infra_cdk.stacks.disaster_recovery import DisasterRecoveryStack
 from infra_cdk.stacks.ingestion import IngestionStack
 from infra_cdk.stacks.networking import NetworkingStack, place_functions
+from infra_cdk.stacks.orchestration import OrchestrationStack, orchestrator_resources
 from infra_cdk.stacks.processing import ProcessingStack
 from infra_cdk.stacks.security import SecurityStack
 from infra_cdk.stacks.storage import StorageStack
-from barometer.catalogue import EVENTS_DLQ, FINOPS_TOPIC, NOTIFY_DLQ, PROCESSOR_FUNCTION, STREAM_FAILURES_DLQ
 
 NESTED_STACKS = ("Security", "Networking", "Storage", "Datastores", "Alerting", "Analytics", "Ingestion",
-                 "Processing", "Dashboards", "DisasterRecovery", "CostControls")
+                 "Processing", "Dashboards", "DisasterRecovery", "CostControls", "Orchestration")
 
 
 class BarometerStack(Stack):
@@ -59,10 +60,17 @@ class BarometerStack(Stack):
                         stream=ingestion.stream,
                         queues=[resources.queues[q.logical_id] for q in (EVENTS_DLQ, STREAM_FAILURES_DLQ, NOTIFY_DLQ)],
                         api=ingestion.api, workgroup=analytics.workgroup)
-        DisasterRecoveryStack(self, "DisasterRecovery", params=params, backup_key=security.data_key,
+        disaster_recovery = DisasterRecoveryStack(self, "DisasterRecovery", params=params, backup_key=security.data_key,
                               buckets=list(storage.buckets.values()), tables=list(datastores.tables.values()),
                               api=ingestion.api)
         CostControlsStack(self, "CostControls", params=params, finops_topic=alerting.topics[FINOPS_TOPIC.logical_id])
+        # Dagster on ECS (behind EnableOrchestrator: the nested stack resource carries the Condition).
+        OrchestrationStack(self, "Orchestration", params=params, app_vpc=networking.app_vpc,
+                           data_vpc=networking.data_vpc, security_group=networking.ec2_sg,
+                           log_key=security.messaging_key, resources=orchestrator_resources(
+                               resources, storage=storage, alerting=alerting, analytics=analytics,
+                               ingestion=ingestion, processing=processing, disaster_recovery=disaster_recovery,
+                               keys=security, config_json=placement.config_json))
 
         outputs = {
             "ApiUrl": ingestion.api.url,

@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -250,7 +250,7 @@ class Runner:
         self.metrics.add("AWS/Kinesis", {
             "MetricName": "GetRecords.IteratorAgeMilliseconds", "Unit": "Milliseconds",
             "Dimensions": [{"Name": "StreamName", "Value": r.EVENTS_STREAM.local_name}],
-            "Timestamp": datetime.now(timezone.utc), "Value": round(max(ages, default=0.0) * 1000, 1)})
+            "Timestamp": datetime.fromtimestamp(now, UTC), "Value": round(max(ages, default=0.0) * 1000, 1)})
 
 
 def main(argv: list[str] | None = None) -> int:

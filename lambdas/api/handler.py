@@ -36,7 +36,7 @@ from lambdas.api import paging
 from lambdas.api.errors import ReadError
 from lambdas.api.http import HttpError, Request, Router
 from lambdas.api.rollups import RollupSource, read_rollup
-from lambdas.api.rounding import round_rollup_row, round_rolling
+from lambdas.api.rounding import round_rolling, round_rollup_row
 from lambdas.shared.stream import StreamError, StreamRecord
 
 

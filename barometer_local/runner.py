@@ -30,6 +30,9 @@ from barometer_local.sources import DynamoShardReader, KinesisShardReader
 from barometer import catalogue as r
 from barometer.aws import AwsTarget
 
+STREAM_AGE_IDLE_S = 30.0  # well inside the API's 2-minute freshness (lambdas/api/health.py LAG_FRESH)
+
+
 @dataclass
 class RunnerOptions:
     flush_seconds: float = 2.0
@@ -247,6 +250,11 @@ class Runner:
         ages = [now - arrival for _, mapping in self.mappings
                 if mapping.buffer and isinstance(mapping.reader, KinesisShardReader)
                 and (arrival := mapping.reader.arrival_of(mapping.buffer[0]))]
+        # An idle stream's zero is repeated every STREAM_AGE_IDLE_S only: the emulator keeps every datum.
+        last_at, last_age = getattr(self, "_stream_age_reported", (0.0, 0.0))
+        if not ages and not last_age and now - last_at < STREAM_AGE_IDLE_S:
+            return
+        self._stream_age_reported = (now, max(ages, default=0.0))
         self.metrics.add("AWS/Kinesis", {
             "MetricName": "GetRecords.IteratorAgeMilliseconds", "Unit": "Milliseconds",
             "Dimensions": [{"Name": "StreamName", "Value": r.EVENTS_STREAM.local_name}],

@@ -48,3 +48,19 @@ def test_a_drained_stream_reports_zero():
     runner = runner_with([("processor", kinesis_mapping()), ("processor", kinesis_mapping())])
     runner._report_stream_age()
     assert [datum["Value"] for _, datum in runner.metrics.data] == [0.0]
+
+
+def test_an_idle_stream_repeats_its_zero_only_now_and_then():
+    # Given a drained stream reported once
+    runner = runner_with([("processor", kinesis_mapping())])
+    runner._report_stream_age()
+    # When it stays drained, the next reports within the idle period add nothing
+    runner._report_stream_age()
+    assert len(runner.metrics.data) == 1
+    # And when records wait, every report counts, and the first zero after them too
+    runner.mappings = [("processor", kinesis_mapping(3))]
+    runner._report_stream_age()
+    runner._report_stream_age()
+    runner.mappings = [("processor", kinesis_mapping())]
+    runner._report_stream_age()
+    assert [datum["Value"] > 0 for _, datum in runner.metrics.data] == [False, True, True, False]

@@ -4,6 +4,8 @@
 # stops it. Needs no AWS credentials and no network. See docs/infra.md, "Local cloud deployment".
 MINISTACK_VENV := .venv-ministack
 MINISTACK_REQUIREMENTS := infra_cdk/ministack/requirements.txt
+# Spelled out, not $(CDK_CLI): mk/infra.mk (which builds it) is read after this file.
+DEPLOY_LOCAL_CDK := infra_cdk/node_modules/.bin/cdk
 # make deploy-local MINISTACK_PORT=4566 picks the port (default: a free one).
 
 .PHONY: deploy-local ministack-venv
@@ -16,5 +18,8 @@ $(MINISTACK_VENV)/.installed: $(UV) $(MINISTACK_REQUIREMENTS)
 
 ministack-venv: $(MINISTACK_VENV)/.installed ## the MiniStack virtualenv (from infra_cdk/ministack/requirements.txt)
 
-deploy-local: setup $(CDK_CLI) $(MINISTACK_VENV)/.installed ## cdk bootstrap + deploy into MiniStack (no Docker, no credentials), then prove it works
+deploy-local: setup $(DEPLOY_LOCAL_CDK) $(MINISTACK_VENV)/.installed ## cdk bootstrap + deploy into MiniStack (no Docker, no credentials), then prove it works
 	$(PY) -m infra_cdk.deploy_local $(if $(filter command line,$(origin MINISTACK_PORT)),--port $(MINISTACK_PORT))
+
+# tests/infra/test_deploy_local.py deploys into MiniStack as part of `make test` (about three minutes).
+TEST_PREREQS += $(MINISTACK_VENV)/.installed $(DEPLOY_LOCAL_CDK)

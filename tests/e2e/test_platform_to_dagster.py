@@ -1,6 +1,7 @@
 """Sample data replayed through the running local platform (API -> Kinesis -> Lambdas -> lake), then
-every Dagster asset materialized with the `dagster` CLI and the feeds observed; the daily OHLC rollup
-must equal an independent computation over the same events.
+every Dagster asset materialized with `dg launch` (the dg project, as CI and operators run it), the feeds
+and the deployment observed; the daily OHLC rollup must equal an independent computation over the same
+events, and the deployment's observation must show what the platform's parts did.
 """
 from __future__ import annotations
 
@@ -9,16 +10,16 @@ import random
 import subprocess
 import sys
 from collections import defaultdict
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from barometer import catalogue as r
 from barometer_local.client import ApiClient
 from barometer_local.emulator import free_port
 from barometer_local.platform import LocalPlatform, PlatformOptions
-from barometer import catalogue as r
 
 pytestmark = [pytest.mark.emulator, pytest.mark.slow]
 REPO = Path(__file__).resolve().parents[2]
@@ -60,9 +61,9 @@ def expected_ohlc(events: list[dict], tz_of) -> dict[tuple[str, str], tuple]:
 def test_sample_data_through_the_platform_materializes_every_asset(tmp_path, monkeypatch):
     # Given the local platform running, fed through its authenticated API
     monkeypatch.setenv("BAROMETER_HOME", str(tmp_path))
-    day_start = datetime.combine((datetime.now(timezone.utc) - timedelta(days=2)).date(),
+    day_start = datetime.combine((datetime.now(UTC) - timedelta(days=2)).date(),
                                  datetime.min.time(), NY) + timedelta(hours=10)
-    events = sample_events(day_start.astimezone(timezone.utc))
+    events = sample_events(day_start.astimezone(UTC))
     with LocalPlatform(tmp_path, PlatformOptions(api_port=free_port(), flush_seconds=0.5)) as platform:
         platform.start(progress=lambda m: None)
         platform.wait_ready()
@@ -79,22 +80,39 @@ def test_sample_data_through_the_platform_materializes_every_asset(tmp_path, mon
 
         api.wait_for(in_lake, timeout_s=180, interval_s=2, what="every quote in the processed zone")
 
-        # When every asset is materialized for that day, and the feeds observed, with the dagster CLI
+        # When every asset is materialized for that day, and the feeds and the deployment observed, with dg
         dagster_home = tmp_path / "dagster"
         dagster_home.mkdir()
         (dagster_home / "dagster.yaml").write_text((REPO / "dagster.yaml").read_text())
         env = {**os.environ, "DAGSTER_HOME": str(dagster_home), "BAROMETER_HOME": str(tmp_path)}
-        dagster = str(Path(sys.executable).with_name("dagster"))
+        dg_cli = str(Path(sys.executable).with_name("dg"))
         day = day_start.date().isoformat()
-        materialize = subprocess.run([dagster, "asset", "materialize", "-m", "platform_assets.definitions", "-a", "defs",
-                                      "--select", "*", "--partition", day], cwd=REPO, env=env, capture_output=True,
-                                     text=True, timeout=600)
-        # Then the run succeeds
-        assert materialize.returncode == 0, materialize.stdout[-3000:] + materialize.stderr[-3000:]
-        observe = subprocess.run([dagster, "job", "execute", "-m", "platform_assets.definitions", "-a", "defs",
-                                  "-j", "observe_feeds"], cwd=REPO, env=env, capture_output=True, text=True,
-                                 timeout=300)
-        assert observe.returncode == 0, observe.stdout[-3000:] + observe.stderr[-3000:]
+
+        def launch(*args: str) -> None:
+            done = subprocess.run([dg_cli, "launch", *args], check=False, cwd=REPO, env=env, capture_output=True,
+                                  text=True, timeout=600)
+            output = done.stdout + done.stderr
+            assert done.returncode == 0 and "RUN_SUCCESS" in output, output[-3000:]
+
+        # Then each run succeeds
+        launch("--assets", "*", "--partition", day)
+        launch("--job", "observe_feeds")
+        launch("--job", "observe_deployment")
+        # and the deployment's observation shows the processor's invocations (the local runtime's CloudWatch
+        # metrics) and the items it wrote
+        import dagster as dg
+
+        with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+            def observed(name: str) -> dict:
+                [record] = instance.fetch_observations(dg.AssetKey(["deployment", name]), limit=1).records
+                return {k: v.value for k, v in record.asset_observation.metadata.items()}
+
+            processor, table, stream = (observed(name) for name in ("processor_function", "metrics_table",
+                                                                    "events_stream"))
+        assert processor["invocations"] > 0 and processor["errors"] == 0
+        # (the local runner reports the stream's GetRecords.IteratorAgeMilliseconds as Kinesis does)
+        assert stream["status"] == "ACTIVE" and stream["iterator_age_ms_max"] is not None
+        assert table["status"] == "ACTIVE" and table["item_count"] >= len(events)
         # and the daily OHLC rollup in the lake equals an independent computation over the same events
         from barometer.settings import get_settings
 

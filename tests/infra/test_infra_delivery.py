@@ -354,3 +354,31 @@ def test_ci_runs_what_the_local_ci_runs():
     steps = _workflow("ci.yml")["jobs"]["test"]["steps"]
     # Then the workflow's test step is the same command
     assert [s["run"] for s in steps if "run" in s] == local
+
+
+def test_the_deploy_role_may_assume_every_role_the_cdk_cli_assumes_for_the_app(synthesized, template):
+    # Given the roles the CLI assumes to deploy the app, as the cloud assembly names them: each stack's
+    # deploy and lookup roles, and its assets' publishing roles (Barometer in the primary region,
+    # BarometerReplica in the secondary one)
+    secondary = "us-west-2"
+    manifest = json.loads((synthesized.outdir / "manifest.json").read_text(encoding="utf-8"))
+
+    def arn(pattern: str, region: str) -> str:
+        return (pattern.replace("${AWS::Partition}", "aws").replace("${AWS::AccountId}", ACCOUNT)
+                .replace("${AWS::Region}", region))
+
+    needed = set()
+    for stack, region in (("Barometer", REGION), ("BarometerReplica", secondary)):
+        properties = manifest["artifacts"][stack]["properties"]
+        needed |= {arn(properties["assumeRoleArn"], region), arn(properties["lookupRole"]["arn"], region)}
+        assets = json.loads((synthesized.outdir / f"{stack}.assets.json").read_text(encoding="utf-8"))
+        needed |= {arn(destination["assumeRoleArn"], region)
+                   for kind in ("files", "dockerImages") for asset in assets.get(kind, {}).values()
+                   for destination in asset["destinations"].values()}
+    # When the deploy role's permissions are resolved for that account and those regions
+    deployment = Deployment(template, GitHubRepository="octo-org/barometer", SecondaryRegion=secondary)
+    role_id, _ = _role(deployment)
+    allowed = {r for s in _statements_of(deployment, role_id) for r in _as_list(s["Resource"])}
+    # Then it may assume each of them (and, by the test above, nothing beyond the bootstrap roles)
+    assert len(needed) >= 5
+    assert needed <= allowed, needed - allowed

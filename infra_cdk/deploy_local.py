@@ -37,6 +37,7 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
 
 from barometer.catalogue import LATEST_TABLE, OPS_TOPIC, POLLER_FUNCTION
 from barometer.lake import item_pk
@@ -208,6 +209,12 @@ class Proof:
         self.outputs: dict[str, str] = {}
 
     def run(self) -> None:
+        try:
+            self._run()
+        except (ClientError, BotoCoreError) as exc:  # a missing resource, MiniStack gone, ...
+            raise DeployLocalError(f"proof: {exc}") from exc
+
+    def _run(self) -> None:
         self.stack_deployed()
         token = self.token()
         event = self.post_event(token)

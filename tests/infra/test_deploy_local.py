@@ -13,7 +13,16 @@ import pytest
 from infra.conftest import ROOT_STACK
 from infra.emulator_deploy import nested_templates
 from infra_cdk.constructs.code_asset import locked_version
-from infra_cdk.deploy_local import CDK_CLI, MINISTACK, DeployLocalError, deploy_local, loopback_endpoint
+from infra_cdk.deploy_local import (
+    CDK_CLI,
+    MINISTACK,
+    DeployLocalError,
+    MiniStackProcess,
+    Proof,
+    deploy_local,
+    free_port,
+    loopback_endpoint,
+)
 from infra_cdk.targets import LEFT_OUT_ON_MINISTACK, TargetError, check_left_out
 
 pytestmark = [pytest.mark.infra]
@@ -126,3 +135,18 @@ def test_the_app_deployed_into_ministack_works_end_to_end(tmp_path, capsys):
     positions = [out.find(step) for step in steps]
     assert -1 not in positions, out
     assert positions == sorted(positions), out
+
+
+def test_the_proof_fails_on_a_ministack_without_the_deployment(tmp_path):
+    if not MINISTACK.exists():
+        pytest.fail(f"{MINISTACK} is missing: `make ministack-venv` (make test installs it)")
+    # Given a MiniStack started as deploy-local starts it, with nothing deployed
+    server = MiniStackProcess.start(free_port(), tmp_path)
+    try:
+        # When the proof runs against it, Then it fails naming the missing stack
+        with pytest.raises(DeployLocalError, match="Barometer"):
+            Proof(server.endpoint, timeout_s=5).run()
+    finally:
+        server.stop()
+    # And the MiniStack it started is stopped
+    assert server.process.poll() is not None

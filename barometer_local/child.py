@@ -20,7 +20,7 @@ import time
 
 PR_SET_PDEATHSIG = 1
 WATCH_INTERVAL_S = 0.5
-HARD_EXIT_AFTER_S = 120.0  # the emulator's final snapshot runs on SIGTERM (docs/local.md)
+HARD_EXIT_AFTER_S = 600.0  # the emulator's final snapshot runs on SIGTERM (docs/local.md: minutes at 1M events)
 
 
 def set_parent_death_signal(sig: int = signal.SIGTERM) -> bool:

@@ -24,8 +24,9 @@ ACCOUNT = EMULATOR_ACCOUNT
 FAKE_CREDENTIALS = {**EMULATOR_CREDENTIALS.environment(), "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION}
 
 
-# A durable emulator writes its final snapshot when stopped: about a second per 100,000 events stored.
-STOP_TIMEOUT_S = 120.0
+# A durable emulator writes its final snapshot when stopped: seconds per 100,000 events stored, minutes
+# for a million on a busy machine (docs/local.md); killing it sooner would lose what came after the last one.
+STOP_TIMEOUT_S = 600.0
 
 
 class EmulatorError(RuntimeError):

@@ -11,8 +11,8 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from barometer.config import ConfigError, Settings, parse_settings
 from barometer.catalogue import CONFIG_JSON_ENV, CONFIG_PATH_ENV
+from barometer.config import ConfigError, Settings, parse_settings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG_PATH = REPO_ROOT / "barometer.yaml"

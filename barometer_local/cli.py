@@ -123,8 +123,8 @@ def _reset(args: argparse.Namespace) -> int:
 
 
 def _token(args: argparse.Namespace) -> int:
-    from barometer_local.auth import READ_SCOPE, WRITE_SCOPE, TokenError, check_ttl, issue_token
     from barometer.config import ConfigError, parse_duration
+    from barometer_local.auth import READ_SCOPE, WRITE_SCOPE, TokenError, check_ttl, issue_token
 
     scopes = {"all": (WRITE_SCOPE, READ_SCOPE), "read": (READ_SCOPE,), "write": (WRITE_SCOPE,)}[args.scope]
     try:
@@ -137,9 +137,9 @@ def _token(args: argparse.Namespace) -> int:
 
 
 def _query(args: argparse.Namespace) -> int:
-    from barometer_sql import LakeQueryError, run_query
     from barometer.catalogue import PROCESSED_BUCKET
     from barometer_local.emulator import REGION
+    from barometer_sql import LakeQueryError, run_query
 
     try:
         info = read_platform()

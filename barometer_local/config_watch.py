@@ -31,7 +31,7 @@ class ConfigWatch:
     _last_problem: str | None = None
 
     @classmethod
-    def start(cls, path: Path) -> "ConfigWatch":
+    def start(cls, path: Path) -> ConfigWatch:
         digest = _digest(path)
         return cls(path, digest, digest)
 

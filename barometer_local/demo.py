@@ -9,15 +9,16 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from barometer import catalogue as r
 from barometer_local.client import ApiClient
 from barometer_local.paths import HOME_ENV, state_dir
-from barometer import catalogue as r
 
 
 class StepFailed(AssertionError):
@@ -50,7 +51,7 @@ def demo_events(now: datetime) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         recent = [today_start + timedelta(seconds=s) for s in (10, 20, 30)]
 
     def ts(value: datetime) -> str:
-        return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
     events = [
         {"kind": "quote", "symbol": "AAPL", "price": p, "ts": ts(t), "volume": 1000 + i, "source": "demo"}
@@ -247,9 +248,8 @@ STEPS: list[tuple[str, Callable[[Demo], None]]] = [
 
 
 def run_demo(keep_running: bool = False) -> int:
-    from barometer_local.platform import LocalPlatform, PlatformOptions
     from barometer_local.emulator import free_port
-
+    from barometer_local.platform import LocalPlatform, PlatformOptions
     from barometer_local.state import ResetError, reset
 
     home = Path(os.environ.get("BAROMETER_DEMO_HOME") or state_dir() / "demo")
@@ -266,7 +266,7 @@ def run_demo(keep_running: bool = False) -> int:
         platform.start(progress=lambda m: print(f"  . {m}", flush=True))
         platform.wait_ready()
         print(f"  . platform ready: API {platform.api_url}", flush=True)
-        demo = Demo(ApiClient(platform.api_url, platform.token()), platform, datetime.now(timezone.utc))
+        demo = Demo(ApiClient(platform.api_url, platform.token()), platform, datetime.now(UTC))
         for number, (title, step) in enumerate(STEPS, start=1):
             print(f"\n[{number}/{len(STEPS)}] {title}", flush=True)
             started = time.monotonic()

@@ -62,7 +62,7 @@ class Emulator:
 
     @classmethod
     def start(cls, port: int | None = None, log_path: Path | None = None,
-              state_dir: Path | None = None) -> "Emulator":
+              state_dir: Path | None = None) -> Emulator:
         """With a state folder the emulator is the platform's supervised child (it dies with this
         process, a leftover is found by the next owner) and keeps its data there across restarts."""
         port = port or free_port()
@@ -88,7 +88,7 @@ class Emulator:
         return emulator
 
     @classmethod
-    def attach(cls, url: str) -> "Emulator":
+    def attach(cls, url: str) -> Emulator:
         """An emulator started elsewhere (for example by `barometer up`)."""
         wait_until_ready(url, timeout_s=5)
         return cls(url, None)
@@ -115,7 +115,7 @@ class Emulator:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
 
-    def __enter__(self) -> "Emulator":
+    def __enter__(self) -> Emulator:
         return self
 
     def __exit__(self, *exc) -> None:

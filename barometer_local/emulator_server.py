@@ -117,8 +117,12 @@ def serve_durable(moto_argv: list[str], state_dir: Path, interval_s: float | Non
     import argparse
     import signal
 
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
     from werkzeug.serving import run_simple
-    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 
     from barometer_local.snapshots import MIN_INTERVAL_S, Gate, Snapshots
 

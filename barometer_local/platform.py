@@ -8,14 +8,16 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from barometer import catalogue as r
+from barometer.aws import AwsTarget
+from barometer.settings import config_path
 from barometer_local.auth import issue_token, signing_key
 from barometer_local.config_watch import ConfigWatch
 from barometer_local.emulator import REGION, Emulator
@@ -23,15 +25,18 @@ from barometer_local.invoker import Invoker, MetricSink
 from barometer_local.lambda_api import LambdaApiServer
 from barometer_local.paths import platform_file, read_json, write_json_atomic
 from barometer_local.provision import provision
-from barometer_local.runner import local_environment
 from barometer_local.rollups import DuckDBRollups
+from barometer_local.runner import local_environment
 from barometer_local.server import LocalApiServer
-from barometer_local.supervise import (StateFolderBusyError, StateLock, child_command, forget_child, record_child,
-                                       stop_leftovers)
+from barometer_local.supervise import (
+    StateFolderBusyError,
+    StateLock,
+    child_command,
+    forget_child,
+    record_child,
+    stop_leftovers,
+)
 from barometer_local.webhook import WebhookReceiver
-from barometer import catalogue as r
-from barometer.aws import AwsTarget
-from barometer.settings import config_path
 
 # Per-run files. The data (emulator snapshot with the runner's positions, mail, webhook posts, Dagster's
 # storage) persists from run to run and is emptied together by `barometer reset` (barometer_local.state).
@@ -68,7 +73,7 @@ class LocalPlatform:
         self.config_watch: ConfigWatch | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------
-    def start(self, progress=print) -> "LocalPlatform":
+    def start(self, progress=print) -> LocalPlatform:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         try:
             self._lock.acquire()
@@ -108,7 +113,7 @@ class LocalPlatform:
             "aws_endpoint": self.emulator.url, "api_url": self.api_url, "dashboard_url": f"{self.api_url}/",
             "lambda_endpoint": lambda_endpoint,
             "webhook_url": webhook_url, "region": REGION, "pid": os.getpid(),
-            "started_at": datetime.now(timezone.utc).isoformat(), "config_path": str(config_path()),
+            "started_at": datetime.now(UTC).isoformat(), "config_path": str(config_path()),
             "state_dir": str(self.state_dir)})
         return self
 
@@ -157,10 +162,10 @@ class LocalPlatform:
             platform_file().unlink(missing_ok=True)
         self._lock.release()
 
-    def __enter__(self) -> "LocalPlatform":
+    def __enter__(self) -> LocalPlatform:
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
     # -- helpers ---------------------------------------------------------------------------------

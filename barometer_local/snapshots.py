@@ -27,10 +27,11 @@ import pickle
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 SNAPSHOT_DIR = "emulator"
 SNAPSHOT_FILE = "state.pickle"
@@ -247,7 +248,7 @@ class Snapshots:
                         try:
                             self._dump(tmp, checkpoints)
                             code = 0
-                        except BaseException as exc:
+                        except BaseException as exc:  # noqa: BLE001 - the child reports any failure, then exits
                             os.write(2, f"[emulator] snapshot failed: {type(exc).__name__}: {exc}\n".encode())
                         finally:
                             os._exit(code)
@@ -286,7 +287,7 @@ class Snapshots:
                     continue
                 try:
                     info = self.write()
-                except Exception as exc:  # keep serving; the next try may succeed (disk full, ...)
+                except Exception as exc:  # noqa: BLE001 - keep serving; the next try may succeed (disk full, ...)
                     self.log(f"snapshot failed: {type(exc).__name__}: {exc}")
                     continue
                 wait = max(interval_s, info.seconds_total / MAX_SHARE)
@@ -309,7 +310,7 @@ class Snapshots:
         try:
             with open(self.path, "rb") as handle, _no_gc():
                 snapshot = pickle.load(handle)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any unreadable file is the same error to the user
             raise SnapshotError(f"cannot read the emulator snapshot {self.path}: {type(exc).__name__}: {exc}; "
                                 "`barometer reset` empties the state folder") from None
         if not isinstance(snapshot, dict) or snapshot.get("format") != FORMAT:

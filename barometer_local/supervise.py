@@ -18,8 +18,9 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
+from typing import Self
 from pathlib import Path
-from typing import Callable
 
 LOCK_FILE = "owner.lock"
 PIDS_DIR = "pids"
@@ -37,7 +38,7 @@ class StateLock:
         self.path = state_dir / LOCK_FILE
         self._fd: int | None = None
 
-    def acquire(self) -> "StateLock":
+    def acquire(self) -> StateLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
         try:
@@ -64,7 +65,7 @@ class StateLock:
             os.close(self._fd)  # closing the last descriptor drops the flock
             self._fd = None
 
-    def __enter__(self) -> "StateLock":
+    def __enter__(self) -> Self:
         return self.acquire()
 
     def __exit__(self, *exc) -> None:

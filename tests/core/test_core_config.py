@@ -8,6 +8,7 @@ import pytest
 import yaml
 from core_builders import load_json
 
+from barometer.catalogue import CONFIG_JSON_ENV
 from barometer.config import (
     CITY_KEYS,
     ORCHESTRATION_KEYS,
@@ -22,7 +23,6 @@ from barometer.config import (
     parse_duration,
     parse_settings,
 )
-from barometer.catalogue import CONFIG_JSON_ENV
 from barometer.settings import DEFAULT_CONFIG_PATH, REPO_ROOT, check_config_file, check_configured, describe
 
 BASE = load_json("fixtures/config.json")

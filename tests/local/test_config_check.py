@@ -2,8 +2,6 @@
 under a running platform reported as needing a restart (issue 13)."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from barometer.catalogue import CONFIG_JSON_ENV, CONFIG_PATH_ENV

@@ -6,10 +6,9 @@ import gzip
 import json
 import os
 import signal
-import subprocess
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import boto3
@@ -128,7 +127,7 @@ def wait_snapshot_settled(home: Path, after: float) -> None:
 
 @pytest.mark.parametrize("how", ["ctrl-c", "sigkill of up", "sigkill of everything"])
 def test_data_survives_a_restart_on_the_same_folder_and_nothing_doubles(how, tmp_path):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     first_batch, second_batch = quotes(300, 0, now), quotes(200, 300, now)
     platform = Platform(tmp_path)
     try:

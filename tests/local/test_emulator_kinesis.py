@@ -43,7 +43,7 @@ def test_reads_by_index_answer_as_moto_does(shards, seed):
 
 
 def test_put_after_the_patch_keeps_sequence_numbers_consecutive(shards):
-    Shard, original, patched = shards
+    Shard, _, _ = shards
     shard = Shard(0, 0, 2**128)
     numbers = [int(shard.put_record("k", "ZA==", None)) for _ in range(5)]
     assert numbers == [1, 2, 3, 4, 5]

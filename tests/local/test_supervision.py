@@ -12,8 +12,15 @@ from pathlib import Path
 import pytest
 
 from barometer_local.emulator import free_port
-from barometer_local.supervise import (StateFolderBusyError, StateLock, _alive, child_command, owner_pid,
-                                       record_child, stop_leftovers)
+from barometer_local.supervise import (
+    StateFolderBusyError,
+    StateLock,
+    _alive,
+    child_command,
+    owner_pid,
+    record_child,
+    stop_leftovers,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 

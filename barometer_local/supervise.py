@@ -19,8 +19,8 @@ import signal
 import sys
 import time
 from collections.abc import Callable
-from typing import Self
 from pathlib import Path
+from typing import Self
 
 LOCK_FILE = "owner.lock"
 PIDS_DIR = "pids"

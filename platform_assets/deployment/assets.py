@@ -70,7 +70,9 @@ def _describe(barometer: BarometerResource, part: Deployed, name: str) -> dict[s
 
 def observe(barometer: BarometerResource, parts: list[Deployed],
             now: datetime) -> tuple[list[tuple[Deployed, dict[str, Any]]], list[str]]:
-    """Each part's metadata (its physical name, description and metrics), and what went wrong."""
+    """Each part's metadata (its physical name, description and metrics), and what went wrong. No platform
+    to observe (locally: none started) is the caller's PlatformConfigError, not a problem per part."""
+    is_local = barometer.platform.is_local  # resolved first: a missing platform fails once, saying why
     problems: list[str] = []
     names: dict[dg.AssetKey, str] = {}
     for part in parts:
@@ -98,7 +100,7 @@ def observe(barometer: BarometerResource, parts: list[Deployed],
             description = _describe(barometer, part, name)
         except NotDeployed as exc:
             description = {"status": NOT_FOUND, "reason": str(exc)}
-            if not barometer.platform.is_local:
+            if not is_local:
                 problems.append(f"{part.key.to_user_string()} ({name}): not deployed: {exc}")
         except AWS_ERRORS as exc:
             description = {"status": UNKNOWN, "reason": str(exc)}

@@ -212,3 +212,18 @@ def test_a_kinesis_sourced_delivery_as_firehose_describes_it():
     assert (described["status"], described["type"]) == ("ACTIVE", "KinesisStreamAsSource")
     assert described["source_stream"] == stream_arn and described["destination"] == "arn:aws:s3:::raw-bucket/raw/"
     assert described["failure"] == "KMS_ACCESS_DENIED: key policy denies firehose"
+
+
+def test_without_a_platform_the_observation_fails_once_saying_how_to_start_one(tmp_path, monkeypatch):
+    # Given no local platform: no endpoint in the environment, no platform.json in the state folder
+    for variable in ("BAROMETER_AWS_ENDPOINT", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("BAROMETER_HOME", str(tmp_path))
+    # When the deployment is observed
+    with dg.instance_for_test() as instance:
+        result = build_definitions({"barometer": BarometerResource(environment="local")}).resolve_job_def(
+            "observe_deployment").execute_in_process(instance=instance, raise_on_error=False)
+    # Then nothing is recorded and the run fails with the reason, once
+    assert not result.success and observations(result) == {}
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    assert "barometer up" in failure.step_failure_data.error.cause.message

@@ -1,5 +1,5 @@
 """`dagster dev` as an operator sees it: Debian's Chromium opens the lineage and automation pages
-and finds the five asset groups and the alert sensors; the whole server stays under 2 GB."""
+and finds the six asset groups and the alert sensors; the whole server stays under 2 GB."""
 from __future__ import annotations
 
 import json
@@ -84,10 +84,10 @@ def page(dagster_ui):
         browser.close()
 
 
-def test_the_lineage_page_shows_the_five_groups(dagster_ui, page):
+def test_the_lineage_page_shows_the_six_groups(dagster_ui, page):
     url, _ = dagster_ui
     page.goto(f"{url}/asset-groups")
-    for group in ("ingestion", "lake", "analytics", "dashboards", "dr"):
+    for group in ("ingestion", "deployment", "lake", "analytics", "dashboards", "dr"):
         page.get_by_text(group, exact=True).first.wait_for(timeout=60_000)
     page.screenshot(path=str(ARTIFACTS / "dagster-lineage.png"))
 

@@ -34,13 +34,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from barometer.catalogue import LATEST_TABLE, OPS_TOPIC, POLLER_FUNCTION
-from barometer.lake import item_pk
+from barometer.catalogue import ALERTS_TABLE, LATEST_TABLE, OPS_TOPIC, POLLER_FUNCTION
+from barometer.lake import alert_sk, item_pk
+from barometer.settings import get_settings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 MINISTACK = REPO_ROOT / ".venv-ministack" / "bin" / "ministack"
@@ -190,6 +192,8 @@ def http(method: str, url: str, *, body: bytes | None = None, headers: dict[str,
             status, raw = response.status, response.read()
     except urllib.error.HTTPError as exc:
         status, raw = exc.code, exc.read()
+    except (OSError, ValueError) as exc:  # refused, timed out, a malformed URL
+        raise DeployLocalError(f"{method} {url}: {exc}") from exc
     try:
         return status, json.loads(raw or b"null")
     except ValueError:
@@ -207,6 +211,7 @@ class Proof:
         self.client = lambda service: boto3.client(service, endpoint_url=self.endpoint, region_name=REGION,
                                                    config=config, **keys)
         self.outputs: dict[str, str] = {}
+        self.expected_rule = ""
 
     def run(self) -> None:
         try:
@@ -258,10 +263,28 @@ class Proof:
         say(f"token: client-credentials grant of client {client_id} with scopes {scopes!r}")
         return answer["access_token"]
 
+    def fresh_alert(self, now: datetime) -> tuple[str, str, dict[str, float]]:
+        """(city, weather rule, metrics that break it) for a rule not yet alerted today: a second alert per
+        city, rule and local day is never made, and a MiniStack given with --endpoint may hold earlier runs'."""
+        settings = get_settings()  # barometer.yaml: what the deployment was synthesized with
+        ddb, table = self.client("dynamodb"), self.outputs[f"{ALERTS_TABLE.logical_id}Name"]
+        for rule in settings.weather_rules:
+            step = {">=": 5.0, ">": 5.0, "<=": -5.0, "<": -5.0}.get(rule.op, 0.0)
+            metrics = {"temp_c": 15.0, rule.metric: float(rule.threshold) + step}  # temp_c is required
+            for city in settings.cities.values():
+                local_day = now.astimezone(ZoneInfo(city.timezone)).date().isoformat()
+                key = {"pk": {"S": item_pk("weather", city.name)}, "sk": {"S": alert_sk(local_day, rule.name)}}
+                if "Item" not in ddb.get_item(TableName=table, Key=key, ConsistentRead=True):
+                    return city.name, rule.name, metrics
+        raise DeployLocalError("every city and weather rule has alerted today already on this MiniStack: "
+                               "deploy into a fresh one (without --endpoint)")
+
     def post_event(self, token: str) -> dict[str, Any]:
         now = datetime.now(UTC).replace(microsecond=0)
-        event = {"kind": "weather", "city": "London", "ts": now.isoformat().replace("+00:00", "Z"),
-                 "temp_c": 45.0, "event_id": f"deploy-local-{uuid.uuid4().hex[:12]}"}
+        city, rule, metrics = self.fresh_alert(now)
+        event = {"kind": "weather", "city": city, "ts": now.isoformat().replace("+00:00", "Z"), **metrics,
+                 "event_id": f"deploy-local-{uuid.uuid4().hex[:12]}"}
+        self.expected_rule = rule
         body = json.dumps({"events": [event]}).encode()
         status, answer = http("POST", self.api_url("/v1/events"), body=body,
                               headers={"Content-Type": "application/json"})
@@ -273,7 +296,8 @@ class Proof:
                               headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
         if status != 200 or answer != {"accepted": 1, "failed": []}:
             raise DeployLocalError(f"POST /v1/events with the token: {status} {answer}")
-        say(f"POST /v1/events through API Gateway: 200 {answer} (event {event['event_id']}, London 45.0 C)")
+        say(f"POST /v1/events through API Gateway: 200 {answer} (event {event['event_id']}, {city} {metrics}, "
+            f"breaks {rule})")
         return event
 
     def latest_holds(self, event: dict[str, Any], token: str) -> None:
@@ -288,26 +312,31 @@ class Proof:
         wait_for(f"event {event['event_id']} in {table}", written, self.timeout_s)
         say(f"{table}: holds {event['event_id']} after {time.monotonic() - started:.1f} s "
             "(stream -> processor through the deployed mapping)")
-        status, answer = http("GET", self.api_url(f"/v1/latest/weather/{event['city']}"),
+        status, answer = http("GET", self.api_url(f"/v1/latest/weather/{urllib.parse.quote(event['city'])}"),
                               headers={"Authorization": f"Bearer {token}"})
         if status != 200 or answer.get("event_id") != event["event_id"]:
             raise DeployLocalError(f"GET /v1/latest/weather/{event['city']}: {status} {answer}")
         say(f"GET /v1/latest/weather/{event['city']} through API Gateway: 200, temp_c "
             f"{answer.get('fields', {}).get('temp_c')}")
+        if answer.get("fields", {}).get("temp_c") != event["temp_c"]:
+            raise DeployLocalError(f"GET /v1/latest/weather/{event['city']}: temp_c {answer.get('fields')} "
+                                   f"instead of {event['temp_c']}")
 
     def alert_published(self, event: dict[str, Any]) -> None:
         sqs, queue = self.client("sqs"), self.outputs["WeatherAlertsSensorQueueUrl"]
         queue = self.endpoint + urllib.parse.urlsplit(queue).path  # MiniStack's URL names its own host
 
-        def heat_alert() -> dict | None:
+        def the_alert() -> dict | None:
             for message in sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1).get(
                     "Messages", []):
                 body = json.loads(message["Body"])
-                if body.get("rule") == "heat" and body.get("key") == event["city"] and body.get("ts") == event["ts"]:
+                if (body.get("rule"), body.get("key"), body.get("ts")) == (
+                        self.expected_rule, event["city"], event["ts"]):
                     return body
             return None
 
-        alert = wait_for("the heat alert on WeatherAlerts (its sensor queue)", heat_alert, self.timeout_s)
+        alert = wait_for(f"the {self.expected_rule} alert on WeatherAlerts (its sensor queue)", the_alert,
+                         self.timeout_s)
         say(f"SNS WeatherAlerts delivered alert {alert.get('alert_id')}: rule {alert['rule']}, {alert['key']}")
 
     def _deployed(self, resource_type: str) -> list[str]:

@@ -15,6 +15,7 @@ import pytest
 from barometer_local.emulator import ACCOUNT
 from infra.conftest import REPLICA_STACK, ROOT_STACK
 from infra.emulator_deploy import AssemblyDeployer, DeployedStack, modeled_types
+from infra_cdk.stacks.root import NESTED_STACKS
 from barometer.catalogue import (
     CATALOGUE,
     EVENTS_STREAM,
@@ -42,7 +43,8 @@ KNOWN_UNMODELED = {
     "AWS::Glue::Crawler", "AWS::Glue::Database", "AWS::Glue::SecurityConfiguration", "AWS::Glue::Table",
     "AWS::KinesisFirehose::DeliveryStream", "AWS::Lambda::EventInvokeConfig", "AWS::Logs::LogStream",
     "AWS::S3::BucketPolicy", "AWS::SNS::Subscription", "AWS::SNS::TopicPolicy", "AWS::SQS::QueuePolicy",
-    "AWS::Scheduler::Schedule", "AWS::SecretsManager::Secret",
+    "AWS::Scheduler::Schedule", "AWS::SecretsManager::Secret", "AWS::SecretsManager::SecretTargetAttachment",
+    "AWS::EC2::SecurityGroupEgress", "AWS::ServiceDiscovery::PrivateDnsNamespace", "AWS::ServiceDiscovery::Service",
     "AWS::WAFv2::LoggingConfiguration", "AWS::WAFv2::WebACL", "AWS::WAFv2::WebACLAssociation",
 }
 
@@ -79,8 +81,8 @@ def deployment(synthesized, emulator) -> Deployment:
 
 
 def test_every_nested_stack_deploys_and_only_known_types_are_skipped(deployment, capsys):
-    # Then all eleven nested stacks (and the replica stack) are CREATE_COMPLETE
-    assert len(deployment.stacks) == 11
+    # Then every nested stack (and the replica stack) is CREATE_COMPLETE
+    assert sorted(deployment.stacks) == sorted(NESTED_STACKS)
     skipped: dict[str, set[str]] = {}
     for stack in [*deployment.stacks.values(), deployment.replica]:
         for logical_id, kind in stack.skipped().items():
@@ -98,6 +100,22 @@ def test_every_nested_stack_deploys_and_only_known_types_are_skipped(deployment,
     unmodeled_ids = {lid for stack in [*deployment.stacks.values(), deployment.replica]
                      for lid, r in stack.template["Resources"].items() if r["Type"] not in modeled_types()}
     assert {key.rsplit(".", 1)[1] for key in deployment.stand_ins} <= unmodeled_ids
+
+
+def test_the_orchestrator_runs_three_fargate_services_and_its_encrypted_database(deployment):
+    # (standard profile: EnableOrchestrator defaults to true)
+    ecs = deployment.client("ecs")
+    services = ecs.describe_services(cluster="barometer-dagster", services=[
+        f"barometer-dagster-{name}" for name in ("webserver", "daemon", "code")])["services"]
+    # (moto 5.2.5 drops LaunchType from the template and reports EC2: Fargate is checked on the template)
+    assert sorted((s["serviceName"], s["desiredCount"]) for s in services) == [
+        ("barometer-dagster-code", 1), ("barometer-dagster-daemon", 1), ("barometer-dagster-webserver", 1)]
+    (db,) = deployment.client("rds").describe_db_instances(DBInstanceIdentifier="barometer-dagster")["DBInstances"]
+    # (moto drops DeletionProtection from the template: checked on the template)
+    assert (db["Engine"], db["StorageEncrypted"], db["PubliclyAccessible"]) == ("postgres", True, False)
+    (data_vpc,) = deployment.client("ec2").describe_vpcs(
+        Filters=[{"Name": "tag:Name", "Values": ["prod-data"]}])["Vpcs"]
+    assert db["DBSubnetGroup"]["VpcId"] == data_vpc["VpcId"]
 
 
 def test_tables_exist_with_the_catalogue_keys_and_streams(deployment):

@@ -72,6 +72,7 @@ class Ports:
 
 @lru_cache(maxsize=1)
 def default_ports() -> Ports:
+    get_settings()  # checked at cold start: a bad configuration fails loudly before the first request
     from lambdas.api.health import CloudWatchHealth
     from lambdas.api.kinesis import KinesisEvents
     from lambdas.api.queries import DynamoReadStore

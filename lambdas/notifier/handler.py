@@ -53,7 +53,10 @@ class Ports:
 
 @lru_cache(maxsize=1)
 def default_ports() -> Ports:
+    from barometer.settings import get_settings
     from lambdas.notifier.slack import SlackWebhook
+
+    get_settings()  # checked at cold start like every function's: one configuration, one verdict
 
     return Ports(slack=SlackWebhook(), ledger=DeliveryLedger("slack"), dead_letters=DeadLetters())
 

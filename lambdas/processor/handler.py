@@ -35,6 +35,9 @@ tracer = Tracer(service="processor", auto_patch=False)
 
 @lru_cache(maxsize=1)
 def default_ports() -> Ports:
+    # The configuration is checked at cold start, before any record: a bad one fails the invocation
+    # (Lambda retries the batch, the records stay in the stream) instead of quarantining every record.
+    get_settings()
     from barometer.aws import AwsTarget
     from lambdas.processor.alerting import AlertsLake, AlertsTable, AlertTopics
     from lambdas.processor.capacity import CapacityMeter

@@ -194,7 +194,13 @@ def _health(args: argparse.Namespace) -> int:
         if config and config.get("restart_needed"):
             problem = f"; the new file is invalid: {config['problem']}" if config.get("problem") else ""
             print(f"  configuration      {config['path']} changed since start: restart needed{problem}")
-    return 0
+    return health_exit_code(health)
+
+
+def health_exit_code(health: dict) -> int:
+    """0 when the pipeline is ok or only warns, 1 when a check fails: scripts and monitors can act on it
+    (2 stays "could not ask")."""
+    return 1 if health.get("status") == "fail" else 0
 
 
 def _config_status(api_url: str) -> dict | None:
@@ -346,7 +352,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     health = sub.add_parser("health", help="print the pipeline's health from the running platform",
                             description="Events in, processed, quarantined, DLQ depths, stream lag, handler errors, "
-                                        "alerts sent (last 24h), read through the API.")
+                                        "alerts sent (last 24h), read through the API. Exit status: 0 ok or warn, "
+                                        "1 when a check fails, 2 when the platform could not be asked.")
     health.add_argument("--json", action="store_true", help="print the raw JSON")
     health.set_defaults(func=_health)
 

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import pytest
 
 from barometer_local.auth import READ_SCOPE, WRITE_SCOPE, AuthError, signing_key, verify
-from barometer_local.cli import _format_checks
+from barometer_local.cli import _format_checks, health_exit_code
 from barometer_local.platform import DASHBOARD_TOKEN_TTL_S, LocalPlatform
 
 
@@ -33,3 +33,9 @@ def test_barometer_health_prints_each_status_with_its_thresholds():
     assert lines[1].split() == ["Stream", "lag", "12.5", "s", "warn", "(warn", ">=", "10.0", "s,", "fail", ">=", "60.0",
                                 "s)"]
     assert "unknown" in lines[2] and "fail >= 100 messages" in lines[2]
+
+
+@pytest.mark.parametrize(("status", "code"), [("ok", 0), ("warn", 0), ("fail", 1)])
+def test_barometer_health_exits_non_zero_only_when_a_check_fails(status, code):
+    # Given the API's overall status, then the command's exit status lets a script act on it
+    assert health_exit_code({"status": status, "checks": []}) == code

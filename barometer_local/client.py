@@ -5,8 +5,21 @@ import json
 import time
 import urllib.error
 import urllib.request
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote, urlencode
+
+
+class ApiResponse(NamedTuple):
+    status: int
+    body: Any
+    headers: dict[str, str]  # names in lower case
+
+    def retry_after_s(self, default: float = 1.0) -> float:
+        """Retry-After in seconds (its delta-seconds form; anything else: the default)."""
+        try:
+            return max(0.0, float(self.headers.get("retry-after", default)))
+        except ValueError:
+            return default
 
 
 class ApiClient:
@@ -16,6 +29,13 @@ class ApiClient:
     def request(self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None,
                 raw: bytes | None = None, token: str | None = ...) -> tuple[int, Any]:
         """(status, decoded JSON body or text). Never raises for HTTP error statuses."""
+        status, decoded, _ = self.send(method, path, body, params, raw, token)
+        return status, decoded
+
+    def send(self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None,
+             raw: bytes | None = None, token: str | None = ...) -> ApiResponse:
+        """The response with its headers. Never raises for HTTP error statuses (URLError/OSError when
+        nothing answered)."""
         url = self.base_url + path
         if params:
             url += "?" + urlencode({k: v for k, v in params.items() if v is not None})
@@ -27,12 +47,16 @@ class ApiClient:
         request = urllib.request.Request(url, data=data, method=method, headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
-                return response.status, _decode(response.read())
+                return ApiResponse(response.status, _decode(response.read()), _headers(response.headers))
         except urllib.error.HTTPError as exc:
-            return exc.code, _decode(exc.read())
+            return ApiResponse(exc.code, _decode(exc.read()), _headers(exc.headers))
 
     def post_events(self, events: list[dict[str, Any]]) -> tuple[int, Any]:
         return self.request("POST", "/v1/events", {"events": events})
+
+    def send_events(self, events: list[dict[str, Any]]) -> ApiResponse:
+        """POST /v1/events with the response's headers (Retry-After)."""
+        return self.send("POST", "/v1/events", {"events": events})
 
     def get(self, path: str, **params: Any) -> tuple[int, Any]:
         return self.request("GET", path, params=params or None)
@@ -50,6 +74,10 @@ class ApiClient:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"timed out after {timeout_s:.0f}s waiting for {what}")
             time.sleep(interval_s)
+
+
+def _headers(message: Any) -> dict[str, str]:
+    return {name.lower(): value for name, value in (message.items() if message is not None else ())}
 
 
 def _decode(body: bytes) -> Any:

@@ -1,12 +1,14 @@
 """The deployment group: one observable asset per deployed resource (graph.py), observed together from AWS
-(describe calls and CloudWatch metrics). Stack creation stays with `cdk deploy`: nothing here creates,
-changes or deletes a resource.
+(describe calls and CloudWatch metrics), each with a check `available`. Stack creation stays with `cdk
+deploy`: nothing here creates, changes or deletes a resource.
 
-An observation records what AWS answers. A resource AWS does not know is recorded as NOT_FOUND; on AWS
-that, any refused call and unreachable CloudWatch also fail the step after every resource was recorded,
-so a broken deployment (or a task role missing a permission) reaches OpsAlerts as a failed run. Locally
-the emulator holds no Lambda function (the local runtime runs them) and no raw delivery (the local
-runtime reads the stream itself): functions are not described, and the raw delivery shows NOT_FOUND.
+An observation records what AWS answers: a resource AWS does not know as NOT_FOUND, a refused call as
+UNKNOWN, with the reason. The check `available` fails when the resource is missing, cannot serve
+(describe.fault: its status, a delivery's failure, a mapping's PROBLEM), or could not be observed or its
+metrics read; on AWS with ERROR severity, so it reaches OpsAlerts once, when it starts failing
+(alerting.py). The step itself succeeds, so the lake downstream is never held back by an observation.
+Locally the emulator holds no Lambda function (the local runtime runs them) and no raw delivery (the
+local runtime reads the stream itself): those checks fail with WARN and say so, never pass.
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from platform_assets.deployment.describe import (
     describe_function,
     describe_stream,
     describe_table,
+    fault,
 )
 from platform_assets.deployment.graph import (
     BUCKET,
@@ -46,8 +49,7 @@ LOCAL_FUNCTIONS = "not described locally: the local runtime runs the functions, 
 AWS_ERRORS = (ClientError, BotoCoreError, PlatformConfigError)
 
 
-class DeploymentObservationError(Exception):
-    """Part of the deployment could not be observed, or is missing (on AWS)."""
+CHECK = "available"
 
 
 def _mapped(part: Deployed) -> bool:
@@ -69,17 +71,17 @@ def _describe(barometer: BarometerResource, part: Deployed, name: str) -> dict[s
 
 
 def observe(barometer: BarometerResource, parts: list[Deployed],
-            now: datetime) -> tuple[list[tuple[Deployed, dict[str, Any]]], list[str]]:
-    """Each part's metadata (its physical name, description and metrics), and what went wrong. No platform
-    to observe (locally: none started) is the caller's PlatformConfigError, not a problem per part."""
-    is_local = barometer.platform.is_local  # resolved first: a missing platform fails once, saying why
-    problems: list[str] = []
+            now: datetime) -> list[tuple[Deployed, dict[str, Any], str | None]]:
+    """Each part's metadata (its physical name, description and metrics) and what keeps it from being
+    available, or None. The caller resolves the platform first: without one (locally: none started) it
+    fails once, saying why, rather than once per part."""
     names: dict[dg.AssetKey, str] = {}
+    unnamed: dict[dg.AssetKey, str] = {}
     for part in parts:
         try:
             names[part.key] = barometer.name(part.spec)
         except PlatformConfigError as exc:
-            problems.append(f"{part.key.to_user_string()}: {exc}")
+            unnamed[part.key] = str(exc)
     watched = [Watched(part.key, part.kind, names[part.key], MAPPED_FUNCTION_METRICS if _mapped(part) else ())
                for part in parts if part.key in names and part.kind != BUCKET]
     metrics: dict[Any, dict[str, float | None]] = {}
@@ -89,42 +91,47 @@ def observe(barometer: BarometerResource, parts: list[Deployed],
             metrics = read_metrics(barometer.client("cloudwatch"), watched, now, WINDOW)
         except AWS_ERRORS as exc:
             metrics_error = f"CloudWatch GetMetricData: {exc}"
-            problems.append(metrics_error)
     observed = []
     for part in parts:
         name = names.get(part.key)
         if name is None:
-            observed.append((part, {"status": UNKNOWN, "reason": "no physical name (see the run's failure)"}))
+            observed.append((part, {"status": UNKNOWN, "reason": unnamed[part.key]}, unnamed[part.key]))
             continue
         try:
             description = _describe(barometer, part, name)
+            problem = (LOCAL_FUNCTIONS if description["status"] == LOCAL_RUNTIME
+                       else fault(part.kind, description))
         except NotDeployed as exc:
-            description = {"status": NOT_FOUND, "reason": str(exc)}
-            if not is_local:
-                problems.append(f"{part.key.to_user_string()} ({name}): not deployed: {exc}")
+            description, problem = {"status": NOT_FOUND, "reason": str(exc)}, f"not deployed: {exc}"
         except AWS_ERRORS as exc:
-            description = {"status": UNKNOWN, "reason": str(exc)}
-            problems.append(f"{part.key.to_user_string()} ({name}): {exc}")
-        extra = {"metrics_error": metrics_error} if metrics_error else {}
-        if part.kind != BUCKET and not metrics_error:
-            extra = {**metrics.get(part.key, {}), "metrics_window_min": int(WINDOW.total_seconds() // 60)}
-        observed.append((part, {"name": name, **description, **extra}))
-    return observed, problems
+            description, problem = {"status": UNKNOWN, "reason": str(exc)}, f"not observed: {exc}"
+        extra: dict[str, Any] = {}
+        if part.kind != BUCKET:
+            extra = ({"metrics_error": metrics_error} if metrics_error else
+                     {**metrics.get(part.key, {}), "metrics_window_min": int(WINDOW.total_seconds() // 60)})
+            problem = problem or metrics_error or None
+        observed.append((part, {"name": name, **description, **extra}, problem))
+    return observed
 
 
 def _build() -> dg.AssetsDefinition:
     @dg.multi_observable_source_asset(
         name="deployment", specs=[asset_spec(part) for part in DEPLOYED], can_subset=True,
+        check_specs=[dg.AssetCheckSpec(CHECK, asset=part.key, description="AWS describes it as serving, and "
+                                       "its metrics could be read") for part in DEPLOYED],
         description="The deployment as AWS describes it (status, shards, items, replicas, mappings) and its "
                     "CloudWatch metrics (iterator age, errors, throttles) over the last 15 minutes")
     def deployment(context, barometer: BarometerResource):
         parts = [part for part in DEPLOYED if part.key in context.selected_asset_keys]
-        observed, problems = observe(barometer, parts, datetime.now(UTC))
-        for part, metadata in observed:  # upstream first: Dagster wants a multi-asset's outputs in order
+        # The platform first: PlatformConfigError ("start one with `barometer up`") fails the step once.
+        severity = dg.AssetCheckSeverity.WARN if barometer.platform.is_local else dg.AssetCheckSeverity.ERROR
+        for part, metadata, problem in observe(barometer, parts, datetime.now(UTC)):
+            # upstream first: Dagster wants a multi-asset's outputs in dependency order
             yield dg.ObserveResult(asset_key=part.key, metadata=metadata)
-        if problems:
-            raise DeploymentObservationError(f"{len(problems)} problem(s) observing the deployment: "
-                                             + "; ".join(problems))
+            if dg.AssetCheckKey(part.key, CHECK) in context.selected_asset_check_keys:
+                yield dg.AssetCheckResult(asset_key=part.key, check_name=CHECK, passed=problem is None,
+                                          severity=severity, metadata={"status": metadata.get("status", UNKNOWN),
+                                                                       "problem": problem or "none"})
 
     return deployment
 

@@ -91,3 +91,25 @@ def describe_bucket(s3: Any, name: str) -> dict[str, Any]:
     destinations = sorted({r.get("Destination", {}).get("Bucket", "?") for r in enabled})
     return {"status": "AVAILABLE", "versioning": versioning, "replication_rules": len(enabled),
             "replication_destinations": ", ".join(destinations) or "none"}
+
+
+# The statuses in which a resource serves (Kinesis and DynamoDB keep serving while UPDATING).
+SERVING = {"stream": {"ACTIVE", "UPDATING"}, "table": {"ACTIVE", "UPDATING"}, "delivery": {"ACTIVE"},
+           "function": {"Active"}, "bucket": {"AVAILABLE"}}
+
+
+def fault(kind: str, description: dict[str, Any]) -> str | None:
+    """Why a described resource cannot do its part, or None: a status other than serving, a delivery's
+    failure (e.g. KMS access denied: records pile up unwritten), a failed function update, or an event
+    source mapping whose last processing result is a PROBLEM."""
+    status = description.get("status")
+    if status not in SERVING[kind]:
+        return f"status {status}"
+    if kind == "delivery" and description.get("failure", "none") != "none":
+        return f"delivery failure {description['failure']}"
+    if kind == "function":
+        if description.get("last_update") == "Failed":
+            return "its last update failed"
+        if "PROBLEM" in str(description.get("mapping_last_result", "")):
+            return f"event source mapping: {description['mapping_last_result']}"
+    return None

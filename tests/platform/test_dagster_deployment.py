@@ -20,8 +20,8 @@ from barometer.lake import LAKE_TABLES
 from barometer_local.emulator import REGION
 from platform_assets.definitions import build_definitions, defs
 from platform_assets.deployment import DEPLOYED_KEYS, deployment_key
-from platform_assets.deployment.assets import LOCAL_RUNTIME, NOT_FOUND, DeploymentObservationError
-from platform_assets.deployment.describe import describe_delivery, describe_function
+from platform_assets.deployment.assets import LOCAL_RUNTIME, NOT_FOUND
+from platform_assets.deployment.describe import describe_delivery, describe_function, fault
 from platform_assets.deployment.graph import deployed
 from platform_assets.resources import BarometerResource
 
@@ -115,6 +115,12 @@ def observations(result: dg.ExecuteInProcessResult) -> dict[str, dict]:
             for e in result.all_events if e.event_type_value == "ASSET_OBSERVATION"}
 
 
+def availability(result: dg.ExecuteInProcessResult) -> dict[str, dg.AssetCheckEvaluation]:
+    evaluations = result.get_asset_check_evaluations()
+    assert {e.check_name for e in evaluations} == {"available"}  # the DR checks keep their own cadence
+    return {e.asset_key.to_user_string(): e for e in evaluations}
+
+
 def test_the_deployment_is_observed_from_the_emulator(emulator, deployment):
     barometer = BarometerResource(environment="local", endpoint=emulator.url, region=REGION, name_overrides=deployment)
     # When the observe_deployment job runs, as its schedule does
@@ -145,27 +151,37 @@ def test_the_deployment_is_observed_from_the_emulator(emulator, deployment):
     assert seen["deployment/raw_delivery"]["status"] == NOT_FOUND
     bucket = seen["deployment/raw_bucket"]
     assert (bucket["name"], bucket["status"], bucket["replication_rules"]) == (deployment["RawBucket"], "AVAILABLE", 0)
+    # and each part's `available` check: passed where the emulator serves it, a WARN saying why where it cannot
+    checks = availability(result)
+    assert set(checks) == set(seen)
+    failing = {name for name, check in checks.items() if not check.passed}
+    assert failing == {"deployment/raw_delivery"} | {f"deployment/{f}_function" for f in
+                                                     ("api", "poller", "processor", "notifier")}
+    assert all(checks[name].severity == dg.AssetCheckSeverity.WARN for name in failing)
+    assert checks["deployment/processor_function"].metadata["problem"].value.startswith("not described locally")
+    assert checks["deployment/raw_delivery"].metadata["problem"].value.startswith("not deployed: ")
 
 
-def test_on_aws_a_missing_resource_fails_the_observation_after_recording_the_others(emulator, deployment):
+def test_on_aws_a_missing_resource_fails_its_check_and_the_others_are_still_observed(emulator, deployment):
     # Given the AWS branch against the emulator, which holds none of the (test-named) functions
     barometer = BarometerResource(environment="aws", endpoint=emulator.url, region=REGION, name_overrides=deployment)
     # When the deployment is observed
     with dg.instance_for_test() as instance:
         result = build_definitions({"barometer": barometer}).resolve_job_def("observe_deployment").execute_in_process(
-            instance=instance, raise_on_error=False)
-    # Then every part was still recorded, the functions as NOT_FOUND
+            instance=instance)
+    # Then the run succeeds (the lake downstream is never held back) and every part was recorded
+    assert result.success
     seen = observations(result)
     assert set(seen) == {k.to_user_string() for k in DEPLOYED_KEYS}
     assert seen["deployment/processor_function"]["status"] == NOT_FOUND
     assert seen["deployment/metrics_table"]["status"] == "ACTIVE"
-    # and the run failed naming each missing function (a failed run reaches OpsAlerts)
-    assert not result.success
-    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
-    error = failure.step_failure_data.error.cause  # Dagster wraps the op's exception
-    assert error.cls_name == DeploymentObservationError.__name__
+    # and each missing one fails its check with ERROR severity (an OpsAlert once it starts failing)
+    checks = availability(result)
     for spec in c.FUNCTIONS:
-        assert f"{deployment[spec.logical_id]}): not deployed" in error.message
+        check = checks[f"deployment/{spec.logical_id.removesuffix('Function').lower()}_function"]
+        assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
+        assert check.metadata["problem"].value.startswith("not deployed: ")
+    assert checks["deployment/metrics_table"].passed and checks["deployment/events_stream"].passed
 
 
 def offline_client(service: str):
@@ -191,6 +207,8 @@ def test_a_function_and_its_stream_mapping_as_lambda_describes_them():
         stubber.assert_no_pending_responses()
     assert described["status"] == "Active" and described["memory_mb"] == 1769
     assert (described["mapping_state"], described["mapping_last_result"]) == ("Enabled", "PROBLEM: Function call failed")
+    # a mapping that cannot deliver makes the function unavailable, whatever its own state
+    assert fault("function", described) == "event source mapping: PROBLEM: Function call failed"
 
 
 def test_a_kinesis_sourced_delivery_as_firehose_describes_it():
@@ -212,6 +230,9 @@ def test_a_kinesis_sourced_delivery_as_firehose_describes_it():
     assert (described["status"], described["type"]) == ("ACTIVE", "KinesisStreamAsSource")
     assert described["source_stream"] == stream_arn and described["destination"] == "arn:aws:s3:::raw-bucket/raw/"
     assert described["failure"] == "KMS_ACCESS_DENIED: key policy denies firehose"
+    # an ACTIVE delivery that cannot write (records pile up) is not available
+    assert fault("delivery", described) == "delivery failure KMS_ACCESS_DENIED: key policy denies firehose"
+    assert fault("delivery", {**described, "failure": "none"}) is None
 
 
 def test_without_a_platform_the_observation_fails_once_saying_how_to_start_one(tmp_path, monkeypatch):

@@ -5,7 +5,9 @@ All read the session's synthesis (fixture `synthesized`); Given = the default (s
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -336,3 +338,51 @@ def test_the_tasks_commands_name_what_the_image_has():
     assert executables == {"dagster", "dagster-webserver", "dagster-daemon"}
     for executable in executables:
         assert (Path(sys.executable).parent / executable).exists(), executable
+
+
+def test_the_images_python_environment_built_as_the_dockerfile_says_loads_the_code_location(image_asset, tmp_path):
+    """No Docker engine here: the Dockerfile's COPY and `uv sync` steps are replayed into a folder (uv offline,
+    from the cache `make setup` filled), then the entrypoint starts Python there the way a task would."""
+    context, dockerfile = image_asset
+    uv = REPO / ".venv-tools" / "bin" / "uv"
+    assert uv.exists(), "run `make setup` (it installs uv into .venv-tools)"
+    root, workdir, venv = tmp_path / "image", "/", tmp_path / "image" / "opt" / "venv"
+    synced = False
+    for kind, args in _dockerfile_instructions((context / dockerfile).read_text()):
+        if kind == "WORKDIR":
+            workdir = args.strip()
+        elif kind == "COPY":
+            *sources, dest = args.split()
+            target = root / Path(workdir, dest).relative_to("/")
+            for source in sources:
+                into = target / Path(source).name if dest.endswith("/") else target
+                into.parent.mkdir(parents=True, exist_ok=True)
+                if (context / source).is_dir():
+                    shutil.copytree(context / source, into)
+                else:
+                    shutil.copyfile(context / source, into)
+        elif kind == "RUN" and "uv sync" in args:
+            (command,) = [part.strip() for part in args.split("&&") if part.strip().startswith("uv sync")]
+            (root / Path(workdir).relative_to("/")).mkdir(parents=True, exist_ok=True)
+            done = subprocess.run([str(uv), *command.split()[1:], "--offline"], cwd=root / Path(workdir).relative_to("/"),
+                                  env={**os.environ, "UV_PROJECT_ENVIRONMENT": str(venv), "UV_LINK_MODE": "hardlink"},
+                                  capture_output=True, text=True, timeout=600, check=False)
+            assert done.returncode == 0, done.stderr[-3000:]
+            synced = True
+    assert synced
+    # When the entrypoint runs the code server's import of the code location, with the task's settings
+    probe = ("import platform_assets.definitions as d, dagster_postgres, dagster_aws.ecs, dagster_webserver; "
+             "print(len(list(d.defs.resolve_all_asset_keys())))")
+    env = {"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "PYTHONPATH": str(root / "opt" / "barometer"),
+           "DAGSTER_HOME": str(tmp_path / "home"), "BAROMETER_ENV": "aws", "AWS_REGION": "us-east-1",
+           "HOME": str(tmp_path), "DAGSTER_PG_HOST": "db", "DAGSTER_PG_PORT": "5432", "DAGSTER_PG_DB": "dagster",
+           "DAGSTER_PG_USERNAME": "dagster", "DAGSTER_PG_PASSWORD": "x", "DAGSTER_RUN_TASK_DEFINITION": RUN_FAMILY}
+    done = subprocess.run([str(venv / "bin" / "python"), str(root / "opt" / "dagster" / "entrypoint.py"),
+                           "python", "-c", probe], env=env, capture_output=True, text=True, timeout=300, check=False)
+    # Then the definitions load from the image's folders alone, with the image's packages
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert int(done.stdout.strip().splitlines()[-1]) > 10
+    # And every executable the task definitions run is in that environment
+    from infra_cdk.stacks.orchestration import COMMANDS
+
+    assert all((venv / "bin" / command[0]).exists() for command in COMMANDS.values())

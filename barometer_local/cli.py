@@ -255,6 +255,85 @@ def _import(args: argparse.Namespace) -> int:
     return report.exit_code
 
 
+def _names(text: str | None) -> list[str] | None:
+    return None if text is None else [n.strip() for n in text.split(",") if n.strip()]
+
+
+def _poll(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from barometer.config import ConfigError
+    from barometer_local.backfill import (
+        BackfillError,
+        minute_range,
+        parse_moment,
+        poll_range,
+        summary_json,
+        use_platform,
+    )
+
+    try:
+        if args.time and (args.first or args.last):
+            raise BackfillError("--time: give either --time or --from/--to")
+        if bool(args.first) != bool(args.last):
+            raise BackfillError("--from and --to go together")
+        if args.first:
+            times = minute_range(parse_moment(args.first, "--from"), parse_moment(args.last, "--to", end_of_day=True))
+        else:
+            times = [parse_moment(args.time, "--time") if args.time else datetime.now(UTC)]
+        if not args.dry_run:
+            use_platform()
+    except (BackfillError, PlatformNotRunningError) as exc:
+        print(f"barometer poll: {exc}", file=sys.stderr)
+        return 2
+    request: dict = {"source": "barometer.cli"}
+    providers = {k: v for k, v in (("market", args.market), ("weather", args.weather)) if v}
+    if providers:
+        request["providers"] = providers
+    for key in ("symbols", "cities"):
+        names = _names(getattr(args, key))
+        if names is not None:
+            request[key] = names
+
+    def print_events(events) -> dict:
+        for event in events:
+            print(json.dumps(event, ensure_ascii=False))
+        return {}
+
+    from botocore.exceptions import BotoCoreError
+
+    from lambdas.shared.stream import StreamError
+
+    try:
+        report = poll_range(times, request, put=print_events if args.dry_run else None,
+                            progress=sys.stderr if len(times) > 1 else None)
+    except (StreamError, BotoCoreError, ConfigError) as exc:
+        print(f"barometer poll: the platform's stream did not take the events: {exc}", file=sys.stderr)
+        return 2
+    print(summary_json(report), file=sys.stderr)
+    return 1 if report.failed else 0
+
+
+def _backfill(args: argparse.Namespace) -> int:
+    from datetime import date
+
+    from barometer_local.backfill import BackfillError, backfill_command, run_backfill
+
+    try:
+        command = backfill_command(date.fromisoformat(args.first), date.fromisoformat(args.last), args.assets)
+        info = read_platform()  # the assets read the lake in the platform's emulator
+    except ValueError as exc:
+        print(f"barometer backfill: --from/--to: {exc} (expected YYYY-MM-DD)", file=sys.stderr)
+        return 2
+    except (BackfillError, PlatformNotRunningError) as exc:
+        print(f"barometer backfill: {exc}", file=sys.stderr)
+        return 2
+    from pathlib import Path
+
+    folder = Path(info.get("state_dir") or state_dir())
+    return run_backfill(command, folder, folder / "logs" / "backfill.log", sys.stderr)
+
+
 def _demo(args: argparse.Namespace) -> int:
     from barometer_local.demo import run_demo
 
@@ -329,6 +408,8 @@ def _cost_profile(args: argparse.Namespace, settings, windows: list[str], cdk_ou
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from barometer_local.backfill import BACKFILL_ASSETS
+
     parser = argparse.ArgumentParser(prog="barometer", description=__doc__.splitlines()[0],
                                      epilog=f"State lives in .barometer/ (or ${HOME_ENV}); "
                                             "BAROMETER_CONFIG selects the configuration file.",
@@ -422,6 +503,46 @@ examples:
     imp.add_argument("--dry-run", action="store_true", help="validate and report only; send nothing")
     imp.add_argument("--quiet", action="store_true", help="no progress line (the summary is still printed)")
     imp.set_defaults(func=_import)
+
+    poll = sub.add_parser(
+        "poll", help="run the poller once, or for every minute of a range (backfill), into the running platform",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Run the poller (lambdas/poller) in this process against the running platform (`barometer up`): "
+                    "its events go on the platform's stream like a scheduled poll's. With --from/--to, once per "
+                    "minute of the range (the simulator answers for any past minute; real providers always answer "
+                    "with their current observation). Polling a range again puts only duplicates (deterministic "
+                    "event ids). The summary goes to stderr; exit 1 when a provider or the stream failed for some.",
+        epilog="""examples:
+  barometer poll                                          # one poll, now
+  barometer poll --time 2026-11-24T15:04:00Z
+  barometer poll --from 2026-11-23 --to 2026-11-24        # every minute of two days (UTC)
+  barometer poll --dry-run --symbols AAPL --cities London # print the events; no platform needed""")
+    poll.add_argument("--time", help="RFC 3339 time of one poll (default: now)")
+    poll.add_argument("--from", dest="first", metavar="T", help="first minute of a range (RFC 3339, or a date)")
+    poll.add_argument("--to", dest="last", metavar="T", help="last minute of a range (RFC 3339, or a date: its "
+                                                             "last minute); at most 31 days")
+    poll.add_argument("--market", help="market provider (default: poller.market in barometer.yaml)")
+    poll.add_argument("--weather", help="weather provider (default: poller.weather)")
+    poll.add_argument("--symbols", help="comma-separated symbols (default: all configured; '' for none)")
+    poll.add_argument("--cities", help="comma-separated cities (default: all configured; '' for none)")
+    poll.add_argument("--dry-run", action="store_true", help="print the events as JSON lines instead of putting them")
+    poll.set_defaults(func=_poll)
+
+    backfill = sub.add_parser(
+        "backfill", help="the lake and the rollups over a range of days (Dagster, in process)",
+        description="Once history is in (barometer import, barometer poll --from/--to), compact the lake and "
+                    "compute the rollups for every day of the range in one Dagster run: `dg launch --assets "
+                    f"'{BACKFILL_ASSETS}' --partition-range FROM...TO` with the platform's Dagster home (the "
+                    "same as `make dagster-backfill FIRST= LAST=`). Needs the running platform (the lake is in its "
+                    "emulator); Dagster's steps are shown as they go, its whole log is kept in "
+                    "<state>/logs/backfill.log. Exit status: dg's.",
+        epilog="example:\n  barometer backfill --from 2026-11-01 --to 2026-11-24",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    backfill.add_argument("--from", dest="first", required=True, metavar="YYYY-MM-DD", help="first day (partition)")
+    backfill.add_argument("--to", dest="last", required=True, metavar="YYYY-MM-DD", help="last day, included")
+    backfill.add_argument("--assets", default=BACKFILL_ASSETS,
+                          help=f"asset selection; every asset must be single-run (default {BACKFILL_ASSETS!r})")
+    backfill.set_defaults(func=_backfill)
 
     demo = sub.add_parser("demo", help="run the platform's demo and verify every step",
                           description="Start a platform in a fresh state folder, inject events through the "

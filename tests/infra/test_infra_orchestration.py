@@ -178,6 +178,19 @@ def test_every_task_gets_the_functions_resource_variables_and_the_deployments_se
         assert not set(SETTINGS) & secret_vars
 
 
+def test_the_datasets_the_orchestrator_refreshes_import_into_spice(synthesized, orchestration):
+    # Given the datasets whose SPICE copies the quicksight_spice asset refreshes (CreateIngestion)
+    (container, *_) = _containers(orchestration).values()
+    env = {e["Name"]: e["Value"] for e in container["Environment"]}
+    (_, datasets, _) = env["BAROMETER_QUICKSIGHT_DATASETS"]["Fn::If"]
+    names = set(datasets.split(","))
+    # Then each of them is a SPICE dataset (a DIRECT_QUERY one would fail every refresh)
+    modes = {r["Properties"]["DataSetId"]: r["Properties"]["ImportMode"]
+             for r in synthesized.resources("Dashboards", "AWS::QuickSight::DataSet").values()}
+    assert names and names <= set(modes), (names, modes)
+    assert {modes[name] for name in names} == {"SPICE"}
+
+
 def test_no_secret_reaches_a_task_as_a_plain_variable(orchestration):
     for name, container in _containers(orchestration).items():
         for entry in container["Environment"]:

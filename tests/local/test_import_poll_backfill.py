@@ -56,6 +56,25 @@ def test_poll_over_a_range_puts_one_event_per_minute_and_again_doubles_nothing(p
         os.environ.update(saved)
 
 
+def test_backfill_over_the_polled_day_computes_its_rollup(platform, api, capsys):
+    # given the day's quotes polled above, delivered to the lake's processed zone
+    def lake_rows() -> str:
+        main(["query", f"SELECT count(*) AS n FROM quotes WHERE symbol = 'AAPL' AND dt = '{DAY:%Y-%m-%d}'"])
+        return capsys.readouterr().out.splitlines()[-1]
+
+    api.wait_for(lambda: lake_rows() == "7", timeout_s=90, what="the polled quotes in the lake")
+
+    # when the day is backfilled
+    code = main(["backfill", "--from", f"{DAY:%Y-%m-%d}", "--to", f"{DAY:%Y-%m-%d}"])
+
+    # then Dagster's run succeeded step by step, and the day's OHLC counts the seven quotes
+    err = capsys.readouterr().err
+    assert code == 0, err[-2000:]
+    assert "STEP_SUCCESS" in err and "analytics__daily_ohlc" in err and "RUN_SUCCESS" in err
+    main(["query", f"SELECT trades FROM daily_ohlc WHERE symbol = 'AAPL' AND day = '{DAY:%Y-%m-%d}'"])
+    assert capsys.readouterr().out.splitlines()[-1] == "7"
+
+
 def test_poll_and_backfill_without_a_platform_say_so_without_a_traceback(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv(HOME_ENV, str(tmp_path))
     assert main(["poll", "--time", at(0)]) == 2

@@ -5,6 +5,7 @@ Sections (see docs/benchmarks.md for what each figure means):
   imports   each handler module imported in a fresh process (cold start)
   e2e       POST /v1/events -> LatestTable on the local platform, beside the emulator's DynamoDB ceiling
   cost      issue 9's cost model: AWS units and $ per event (first design vs hot path v2), idle month
+  import    `barometer import`: rows/s validated and posted to a running platform, beside e2e's rate
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-SECTIONS = ("hot_path", "imports", "e2e", "cost")
+SECTIONS = ("hot_path", "imports", "e2e", "cost", "import")
 RESULTS = Path(__file__).resolve().parent / "results.json"
 
 
@@ -48,7 +49,7 @@ def machine() -> dict[str, Any]:
 # The top-level keys each section writes (the issue's contract) besides its own object.
 SECTION_KEYS = {"hot_path": ("hot_path_events_per_s", "hot_path_vs_json_ratio"), "imports": ("import_ms",),
                 "e2e": ("e2e_events_per_s", "e2e_p50_ms", "e2e_p99_ms", "emulator_ddb_items_per_s"),
-                "cost": ("cost_usd_per_million_events", "idle_monthly_usd")}
+                "cost": ("cost_usd_per_million_events", "idle_monthly_usd"), "import": ("import_rows_per_s",)}
 
 
 def merge_earlier(results: dict[str, Any], path: Path) -> dict[str, Any]:
@@ -100,6 +101,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="emulator DynamoDB ceiling: items written (default 10000; quick 3000)")
     parser.add_argument("--cost-days", type=int, default=8,
                         help="cost: days simulated per key, the last one measured (default 8: a week, then the 8th day)")
+    parser.add_argument("--import-rows", type=int,
+                        help="import: rows of the CSV imported into a running platform (default 5000; quick 2000)")
     parser.add_argument("--cdk-out", type=Path, default=None,
                         help="cost: synthesized templates for the idle month (default: synthesize into a temporary dir)")
     args = parser.parse_args(argv)
@@ -112,6 +115,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.e2e_seconds = args.e2e_seconds or (20 if args.quick else 60)
     args.e2e_latency_seconds = args.e2e_latency_seconds or (15 if args.quick else 40)
     args.ceiling_items = args.ceiling_items or (3_000 if args.quick else 10_000)
+    args.import_rows = args.import_rows or (2_000 if args.quick else 5_000)
     return args
 
 
@@ -164,6 +168,18 @@ def main(argv: list[str] | None = None) -> int:
         results["cost_usd_per_million_events"] = cost_model.summary(section)
         results["idle_monthly_usd"] = {name: p["total"] for name, p in idle.get("profiles", {}).items()}
         results["cost"] = section
+    if "import" in args.sections:
+        from bench import import_rate
+
+        e2e_rate = results.get("e2e_events_per_s")
+        if e2e_rate is None:
+            try:
+                e2e_rate = json.loads(args.out.read_text()).get("e2e_events_per_s")
+            except (OSError, ValueError):
+                e2e_rate = None
+        section = import_rate.measure(settings, rows=args.import_rows, e2e_events_per_s=e2e_rate, progress=progress)
+        results["import_rows_per_s"] = section.pop("import_rows_per_s")
+        results["import"] = section
     results["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     results["duration_s"] = round(time.monotonic() - started, 1)
     results["argv"] = sys.argv[1:] if argv is None else argv

@@ -251,6 +251,10 @@ def _import(args: argparse.Namespace) -> int:
     except (ImportFileError, ValueError, OSError) as exc:
         print(f"barometer import: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("\nbarometer import: interrupted; what was accepted stays, and importing the same files again "
+              "sends the rest (the rows already in are duplicates the platform ignores)", file=sys.stderr)
+        return 130
     print(summary(report, dry_run=args.dry_run))
     return report.exit_code
 
@@ -408,6 +412,8 @@ def _cost_profile(args: argparse.Namespace, settings, windows: list[str], cdk_ou
 
 
 def build_parser() -> argparse.ArgumentParser:
+    import textwrap
+
     from barometer_local.backfill import BACKFILL_ASSETS
 
     parser = argparse.ArgumentParser(prog="barometer", description=__doc__.splitlines()[0],
@@ -476,12 +482,12 @@ def build_parser() -> argparse.ArgumentParser:
     imp = sub.add_parser(
         "import", help="load CSV, JSON Lines or Parquet files of events into the running platform",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Validate every row with the API's own rules (barometer/core/events.py), then POST the valid "
+        description=textwrap.fill("Validate every row with the API's own rules (barometer/core/events.py), then POST the valid "
                     "ones to the running platform (`barometer up`) in batches, in file order. Refused rows are "
                     "listed with their line (row, for Parquet) and reasons, and written to a rejects file. Rows "
                     "without an event_id get the contract's content hash, so importing a file again doubles "
                     "nothing. Exit 0 when every row was accepted, 1 when some were refused, 2 when the files or "
-                    "the platform could not be used.",
+                    "the platform could not be used.", 100),
         epilog="""file formats (from the name, or --format):
   .csv               a header naming event fields: kind,symbol,price,volume,currency,ts,source,event_id
                      (quotes) or kind,city,temp_c,humidity_pct,wind_mps,precip_mm,pressure_hpa,ts (weather);
@@ -507,11 +513,11 @@ examples:
     poll = sub.add_parser(
         "poll", help="run the poller once, or for every minute of a range (backfill), into the running platform",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Run the poller (lambdas/poller) in this process against the running platform (`barometer up`): "
+        description=textwrap.fill("Run the poller (lambdas/poller) in this process against the running platform (`barometer up`): "
                     "its events go on the platform's stream like a scheduled poll's. With --from/--to, once per "
                     "minute of the range (the simulator answers for any past minute; real providers always answer "
                     "with their current observation). Polling a range again puts only duplicates (deterministic "
-                    "event ids). The summary goes to stderr; exit 1 when a provider or the stream failed for some.",
+                    "event ids). The summary goes to stderr; exit 1 when a provider or the stream failed for some.", 100),
         epilog="""examples:
   barometer poll                                          # one poll, now
   barometer poll --time 2026-11-24T15:04:00Z
@@ -530,12 +536,12 @@ examples:
 
     backfill = sub.add_parser(
         "backfill", help="the lake and the rollups over a range of days (Dagster, in process)",
-        description="Once history is in (barometer import, barometer poll --from/--to), compact the lake and "
+        description=textwrap.fill("Once history is in (barometer import, barometer poll --from/--to), compact the lake and "
                     "compute the rollups for every day of the range in one Dagster run: `dg launch --assets "
                     f"'{BACKFILL_ASSETS}' --partition-range FROM...TO` with the platform's Dagster home (the "
                     "same as `make dagster-backfill FIRST= LAST=`). Needs the running platform (the lake is in its "
                     "emulator); Dagster's steps are shown as they go, its whole log is kept in "
-                    "<state>/logs/backfill.log. Exit status: dg's.",
+                    "<state>/logs/backfill.log. Exit status: dg's.", 100),
         epilog="example:\n  barometer backfill --from 2026-11-01 --to 2026-11-24",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     backfill.add_argument("--from", dest="first", required=True, metavar="YYYY-MM-DD", help="first day (partition)")

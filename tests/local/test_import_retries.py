@@ -2,6 +2,7 @@
 refusals by the API, a refused token, and no platform at all (issue 13)."""
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -9,7 +10,8 @@ import pytest
 from barometer.settings import get_settings
 from barometer_local.cli import main
 from barometer_local.client import ApiResponse
-from barometer_local.importer import run_import
+from barometer_local.import_files import Source
+from barometer_local.importer import FileReport, Progress, run_import
 from barometer_local.paths import HOME_ENV
 
 BASE = datetime.now(UTC) - timedelta(days=2)
@@ -87,3 +89,37 @@ def test_dry_run_validates_without_a_platform(tmp_path, monkeypatch, capsys):
 def test_a_batch_size_outside_the_apis_limit_is_a_usage_error(tmp_path, batch, capsys):
     assert main(["import", str(quotes_csv(tmp_path, 1)), "--dry-run", "--batch", batch]) == 2
     assert "--batch: must be 1..500" in capsys.readouterr().err
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_the_progress_line_shows_rate_share_and_eta_in_place_on_a_terminal(tmp_path):
+    # given a file of 100 rows whose size is known, half of it read and done
+    source = Source(tmp_path / "q.csv", "csv", "line", iter(()), None, total_bytes=1000, bytes_read=lambda: 500)
+    report = FileReport(source.path, "line", tmp_path / "r.jsonl", rows=50, accepted=48, refused=2)
+    screen = Terminal()
+    progress = Progress(screen)
+    progress.start_file(source, report)
+
+    # when it is drawn
+    progress.update(force=True)
+
+    # then one line, rewritten in place, with counts, rate, share and time left
+    text = screen.getvalue()
+    assert text.startswith("\r") and "\n" not in text
+    assert "q.csv: 50 rows (48 accepted, 2 refused)" in text and "rows/s, 50%, ETA 0:" in text
+
+
+def test_the_progress_is_plain_lines_when_not_a_terminal(tmp_path):
+    source = Source(tmp_path / "q.parquet", "parquet", "row", iter(()), total_rows=10, total_bytes=None,
+                    bytes_read=lambda: 10)
+    report = FileReport(source.path, "row", tmp_path / "r.jsonl", rows=10, accepted=10)
+    plain = io.StringIO()
+    progress = Progress(plain)
+    progress.start_file(source, report)
+    progress.update(force=True)
+    assert plain.getvalue().startswith("[import] q.parquet: 10 rows (10 accepted, 0 refused)")
+    assert plain.getvalue().endswith("100%\n")

@@ -169,13 +169,13 @@ class _Poster(threading.Thread):
         self.error: str | None = None
 
     def submit(self, batch: list[tuple[FileReport, Row, dict[str, Any]]]) -> None:
-        while not self.error:
+        while not self.error and self.is_alive():
             try:
                 self.batches.put(batch, timeout=0.2)
                 return
             except queue.Full:
                 continue
-        raise ImportApiError(self.error)
+        raise ImportApiError(self.error or "the poster thread stopped")
 
     def finish(self) -> None:
         self.batches.put(None)
@@ -191,6 +191,8 @@ class _Poster(threading.Thread):
                 self._send(batch)
             except ImportApiError as exc:
                 self.error = str(exc)
+            except Exception as exc:  # noqa: BLE001 - an answer of an unexpected shape: stop, never hang the reader
+                self.error = f"unexpected answer from the API: {type(exc).__name__}: {exc}"
             self.progress.update()
 
     def _send(self, batch: list[tuple[FileReport, Row, dict[str, Any]]]) -> None:
@@ -212,6 +214,9 @@ class _Poster(threading.Thread):
                     reason, wait = f"the API answered {response.status}", response.retry_after_s()
                 elif isinstance(body.get("failed"), list):  # 200, or 400 when none was valid
                     failed = {failure["index"]: failure for failure in body["failed"]}
+                    if not set(failed) <= set(range(len(pending))):
+                        raise ImportApiError(f"unexpected answer from the API: failures of events it was not "
+                                             f"sent ({_shown(body)})")
                     retry = []
                     for position, index in enumerate(pending):
                         report, row, _ = batch[index]

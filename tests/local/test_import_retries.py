@@ -123,3 +123,17 @@ def test_the_progress_is_plain_lines_when_not_a_terminal(tmp_path):
     progress.update(force=True)
     assert plain.getvalue().startswith("[import] q.parquet: 10 rows (10 accepted, 0 refused)")
     assert plain.getvalue().endswith("100%\n")
+
+
+def test_an_answer_of_an_unexpected_shape_stops_the_import_instead_of_hanging(tmp_path):
+    # given an API whose 200 names an event index the batch does not have
+    api = FakeApi([(200, [{"index": 999, "error": "?"}], {})] * 3)
+    report = run_import([quotes_csv(tmp_path, 1200)], get_settings(), api, sleep=lambda s: None)
+    assert report.exit_code == 2 and "unexpected answer from the API" in report.error
+    assert len(api.calls) == 1  # nothing more was sent after it
+
+
+def test_an_answer_without_indexes_stops_the_import(tmp_path):
+    api = FakeApi([(200, [{"error": "?"}], {})])
+    report = run_import([quotes_csv(tmp_path, 3)], get_settings(), api, sleep=lambda s: None)
+    assert report.exit_code == 2 and "unexpected answer from the API: KeyError" in report.error

@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -175,7 +175,7 @@ def _jsonl_rows(counter: _ByteCounter, kind: str | None) -> Iterator[Row]:
             continue
         if isinstance(obj, dict):
             _with_kind(obj, kind)
-        yield Row(number, obj, original=_jsonable(obj))
+        yield Row(number, obj, original=obj)  # made JSON-safe only if refused (rejects_original)
 
 
 def _jsonable(obj: Any) -> Any:
@@ -215,7 +215,7 @@ def _parquet(path: Path, kind: str | None) -> Source:
             for record in batch.to_pylist():
                 number += 1
                 obj = {k: _parquet_value(v) for k, v in record.items() if v is not None}
-                yield Row(number, _with_kind(obj, kind), original=_jsonable_row(obj))
+                yield Row(number, _with_kind(obj, kind), original=obj)
             done[0] = number
 
     return Source(path, "parquet", "row", rows(), parquet.metadata.num_rows, None, lambda: done[0])
@@ -229,13 +229,9 @@ def _parquet_value(value: Any) -> Any:
     return value
 
 
-def _jsonable_row(obj: dict[str, Any]) -> dict[str, Any]:
-    return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in obj.items()}
-
-
 def rejects_original(row: Row) -> Any:
     """What a rejects record shows of the row (JSON-safe)."""
-    original = row.original
+    original = _jsonable(row.original)
     try:
         json.dumps(original)
     except (TypeError, ValueError):

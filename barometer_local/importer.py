@@ -317,11 +317,15 @@ def run_import(paths: Sequence[Path], settings: Settings, post: EventPoster | No
     return ImportReport(reports, time.monotonic() - started, error)
 
 
+def _rows(n: int) -> str:
+    return "row" if n == 1 else "rows"
+
+
 def summary(report: ImportReport, dry_run: bool = False) -> str:
     verb = "valid" if dry_run else "accepted"
     lines = []
     for f in report.files:
-        line = f"{f.path}: {f.rows:,} rows, {f.accepted:,} {verb}, {f.refused:,} refused"
+        line = f"{f.path}: {f.rows:,} {_rows(f.rows)}, {f.accepted:,} {verb}, {f.refused:,} refused"
         if f.refused:
             line += f" (reasons in {f.rejects_path})"
         lines.append(line)
@@ -329,7 +333,7 @@ def summary(report: ImportReport, dry_run: bool = False) -> str:
         if f.refused > len(f.samples):
             lines.append(f"  ... and {f.refused - len(f.samples):,} more")
     rate = report.rows / report.seconds if report.seconds > 0 else 0.0
-    lines.append(f"total: {report.rows:,} rows, {report.accepted:,} {verb}, {report.refused:,} refused "
+    lines.append(f"total: {report.rows:,} {_rows(report.rows)}, {report.accepted:,} {verb}, {report.refused:,} refused "
                  f"in {report.seconds:.1f} s ({rate:,.0f} rows/s)" + (" (dry run: nothing sent)" if dry_run else ""))
     if report.error:
         lines.append(f"stopped: {report.error}; rows after the last accepted batch were not sent "

@@ -2,6 +2,7 @@
 
 Without --dry-run the events go to the stream named by BAROMETER_EVENTS_STREAM (with
 BAROMETER_AWS_ENDPOINT pointing at the local emulator); --dry-run prints them as JSON lines.
+Against the running local platform, `barometer poll` sets that environment for you.
 """
 from __future__ import annotations
 
@@ -31,6 +32,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cities", help="comma-separated cities (default: all configured; '' for none)")
     parser.add_argument("--dry-run", action="store_true", help="print the events instead of putting them")
     args = parser.parse_args(argv)
+    if not args.dry_run:
+        import os
+
+        from barometer.catalogue import EVENTS_STREAM
+
+        if not os.environ.get(EVENTS_STREAM.env_var):
+            print(f"python -m lambdas.poller: {EVENTS_STREAM.env_var} is not set, so there is no stream to put the "
+                  "events on. Use `barometer poll` against the running local platform, or --dry-run to print them.",
+                  file=sys.stderr)
+            return 2
 
     event: dict = {"source": "barometer.cli"}
     if args.time:

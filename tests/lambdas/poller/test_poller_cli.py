@@ -36,3 +36,13 @@ def test_a_failed_poll_exits_non_zero_with_the_reason(capsys):
     captured = capsys.readouterr()
     assert code == 1 and captured.out == ""
     assert "cities[0]: 'Atlantis' is not a configured city" in captured.err
+
+
+def test_without_a_stream_it_says_what_to_run_instead_of_a_traceback(capsys, monkeypatch):
+    # Given a shell with no stream configured (outside Lambda and outside the local platform)
+    monkeypatch.delenv("BAROMETER_EVENTS_STREAM", raising=False)
+    # When a real poll is asked for, then it exits 2 naming the variable and the command that works
+    code = main(["--time", "2026-11-24T15:04:30Z", "--symbols", "AAPL"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "BAROMETER_EVENTS_STREAM is not set" in err and "barometer poll" in err and "Traceback" not in err

@@ -8,11 +8,10 @@ from typing import Any
 import dagster as dg
 from pydantic import Field, PrivateAttr
 
+from barometer.catalogue import OPS_TOPIC, PROCESSED_BUCKET
 from barometer_sql import LakeLocation, open_engine
 from barometer_sql.engine import LakeEngine
-from barometer.catalogue import OPS_TOPIC, PROCESSED_BUCKET
 from platform_assets.environment import Platform, lambda_target, resolve
-
 
 # The CDK workgroup (encrypted results, per-query scan limit). Not in barometer/catalogue.py yet: the CDK
 # app must set it on the orchestrator (its stack output AthenaWorkGroup is the name).

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 import duckdb
 import pyarrow as pa
 
+from barometer.lake import LAKE_ID_COLUMN, PARTITION_COLUMN, PROCESSED_PREFIX
 from barometer_sql.duckdb_engine import dedup_sql
 from barometer_sql.lake import LakeLocation, partition_files, read_table
 from barometer_sql.schemas import lake_schema
 from barometer_sql.store import PARTITION_FILE, replace_partition
-from barometer.lake import LAKE_ID_COLUMN, PARTITION_COLUMN, PROCESSED_PREFIX
 
 
 @dataclass(frozen=True)

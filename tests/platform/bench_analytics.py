@@ -31,11 +31,11 @@ def main() -> dict:
     import pyarrow.parquet as pq
     from sample_lake import CITY_TZ, arrow_table
 
-    from barometer_local.emulator import FAKE_CREDENTIALS, REGION, Emulator
-    from barometer_sql import LakeLocation
     from barometer.catalogue import PROCESSED_BUCKET
     from barometer.lake import PROCESSED_PREFIX
     from barometer.settings import get_settings
+    from barometer_local.emulator import FAKE_CREDENTIALS, REGION, Emulator
+    from barometer_sql import LakeLocation
     from platform_assets.definitions import build_definitions
     from platform_assets.resources import BarometerResource
 

@@ -8,8 +8,8 @@ import boto3
 import dagster as dg
 import pytest
 
-from barometer_local.emulator import REGION
 from barometer.catalogue import MARKET_TOPIC, OPS_TOPIC, WEATHER_TOPIC
+from barometer_local.emulator import REGION
 from platform_assets.analytics.sensors import market_alert_sensor, weather_alert_sensor
 from platform_assets.definitions import defs
 from platform_assets.dr.sensors import ops_alert_sensor

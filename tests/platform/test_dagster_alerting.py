@@ -9,8 +9,8 @@ import boto3
 import dagster as dg
 import pytest
 
-from barometer_local.emulator import REGION
 from barometer.catalogue import OPS_TOPIC
+from barometer_local.emulator import REGION
 from platform_assets.alerting import (
     SOURCE,
     CheckCursor,

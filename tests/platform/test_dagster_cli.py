@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from sample_lake import expected_daily_ohlc, make_events, write_lake
 
+from barometer.catalogue import ALERTS_TABLE, LATEST_TABLE, METRICS_TABLE, PROCESSED_BUCKET, RAW_BUCKET
 from barometer_local.emulator import REGION
 from barometer_sql import LakeLocation, run_query
-from barometer.catalogue import ALERTS_TABLE, LATEST_TABLE, METRICS_TABLE, PROCESSED_BUCKET, RAW_BUCKET
 
 pytestmark = pytest.mark.emulator
 REPO = Path(__file__).resolve().parents[2]

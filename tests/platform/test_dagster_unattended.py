@@ -10,8 +10,8 @@ import boto3
 import dagster as dg
 import pytest
 
-from barometer_local.emulator import REGION
 from barometer.catalogue import FINOPS_TOPIC
+from barometer_local.emulator import REGION
 from platform_assets.definitions import build_definitions, defs
 from platform_assets.freshness import CHECK_PARTITION, CHECK_RECENT, expected_day
 from platform_assets.resources import BarometerResource

@@ -341,7 +341,7 @@ class OrchestrationStack(NestedStack):
                for spec in CATALOGUE.deliveries])
         allow(["lambda:GetFunctionConfiguration"],
               [f"arn:{partition}:lambda:{region}:{account}:function:{spec.local_name}" for spec in CATALOGUE.functions])
-        allow(["s3:GetBucketVersioning", "s3:GetBucketReplication"], [processed.bucket_arn, raw.bucket_arn])
+        allow(["s3:GetBucketVersioning", "s3:GetReplicationConfiguration"], [processed.bucket_arn, raw.bucket_arn])
         allow(["quicksight:CreateIngestion", "quicksight:DescribeIngestion"],
               [f"arn:{partition}:quicksight:{region}:{account}:dataset/{PROJECT}-*",
                f"arn:{partition}:quicksight:{region}:{account}:dataset/{PROJECT}-*/ingestion/*"])

@@ -44,7 +44,8 @@ CODE_SERVICES = ("s3", "glue", "athena", "dynamodb", "sqs", "sns", "backup", "qu
 IAM_ACTION_OF = {"s3:HeadObject": "s3:GetObject", "s3:ListObjectsV2": "s3:ListBucket",
                  "s3:DeleteObjects": "s3:DeleteObject", "sqs:DeleteMessageBatch": "sqs:DeleteMessage",
                  "sqs:ChangeMessageVisibilityBatch": "sqs:ChangeMessageVisibility",
-                 "lambda:Invoke": "lambda:InvokeFunction"}
+                 "lambda:Invoke": "lambda:InvokeFunction",
+                 "s3:GetBucketReplication": "s3:GetReplicationConfiguration"}
 
 
 @pytest.fixture(scope="module")

@@ -37,3 +37,6 @@ def beta_parameters() -> Iterator[None]:
 
 # A range of partitions is one run: each asset reads and writes the range at once.
 SINGLE_RUN = dg.BackfillPolicy.single_run()
+# Compaction rewrites the lake files that rollups read: their steps share this pool, whose one slot in the
+# production instance (deploy/dagster/dagster.yaml, pools.default_limit) keeps them from overlapping.
+LAKE_POOL = "lake"

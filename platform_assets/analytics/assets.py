@@ -15,7 +15,7 @@ from barometer_sql.rollups import ROLLUPS, RollupSpec, utc_partitions
 from barometer_sql.store import replace_partition
 from platform_assets.lake import lake_asset_key
 from platform_assets.lake.catalog import ensure_table, register_partition
-from platform_assets.partitions import LOCAL_DAY_TO_UTC_DAYS, SINGLE_RUN, beta_parameters, local_days
+from platform_assets.partitions import LAKE_POOL, LOCAL_DAY_TO_UTC_DAYS, SINGLE_RUN, beta_parameters, local_days
 from platform_assets.resources import BarometerResource
 
 GROUP = "analytics"
@@ -57,7 +57,7 @@ def build_rollup_asset(spec: RollupSpec) -> dg.AssetsDefinition:
     @dg.asset(
         key=rollup_asset_key(spec.name), group_name=GROUP, partitions_def=local_days, kinds={"sql", "parquet"},
         deps=[dg.AssetDep(lake_asset_key(spec.source_table), partition_mapping=LOCAL_DAY_TO_UTC_DAYS)],
-        backfill_policy=SINGLE_RUN,
+        backfill_policy=SINGLE_RUN, pool=LAKE_POOL,
         description=f"{spec.description}. SQL: barometer_sql/sql/{spec.name}.sql; table "
                     f"`{GLUE_DATABASE}.{spec.name}`, partition dt = the local day. A range of days is one "
                     f"query and one run.",

@@ -15,7 +15,7 @@ from platform_assets.deployment.graph import deployment_key
 from platform_assets.lake.catalog import ensure_table, register_partition
 from platform_assets.lake.compaction import compact_partition
 from platform_assets.lake.reconcile import source_count
-from platform_assets.partitions import SINGLE_RUN, beta_parameters, utc_days
+from platform_assets.partitions import LAKE_POOL, SINGLE_RUN, beta_parameters, utc_days
 from platform_assets.resources import BarometerResource
 
 GROUP = "lake"
@@ -71,7 +71,7 @@ def build_compaction_asset(table: str) -> dg.AssetsDefinition:
 
     @dg.asset(
         key=key, group_name=GROUP, partitions_def=utc_days, kinds={"s3", "parquet", "glue"},
-        backfill_policy=SINGLE_RUN,
+        backfill_policy=SINGLE_RUN, pool=LAKE_POOL,
         deps=[deployment_key(delivery_for_table(table))],  # the Firehose delivery writing the table's files
         description=f"`{table}` of the processed zone per UTC day: one Parquet file, one row per "
                     f"{LAKE_ID_COLUMN[table]}, registered in the Glue catalog. A range of days is one run.",

@@ -46,3 +46,25 @@ def test_a_rollup_reads_the_utc_days_around_its_local_day():
     assert dg.AssetKey(["lake", "quotes"]) in ohlc.parent_keys
     mapping = graph.get_partition_mapping(ohlc.key, dg.AssetKey(["lake", "quotes"]))
     assert (mapping.start_offset, mapping.end_offset) == (-1, 1)
+
+
+
+def test_compaction_and_rollups_share_the_lake_pool_which_production_limits_to_one_step():
+    from pathlib import Path
+
+    import yaml
+
+    from platform_assets.analytics.assets import ROLLUP_ASSETS
+    from platform_assets.partitions import LAKE_POOL
+
+    # Given the lake's compaction and the SQL rollups that read its files
+    graph = defs.resolve_asset_graph()
+    pools = {key.to_user_string(): graph.get(key).assets_def.op.pool for key in graph.materializable_asset_keys}
+    rollups = {key.to_user_string() for asset in ROLLUP_ASSETS for key in asset.keys}
+    lake_steps = {k for k in pools if k.startswith("lake/")} | rollups
+    # Then each of their steps takes a slot of the lake pool, and nothing else does
+    assert lake_steps and {pools[k] for k in lake_steps} == {LAKE_POOL}
+    assert {k for k, pool in pools.items() if pool == LAKE_POOL} == lake_steps
+    # And the production instance gives a pool one slot per op, so they never overlap there
+    instance = yaml.safe_load((Path(__file__).resolve().parents[2] / "deploy/dagster/dagster.yaml").read_text())
+    assert instance["concurrency"]["pools"] == {"default_limit": 1, "granularity": "op"}

@@ -73,7 +73,9 @@ def test_each_metric_is_bounded_by_the_vocabularys_range(settings, metric):
 
 def test_the_configuration_accepts_a_rule_on_every_metric_and_no_other():
     raw = load_json("fixtures/config.json")
-    rules = [{"name": f"rule_{i}", "metric": m, "op": ">=", "threshold": 1} for i, m in enumerate(WEATHER_METRICS)]
+    # A threshold inside each metric's range (one outside it could never fire and is refused)
+    rules = [{"name": f"rule_{i}", "metric": m.name, "op": ">=", "threshold": (m.low + m.high) / 2}
+             for i, m in enumerate(WEATHER_METRIC_SPECS)]
     assert tuple(r.metric for r in parse_settings({**raw, "weather_rules": rules}).weather_rules) == WEATHER_METRICS
     wrong = copy.deepcopy(raw)
     wrong["weather_rules"] = [{"name": "odd", "metric": "temp_f", "op": ">=", "threshold": 1}]

@@ -82,6 +82,7 @@ def provision(emulator: AwsTarget, webhook_url: str) -> Provisioned:
         _subscribe(sqs, sns, topic_arns[topic.logical_id], sensor_url)
     for topic in (r.MARKET_TOPIC, r.WEATHER_TOPIC):
         _subscribe(sqs, sns, topic_arns[topic.logical_id], queue_urls[NOTIFIER_QUEUE])
+    for topic in r.TOPICS:  # as the CDK's email subscription: every topic, ops and FinOps included
         _subscribe(sqs, sns, topic_arns[topic.logical_id], queue_urls[EMAIL_QUEUE])
 
     secrets = client("secretsmanager")

@@ -229,3 +229,27 @@ def test_the_pump_retries_then_sends_a_lambda_style_failure_record(emulator_env,
     assert "Slack webhook answered 500" in record["responsePayload"]["errorMessage"]
     assert json.loads(record["requestPayload"]["Records"][0]["Sns"]["Message"]) == alert
     assert receiver.posts() == []
+
+
+@pytest.mark.emulator
+def test_every_topic_reaches_the_local_mailbox_as_the_cdk_email_subscription_does(tmp_path):
+    from barometer.catalogue import OPS_TOPIC, TOPICS
+    from barometer_local.emulator import Emulator
+    from barometer_local.provision import EMAIL_QUEUE, provision
+
+    # Given a provisioned emulator of its own
+    with Emulator.start() as emulator:
+        provisioned = provision(emulator.target(), "http://127.0.0.1:9/unused")
+        sns = emulator.target().client("sns")
+        # When Dagster publishes a run failure to OpsAlerts, and something to every other topic
+        sns.publish(TopicArn=provisioned.topic_arns[OPS_TOPIC.logical_id], Subject="Dagster run failed",
+                    Message="run 1234 of daily_rollups failed")
+        for topic in TOPICS:
+            if topic is not OPS_TOPIC:
+                sns.publish(TopicArn=provisioned.topic_arns[topic.logical_id], Message=f"to {topic.local_name}")
+        box = Mailbox(tmp_path, provisioned.queue_urls[EMAIL_QUEUE], sqs=emulator.target().client("sqs"))
+        box.drain(wait_s=1)
+        # Then each arrives as an email, the ops alert with its subject and text as published
+        mails = {m.subject: m for m in box.messages()}
+        assert len(box.messages()) == len(TOPICS)
+        assert "Dagster run failed" in mails and "run 1234 of daily_rollups failed" in mails["Dagster run failed"].body

@@ -12,7 +12,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from barometer.lake import ERRORS_PREFIX, EXTRACTS_PREFIX, LAKE_TABLES, PROCESSED_PREFIX, QUARANTINE_PREFIX, RAW_PREFIX
+from barometer.lake import (
+    ERRORS_PREFIX,
+    EXTRACTS_PREFIX,
+    LAKE_TABLES,
+    PROCESSED_PREFIX,
+    QUARANTINE_PREFIX,
+    RAW_PREFIX,
+)
 
 PROJECT = "barometer"
 

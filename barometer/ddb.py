@@ -6,7 +6,8 @@ through repr(), which DynamoDB's 38-digit numbers hold.
 from __future__ import annotations
 
 import base64
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 
 def to_attr(value: Any) -> dict[str, Any]:

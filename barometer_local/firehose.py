@@ -17,15 +17,15 @@ import hashlib
 import io
 import json
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
+from barometer import catalogue as r
+from barometer.core.timeutil import parse_rfc3339
+from barometer.lake import LAKE_SCHEMAS, LAKE_TABLES, PARTITION_COLUMN, PROCESSED_PREFIX, RAW_PREFIX
 from barometer_local.checkpoints import CheckpointStore
 from barometer_local.provision import STAGING_PREFIX
 from barometer_local.sources import KinesisShardReader
-from barometer import catalogue as r
-from barometer.lake import LAKE_SCHEMAS, LAKE_TABLES, PARTITION_COLUMN, PROCESSED_PREFIX, RAW_PREFIX
-from barometer.core.timeutil import parse_rfc3339
 
 
 class RawDelivery:
@@ -59,7 +59,7 @@ class RawDelivery:
 
     def flush(self) -> int:
         first = self.buffer[0]["kinesis"]
-        arrival = datetime.fromtimestamp(first["approximateArrivalTimestamp"], timezone.utc)
+        arrival = datetime.fromtimestamp(first["approximateArrivalTimestamp"], UTC)
         lines = []
         for record in self.buffer:
             data = base64.b64decode(record["kinesis"]["data"])

@@ -18,10 +18,11 @@ import threading
 import time
 import traceback
 import uuid
+from collections.abc import Callable
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime
+from typing import Any
 
 from barometer.aws import EMULATOR_ACCOUNT, EMULATOR_REGION
 from barometer.catalogue import FunctionSpec
@@ -76,7 +77,7 @@ class MetricSink:
         meta = doc.get("_aws") if isinstance(doc, dict) else None
         if not isinstance(meta, dict):
             return False
-        when = datetime.fromtimestamp(meta.get("Timestamp", time.time() * 1000) / 1000, timezone.utc)
+        when = datetime.fromtimestamp(meta.get("Timestamp", time.time() * 1000) / 1000, UTC)
         for directive in meta.get("CloudWatchMetrics", []):
             dimension_sets = directive.get("Dimensions") or [[]]
             for metric in directive.get("Metrics", []):
@@ -93,7 +94,7 @@ class MetricSink:
 
     def lambda_metric(self, function: str, name: str, value: float, unit: str) -> None:
         self.add("AWS/Lambda", {"MetricName": name, "Dimensions": [{"Name": "FunctionName", "Value": function}],
-                                "Timestamp": datetime.now(timezone.utc), "Value": float(value), "Unit": unit})
+                                "Timestamp": datetime.now(UTC), "Value": float(value), "Unit": unit})
 
 
 class _ThreadStdout:

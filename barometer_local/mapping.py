@@ -13,13 +13,13 @@ from __future__ import annotations
 import json
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
+from barometer.catalogue import MappingSpec
 from barometer_local.checkpoints import CheckpointStore
 from barometer_local.invoker import Invoker
 from barometer_local.sources import ShardReader
-from barometer.catalogue import MappingSpec
 
 RETRY_BACKOFF_S = (0.2, 0.5, 1.0, 2.0, 4.0)
 IDLE_POLL_S = 0.25
@@ -131,7 +131,7 @@ class ShardMapping:
             "requestContext": {"requestId": "local", "functionArn": self.invoker.spec.local_name,
                                "condition": condition, "approximateInvokeCount": self.attempts},
             "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": error},
-            "version": "1.0", "timestamp": datetime.now(timezone.utc).isoformat(),
+            "version": "1.0", "timestamp": datetime.now(UTC).isoformat(),
             info_key: {
                 "shardId": self.reader.shard_id, "startSequenceNumber": self._seq(first),
                 "endSequenceNumber": self._seq(last), "batchSize": len(batch_positions),

@@ -6,15 +6,16 @@ Local-only wiring that stands in for AWS features the emulator lacks is marked a
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from botocore.exceptions import ClientError
 
-from barometer_local.emulator import ACCOUNT, REGION
 from barometer import catalogue as r
 from barometer.aws import AwsTarget
 from barometer.lake import LAKE_SCHEMAS, PARTITION_COLUMN
+from barometer_local.emulator import ACCOUNT, REGION
 
 # Stand-ins for AWS features moto does not run (see docs/local-runtime.md).
 STAGING_PREFIX = "_staging/"  # moto's Firehose writes JSON here; the local delivery turns it into Parquet

@@ -16,10 +16,12 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from barometer import catalogue as r
+from barometer.aws import AwsTarget
 from barometer_local import provision as prov
 from barometer_local.checkpoints import CheckpointStore
 from barometer_local.firehose import ProcessedDelivery, RawDelivery
@@ -27,8 +29,6 @@ from barometer_local.invoker import Invoker, MetricSink
 from barometer_local.mailbox import Mailbox, NotifierPump
 from barometer_local.mapping import ShardMapping
 from barometer_local.sources import DynamoShardReader, KinesisShardReader
-from barometer import catalogue as r
-from barometer.aws import AwsTarget
 
 STREAM_AGE_IDLE_S = 30.0  # well inside the API's 2-minute freshness (lambdas/api/health.py LAG_FRESH)
 
@@ -71,7 +71,7 @@ class Runner:
         self.processed = ProcessedDelivery(self.s3, r.PROCESSED_BUCKET.local_name, options.flush_seconds)
         self.poller: Invoker | None = None
         self.next_poll = 0.0
-        self.stats = RunnerStats(started_at=datetime.now(timezone.utc).isoformat())
+        self.stats = RunnerStats(started_at=datetime.now(UTC).isoformat())
         self._stop = False
         self._sns_thread: threading.Thread | None = None
         self._sns_stop = threading.Event()
@@ -215,7 +215,7 @@ class Runner:
     def _poll(self) -> None:
         try:
             self.poller.invoke({"source": "barometer.local-scheduler",
-                                "time": datetime.now(timezone.utc).isoformat(timespec="seconds")})
+                                "time": datetime.now(UTC).isoformat(timespec="seconds")})
         except Exception as exc:
             print(f"[runner] poll failed: {exc}", file=sys.stderr)
 
@@ -234,7 +234,7 @@ class Runner:
                                      "buffered": sum(len(x.buffer) for x in self.raw)}
         consumers["firehose-processed"] = {"processed": self.processed.delivered}
         return {"pid": os.getpid(), "started_at": self.stats.started_at, "loops": self.stats.loops,
-                "updated_at": datetime.now(timezone.utc).isoformat(), "consumers": consumers}
+                "updated_at": datetime.now(UTC).isoformat(), "consumers": consumers}
 
     def write_status(self) -> None:
         from barometer_local.paths import write_json_atomic

@@ -11,11 +11,11 @@ from typing import Any, Self
 
 import pyarrow as pa
 
+from barometer.catalogue import GLUE_DATABASE
 from barometer_sql.lake import LakeLocation
 from barometer_sql.result import LakeQueryError, QueryResult
 from barometer_sql.rollups import render, rollup_spec
 from barometer_sql.schemas import arrow_schema, conform
-from barometer.catalogue import GLUE_DATABASE
 
 
 def _python(value: Any) -> Any:

@@ -15,12 +15,12 @@ from typing import Self
 import duckdb
 import pyarrow as pa
 
+from barometer.catalogue import GLUE_DATABASE
+from barometer.lake import LAKE_ID_COLUMN, LAKE_SCHEMAS, ROLLUP_PREFIX
 from barometer_sql.lake import LakeLocation, check_bucket, read_table
 from barometer_sql.result import LakeQueryError, QueryResult
 from barometer_sql.rollups import ROLLUPS, render, rollup_spec
 from barometer_sql.schemas import arrow_schema, conform, lake_schema
-from barometer.lake import LAKE_ID_COLUMN, LAKE_SCHEMAS, ROLLUP_PREFIX
-from barometer.catalogue import GLUE_DATABASE
 
 # Of several copies of a row keep the first delivered (copies are identical but for ingested_at).
 _COPY_ORDER = {"quotes": "ingested_at NULLS LAST, dt", "weather": "ingested_at NULLS LAST, dt", "alerts": "ts, dt"}

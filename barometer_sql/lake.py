@@ -13,11 +13,11 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from barometer_sql.result import LakeQueryError
-from barometer_sql.schemas import SchemaError, conform
-from barometer.lake import PARTITION_COLUMN, PROCESSED_PREFIX
 from barometer.aws import AwsTarget
 from barometer.aws.retry import MAX_ATTEMPTS
+from barometer.lake import PARTITION_COLUMN, PROCESSED_PREFIX
+from barometer_sql.result import LakeQueryError
+from barometer_sql.schemas import SchemaError, conform
 
 _PARTITION_DIR = re.compile(rf"/{PARTITION_COLUMN}=(\d{{4}}-\d{{2}}-\d{{2}})/")
 

@@ -11,9 +11,9 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
+from barometer.lake import PARTITION_COLUMN
 from barometer_sql.lake import LakeLocation
 from barometer_sql.result import LakeQueryError
-from barometer.lake import PARTITION_COLUMN
 
 PARTITION_FILE = "part-00000.parquet"
 

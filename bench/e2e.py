@@ -27,12 +27,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench import workload
 from barometer import catalogue as r
 from barometer.core.events import event_local_day, parse_event
 from barometer.core.records import metrics_item
 from barometer.core.timeutil import format_public
 from barometer.ddb import to_item
+from bench import workload
 
 BATCH = 500  # the API's largest batch
 WRITE_BATCH = 25  # BatchWriteItem's largest batch

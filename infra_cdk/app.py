@@ -16,6 +16,9 @@ from aws_cdk import Acknowledgment as CdkAcknowledgment
 from aws_cdk import App, Aspects, Tags, Validations
 from cdk_nag import AwsSolutionsChecks
 
+from barometer.catalogue import PROJECT
+from barometer.config import parse_settings
+from barometer.settings import load_raw_config
 from infra_cdk.checks.checkov_skips import ApplyCheckovSkips
 from infra_cdk.nag import acknowledge_findings
 from infra_cdk.profiles import CONTEXT_KEY, DEFAULT_PROFILE, PROFILES, ProfileError
@@ -23,10 +26,14 @@ from infra_cdk.replica import ReplicaStack
 from infra_cdk.stacks.delivery import DeliveryStack
 from infra_cdk.stacks.root import BarometerStack
 from infra_cdk.targets import CONTEXT_KEY as TARGET_KEY
-from infra_cdk.targets import MINISTACK, TargetError, check_left_out, leave_out_unsupported, target_name, target_of
-from barometer.config import parse_settings
-from barometer.catalogue import PROJECT
-from barometer.settings import load_raw_config
+from infra_cdk.targets import (
+    MINISTACK,
+    TargetError,
+    check_left_out,
+    leave_out_unsupported,
+    target_name,
+    target_of,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 ROOT_STACK = "Barometer"

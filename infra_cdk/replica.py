@@ -9,9 +9,9 @@ from aws_cdk import Aws, RemovalPolicy, Stack
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from barometer.catalogue import BUCKETS, PROJECT
 from infra_cdk.constructs.encryption import customer_managed_key
 from infra_cdk.constructs.secure_bucket import access_log_bucket, secure_bucket
-from barometer.catalogue import BUCKETS, PROJECT
 
 
 def replica_key_alias() -> str:

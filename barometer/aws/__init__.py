@@ -12,7 +12,7 @@ on first use, never at import) and `resource_name(env_var)`.
 from __future__ import annotations
 
 import os
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 from barometer.aws.emulator import EMULATOR_ACCOUNT, EMULATOR_CREDENTIALS, EMULATOR_REGION, Credentials
@@ -26,7 +26,7 @@ __all__ = ["EMULATOR_ACCOUNT", "EMULATOR_CREDENTIALS", "EMULATOR_REGION", "HOME_
            "retry_partial", "state_dir"]
 
 
-@lru_cache(maxsize=None)
+@cache
 def client(service: str) -> Any:
     """A client for the target the environment names (BAROMETER_AWS_ENDPOINT, AWS_REGION)."""
     return AwsTarget.from_environment().client(service)

@@ -11,8 +11,9 @@ Two layers, never stacked on the same failure:
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 # Attempts of one call, the first included (the former `max_attempts: 5` counted retries: the same 6).
 # Standard mode retries throttling, 5xx and connection errors with jittered exponential backoff.

@@ -19,8 +19,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from barometer.aws.emulator import (EMULATOR_ACCOUNT, EMULATOR_CREDENTIALS, EMULATOR_REGION, Credentials,
-                                    shell_has_credentials)
+from barometer.aws.emulator import (
+    EMULATOR_ACCOUNT,
+    EMULATOR_CREDENTIALS,
+    EMULATOR_REGION,
+    Credentials,
+    shell_has_credentials,
+)
 from barometer.aws.home import platform_file
 from barometer.aws.retry import CONNECT_TIMEOUT_S, READ_TIMEOUT_S, client_config
 from barometer.catalogue import ENDPOINT_ENV
@@ -43,19 +48,19 @@ class AwsTarget:
     credentials: Credentials | None = None
 
     @classmethod
-    def at(cls, endpoint: str | None, region: str | None = None) -> "AwsTarget":
+    def at(cls, endpoint: str | None, region: str | None = None) -> AwsTarget:
         """AWS itself (endpoint None) or an emulator; dummy credentials only when the shell has none."""
         credentials = EMULATOR_CREDENTIALS if endpoint and not shell_has_credentials() else None
         return cls(endpoint or None, resolve_region(region), credentials)
 
     @classmethod
-    def emulator(cls, endpoint: str, region: str = EMULATOR_REGION) -> "AwsTarget":
+    def emulator(cls, endpoint: str, region: str = EMULATOR_REGION) -> AwsTarget:
         """An emulator the caller runs: signed with the emulator's credentials whatever the shell holds,
         so a stale profile never gets in the way and ARNs carry EMULATOR_ACCOUNT."""
         return cls(endpoint, region, EMULATOR_CREDENTIALS)
 
     @classmethod
-    def from_environment(cls) -> "AwsTarget":
+    def from_environment(cls) -> AwsTarget:
         """As a Lambda handler sees it: BAROMETER_AWS_ENDPOINT (unset on AWS) and the region variables."""
         return cls.at(os.environ.get(ENDPOINT_ENV) or None)
 

@@ -24,5 +24,5 @@ class ValidationError(ValueError):
         super().__init__("; ".join(str(e) for e in errors))
 
     @classmethod
-    def single(cls, field: str, message: str) -> "ValidationError":
+    def single(cls, field: str, message: str) -> ValidationError:
         return cls([FieldError(field, message)])

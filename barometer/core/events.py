@@ -20,10 +20,20 @@ from barometer.core.errors import FieldError, ValidationError
 from barometer.core.numbers import MAX_MAGNITUDE, MIN_MAGNITUDE
 from barometer.core.timeutil import EPOCH as _MIN_TS
 from barometer.core.timeutil import (
-    TimestampError, format_fixed, format_public, local_day_of_epoch_us, parse_rfc3339,
+    TimestampError,
+    format_fixed,
+    format_public,
+    local_day_of_epoch_us,
+    parse_rfc3339,
 )
 from barometer.core.vocabulary import (
-    KEY_FIELD, KIND_FIELDS, KINDS, QUOTE, VALUE_FIELD, WEATHER, WEATHER_METRIC_SPECS,
+    KEY_FIELD,
+    KIND_FIELDS,
+    KINDS,
+    QUOTE,
+    VALUE_FIELD,
+    WEATHER,
+    WEATHER_METRIC_SPECS,
 )
 from barometer.lake import item_pk, metrics_sk
 
@@ -78,7 +88,7 @@ def decode_json(text: str | bytes) -> Any:
 class Event:
     """A validated, normalised event. `fields` holds the contract fields other than the envelope."""
 
-    __slots__ = ("kind", "key", "ts", "epoch_us", "event_id", "value", "fields", "source", "pk")
+    __slots__ = ("epoch_us", "event_id", "fields", "key", "kind", "pk", "source", "ts", "value")
 
     def __init__(self, kind: str, key: str, ts: datetime, event_id: str, value: float,
                  fields: dict[str, Any], source: str | None):

@@ -9,10 +9,11 @@ never less than the documented estimate, so a size computed here is an upper bou
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 
-def number_size(value: int | float) -> int:
+def number_size(value: float) -> int:
     text = repr(value) if isinstance(value, float) else str(value)
     negative = text.startswith("-")
     mantissa, _, exponent = text.lstrip("-").lower().partition("e")

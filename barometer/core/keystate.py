@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import hashlib
 import struct
+from collections.abc import Iterable, Sequence
 from enum import Enum
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from barometer.config import Window
 from barometer.core.events import Event
@@ -77,8 +78,21 @@ class Applied:
 
 
 class KeyState:
-    __slots__ = ("kind", "key", "pk", "windows", "latest", "latest_day", "closes", "applied_seq", "events",
-                 "version", "unseeded", "_previous", "_one_pass")
+    __slots__ = (
+        "_one_pass",
+        "_previous",
+        "applied_seq",
+        "closes",
+        "events",
+        "key",
+        "kind",
+        "latest",
+        "latest_day",
+        "pk",
+        "unseeded",
+        "version",
+        "windows",
+    )
 
     def __init__(self, kind: str, key: str, windows: Sequence[Window]):
         self.kind, self.key, self.pk = kind, key, item_pk(kind, key)
@@ -111,8 +125,7 @@ class KeyState:
 
     def skip(self, seq: int) -> None:
         """A DUPLICATE record: its position counts as applied (it wrote nothing, so no item has its seq)."""
-        if seq > self.applied_seq:
-            self.applied_seq = seq
+        self.applied_seq = max(self.applied_seq, seq)
 
     # -- applying --------------------------------------------------------------------------------
     def apply(self, event: Event, local_day: str, seq: int, departures: DepartureCache) -> Applied:

@@ -19,7 +19,7 @@ MAX_MAGNITUDE = 1e126  # the first magnitude it does not
 MAX_DIGITS = 38
 
 
-def storable(value: int | float) -> bool:
+def storable(value: float) -> bool:
     """True when DynamoDB stores `value` as a number exactly as barometer/ddb.py writes it."""
     if isinstance(value, bool):
         return True

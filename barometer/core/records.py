@@ -4,10 +4,10 @@ from __future__ import annotations
 from typing import Any
 
 from barometer.core.events import Event
-from barometer.core.vocabulary import KEY_FIELD, KIND_FIELDS
-from barometer.lake import KIND_TO_TABLE, PARTITION_COLUMN, columns
 from barometer.core.rules import Alert
 from barometer.core.timeutil import format_fixed, format_public, parse_rfc3339
+from barometer.core.vocabulary import KEY_FIELD, KIND_FIELDS
+from barometer.lake import KIND_TO_TABLE, PARTITION_COLUMN, columns
 
 
 def metrics_item(event: Event, local_day: str, ingested_at: str, seq: int | None = None) -> dict[str, Any]:

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import operator
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 
 from barometer.config import MARKET_DROP_RULE, Settings, WeatherRule
 from barometer.core.timeutil import format_public

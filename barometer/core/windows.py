@@ -13,7 +13,8 @@ current batch's items (written before they are applied) and those of a crashed a
 from __future__ import annotations
 
 from bisect import bisect_left
-from typing import Protocol, Sequence
+from collections.abc import Sequence
+from typing import Protocol
 
 from barometer.core.timeutil import from_epoch_us
 from barometer.lake import metrics_sk, sk_after_instant
@@ -30,7 +31,7 @@ class DepartureError(RuntimeError):
 class WindowSum:
     """The running sum and count of one configured window (the part of the key state that is stored)."""
 
-    __slots__ = ("name", "us", "total", "comp", "count")
+    __slots__ = ("comp", "count", "name", "total", "us")
 
     def __init__(self, name: str, us: int, total: float = 0.0, comp: float = 0.0, count: int = 0):
         self.name, self.us, self.total, self.comp, self.count = name, us, total, comp, count
@@ -93,7 +94,7 @@ class _Run:
     """The cached MetricsTable items of one window from its lower edge on: `entries[head:]`, every item
     with edge < epoch_us and (epoch_us, event_id) <= hi; `tail`: every item after the edge (hi unbounded)."""
 
-    __slots__ = ("edge", "entries", "head", "hi_us", "hi_id", "tail")
+    __slots__ = ("edge", "entries", "head", "hi_id", "hi_us", "tail")
 
     def __init__(self, edge: int, tail: bool):
         self.edge = edge

@@ -16,9 +16,9 @@ import importlib.metadata
 import shutil
 import tempfile
 import tomllib
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SHIPPED_PACKAGES = ("lambdas", "barometer")

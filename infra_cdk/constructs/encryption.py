@@ -8,7 +8,6 @@ from constructs import Construct
 
 from barometer.catalogue import PROJECT
 
-
 # What a service needs of the key of an encrypted SNS topic it publishes to (SNS encrypts with a data key
 # asked for with the publisher's credentials), or of a bucket it delivers objects to.
 PUBLISH_TO_ENCRYPTED_TOPIC = ("kms:Decrypt", "kms:GenerateDataKey*")

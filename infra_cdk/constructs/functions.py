@@ -8,7 +8,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import jsii
-
 from aws_cdk import Aws, CfnMapping, Duration, Fn, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ec2 as ec2
@@ -24,11 +23,11 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from barometer.catalogue import CATALOGUE, CONFIG_JSON_ENV, Access, FunctionSpec, MappingSpec
 from infra_cdk.constructs.access import AccessError, actions_for
 from infra_cdk.constructs.code_asset import lambda_source_dir
 from infra_cdk.constructs.lake import LakeDeliveryStream
 from infra_cdk.targets import MINISTACK, local_powertools_layer, target_of
-from barometer.catalogue import CATALOGUE, CONFIG_JSON_ENV, Access, FunctionSpec, MappingSpec
 
 RUNTIME = lambda_.Runtime.PYTHON_3_12
 # Powertools for AWS Lambda (Python) v3, public layer published by AWS in account 017000801446.

@@ -11,8 +11,8 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from barometer.lake import LAKE_SCHEMAS, PARTITION_COLUMN
 from barometer.catalogue import DeliveryStreamSpec
+from barometer.lake import LAKE_SCHEMAS, PARTITION_COLUMN
 
 PARQUET_SERDE = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
 PARQUET_INPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"

@@ -14,8 +14,6 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from infra_cdk.constructs.messaging import catalogue_queue, catalogue_topic, subscribe_sensor_queue
-from infra_cdk.parameters import EstateParameters, has_value
 from barometer.catalogue import (
     API_FUNCTION,
     EVENTS_DLQ,
@@ -29,6 +27,8 @@ from barometer.catalogue import (
     STREAM_FAILURES_DLQ,
     TOPICS,
 )
+from infra_cdk.constructs.messaging import catalogue_queue, catalogue_topic, subscribe_sensor_queue
+from infra_cdk.parameters import EstateParameters, has_value
 
 # Topic -> the AWS services that publish to it -> the aws:SourceArn pattern of the publishers (Fn::Sub
 # syntax; None: the service's source ARN is not documented, aws:SourceAccount alone).

@@ -15,11 +15,11 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from barometer.catalogue import GLUE_DATABASE, PROJECT
+from barometer.lake import LAKE_TABLES, PROCESSED_PREFIX
 from infra_cdk.constructs.lake import lake_table
 from infra_cdk.constructs.secure_bucket import secure_bucket
 from infra_cdk.parameters import EstateParameters, condition
-from barometer.catalogue import GLUE_DATABASE, PROJECT
-from barometer.lake import LAKE_TABLES, PROCESSED_PREFIX
 
 ROLLUP_SQL_DIR = Path(__file__).resolve().parents[2] / "barometer_sql" / "sql"
 WORKGROUP = PROJECT

@@ -7,8 +7,8 @@ from aws_cdk import aws_ce as ce
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from infra_cdk.parameters import EstateParameters
 from barometer.catalogue import PROJECT
+from infra_cdk.parameters import EstateParameters
 
 ANOMALY_THRESHOLD_USD = 10
 

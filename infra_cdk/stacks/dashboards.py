@@ -11,9 +11,9 @@ from aws_cdk import aws_quicksight as quicksight
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra_cdk.parameters import EstateParameters, all_of, condition, has_value
-from barometer.lake import LAKE_SCHEMAS
 from barometer.catalogue import GLUE_DATABASE, LATEST_TABLE, PROJECT
+from barometer.lake import LAKE_SCHEMAS
+from infra_cdk.parameters import EstateParameters, all_of, condition, has_value
 
 PERIOD = Duration.minutes(1)
 QUICKSIGHT_TABLES = ("quotes", "weather", "alerts")

@@ -8,9 +8,9 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
+from barometer.catalogue import LATEST_TABLE, PROJECT, TABLES
 from infra_cdk.constructs.tables import catalogue_table
 from infra_cdk.parameters import EstateParameters, condition
-from barometer.catalogue import LATEST_TABLE, PROJECT, TABLES
 
 
 class DatastoresStack(NestedStack):

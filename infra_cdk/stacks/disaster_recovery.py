@@ -16,8 +16,8 @@ from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from infra_cdk.parameters import EstateParameters, all_of, condition, has_value
 from barometer.catalogue import PROJECT
+from infra_cdk.parameters import EstateParameters, all_of, condition, has_value
 
 HEALTH_PATH = "health"
 BACKUP_POLICIES = ("AWSBackupServiceRolePolicyForBackup", "AWSBackupServiceRolePolicyForRestores",

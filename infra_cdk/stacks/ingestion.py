@@ -20,10 +20,6 @@ from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
-from infra_cdk.constructs.functions import CatalogueFunction, FunctionPlacement, ResourceIndex
-from infra_cdk.constructs.messaging import catalogue_queue
-from infra_cdk.parameters import EstateParameters, condition
-from infra_cdk.stacks.alerting import API_NAME, API_STAGE
 from barometer.catalogue import (
     API_FUNCTION,
     EVENTS_DLQ,
@@ -33,6 +29,10 @@ from barometer.catalogue import (
     PROJECT,
     STREAM_FAILURES_DLQ,
 )
+from infra_cdk.constructs.functions import CatalogueFunction, FunctionPlacement, ResourceIndex
+from infra_cdk.constructs.messaging import catalogue_queue
+from infra_cdk.parameters import EstateParameters, condition
+from infra_cdk.stacks.alerting import API_NAME, API_STAGE
 
 RESOURCE_SERVER = "barometer"
 WRITE_SCOPE = "events.write"

@@ -8,8 +8,6 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
-from infra_cdk.constructs.functions import CatalogueFunction, FunctionPlacement, QueueDestination, ResourceIndex
-from infra_cdk.constructs.lake import LakeDeliveryStream
 from barometer.catalogue import (
     NOTIFIER_FUNCTION,
     NOTIFY_DLQ,
@@ -17,6 +15,13 @@ from barometer.catalogue import (
     PROCESSOR_FUNCTION,
     RAW_DELIVERY,
 )
+from infra_cdk.constructs.functions import (
+    CatalogueFunction,
+    FunctionPlacement,
+    QueueDestination,
+    ResourceIndex,
+)
+from infra_cdk.constructs.lake import LakeDeliveryStream
 
 NOTIFIER_ASYNC_RETRIES = 2
 

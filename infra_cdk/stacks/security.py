@@ -11,6 +11,8 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_securityhub as securityhub
 from constructs import Construct
 
+from barometer.catalogue import PROVIDER_KEYS_SECRET, SECRETS, SLACK_WEBHOOK_SECRET
+from barometer.secrets import slack_webhook_placeholder
 from infra_cdk.constructs.encryption import (
     DELIVER_TO_ENCRYPTED_BUCKET,
     PUBLISH_TO_ENCRYPTED_TOPIC,
@@ -19,8 +21,6 @@ from infra_cdk.constructs.encryption import (
 )
 from infra_cdk.constructs.secure_bucket import access_log_bucket, secure_bucket
 from infra_cdk.parameters import EstateParameters, condition, has_value
-from barometer.catalogue import PROVIDER_KEYS_SECRET, SECRETS, SLACK_WEBHOOK_SECRET
-from barometer.secrets import slack_webhook_placeholder
 
 # Services that publish to the messaging key's topics -> whether their KMS requests carry aws:SourceAccount
 # (see encryption.allow_service). Budgets documents the condition; CloudWatch alarms and Cost Anomaly

@@ -7,10 +7,10 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from barometer.catalogue import PROCESSED_BUCKET, RAW_BUCKET
 from infra_cdk.constructs.secure_bucket import access_log_bucket, secure_bucket
 from infra_cdk.parameters import EstateParameters, condition
 from infra_cdk.replica import replica_bucket_name, replica_key_alias
-from barometer.catalogue import PROCESSED_BUCKET, RAW_BUCKET
 
 
 class StorageStack(NestedStack):

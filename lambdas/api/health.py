@@ -10,7 +10,7 @@ went idle. Each figure comes with its status (ok, warn, fail) and the thresholds
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -67,7 +67,7 @@ def _total(points: list[tuple[datetime, float]]) -> int:
     return int(sum(v for _, v in points))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _queue_url(env_var: str) -> str:
     return client("sqs").get_queue_url(QueueName=resource_name(env_var))["QueueUrl"]
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 import base64
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 
 class HttpError(Exception):
@@ -29,7 +30,7 @@ class Request:
     params: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def from_event(cls, event: dict[str, Any]) -> "Request":
+    def from_event(cls, event: dict[str, Any]) -> Request:
         body = event.get("body")
         if body is not None and event.get("isBase64Encoded"):
             body = base64.b64decode(body).decode("utf-8", "replace")

@@ -1,7 +1,8 @@
 """The API's read-store port on DynamoDB: latest state, series, alerts (items as plain dicts)."""
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from botocore.exceptions import ClientError
 

@@ -10,14 +10,14 @@ without Dagster.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 
-from lambdas.api.http import HttpError
 from barometer import catalogue as r
 from barometer.aws import resource_name
 from barometer.core.vocabulary import KEY_FIELD, QUOTE, WEATHER
 from barometer.lake import extract_key
+from lambdas.api.http import HttpError
 
 KEY_COLUMN = {"daily_ohlc": KEY_FIELD[QUOTE], "daily_weather": KEY_FIELD[WEATHER]}
 MAX_DAYS = 366
@@ -58,7 +58,7 @@ def read_rollup(source: RollupSource, name: str, key: str | None, start: str | N
     """The rows of rollup `name` from `source` for days start..end (default: the 30 days before today), by key."""
     if name not in KEY_COLUMN:
         raise HttpError(404, f"unknown rollup: {name[:40]} (daily_ohlc or daily_weather)")
-    today = datetime.now(timezone.utc).date()
+    today = datetime.now(UTC).date()
     last = _day(end, "to", today)
     first = _day(start, "from", last - timedelta(days=30))
     if first > last:

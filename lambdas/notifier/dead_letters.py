@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
+from barometer.aws import client, resource_name
 from barometer.catalogue import NOTIFY_DLQ
 from lambdas.notifier.errors import NotifierError
-from barometer.aws import client, resource_name
 
 SOURCE = "notifier"
 _MAX_BODY_CHARS = 200_000  # SQS takes 256 KiB; keep room for the envelope

@@ -26,11 +26,11 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
+from barometer.aws import client, resource_name
 from barometer.catalogue import ALERTS_TABLE
 from barometer.core.timeutil import TimestampError, parse_rfc3339
 from barometer.lake import alert_sk, alert_ts_key, item_pk
 from lambdas.notifier.errors import NotifierError
-from barometer.aws import client, resource_name
 
 LEASE_S = 60  # longer than one post (5 s timeout) and than the function's 30 s timeout
 # AlertsTable attributes (docs/contracts.md) copied onto an item that the rules engine did not write.

@@ -15,10 +15,10 @@ import time
 import urllib.error
 import urllib.request
 
+from barometer.aws import client, resource_name
 from barometer.catalogue import SLACK_WEBHOOK_SECRET
 from barometer.secrets import SLACK_NOT_CONFIGURED_REASON, is_slack_placeholder
 from lambdas.notifier.errors import NotifierError, OutcomeUnknownError, WebhookNotConfiguredError
-from barometer.aws import client, resource_name
 
 SECRET_TTL_S = 60.0
 POST_TIMEOUT_S = 5.0

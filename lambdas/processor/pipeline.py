@@ -30,7 +30,12 @@ from barometer.core.windows import DepartureCache, DepartureError
 from barometer.settings import get_settings
 from lambdas.processor.alerts import EXISTED, PUBLISHED, raise_alert
 from lambdas.processor.errors import (
-    AlertStoreError, PublishError, SinkError, StateConflictError, StoreError, UnstorableError,
+    AlertStoreError,
+    PublishError,
+    SinkError,
+    StateConflictError,
+    StoreError,
+    UnstorableError,
 )
 from lambdas.processor.outcomes import Accepted, Rejection
 from lambdas.processor.pool import run_all

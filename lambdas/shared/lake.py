@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import json
-from functools import lru_cache
-from typing import Any, Sequence
+from collections.abc import Sequence
+from functools import cache
+from typing import Any
 
 from barometer import catalogue
 from barometer.aws import PARTIAL_RETRY, BatchCallError, client, resource_name, retry_partial
@@ -13,7 +14,7 @@ from lambdas.shared.errors import SinkError
 FIREHOSE_BATCH_MAX = 500
 
 
-@lru_cache(maxsize=None)
+@cache
 def _delivery_stream(table: str) -> str:
     return resource_name(catalogue.delivery_for_table(table).env_var)
 

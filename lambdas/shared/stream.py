@@ -1,12 +1,13 @@
 """Kinesis adapter: put events on the events stream (API and poller share it)."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
-from barometer.catalogue import EVENTS_STREAM
 from barometer.aws import BatchCallError, client, resource_name, retry_partial
 from barometer.aws.retry import rejected_records
+from barometer.catalogue import EVENTS_STREAM
 
 MAX_RECORDS_PER_CALL = 500
 

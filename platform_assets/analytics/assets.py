@@ -15,7 +15,13 @@ from barometer_sql.rollups import ROLLUPS, RollupSpec, utc_partitions
 from barometer_sql.store import replace_partition
 from platform_assets.lake import lake_asset_key
 from platform_assets.lake.catalog import ensure_table, register_partition
-from platform_assets.partitions import LAKE_POOL, LOCAL_DAY_TO_UTC_DAYS, SINGLE_RUN, beta_parameters, local_days
+from platform_assets.partitions import (
+    LAKE_POOL,
+    LOCAL_DAY_TO_UTC_DAYS,
+    SINGLE_RUN,
+    beta_parameters,
+    local_days,
+)
 from platform_assets.resources import BarometerResource
 
 GROUP = "analytics"

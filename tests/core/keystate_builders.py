@@ -5,7 +5,7 @@ import base64
 import json
 import math
 from bisect import bisect_left, bisect_right
-from typing import Sequence
+from collections.abc import Sequence
 
 from core_builders import utc_from_us
 
@@ -13,7 +13,15 @@ from barometer import ddb
 from barometer.config import Window
 from barometer.core.events import Event
 from barometer.core.keystate import (
-    CLOSES_KEPT, Applied, KeyState, Verdict, classify_batch, close_tiebreak, from_item, resolve_lookup, to_item,
+    CLOSES_KEPT,
+    Applied,
+    KeyState,
+    Verdict,
+    classify_batch,
+    close_tiebreak,
+    from_item,
+    resolve_lookup,
+    to_item,
 )
 from barometer.core.timeutil import local_day
 from barometer.core.windows import DepartureCache

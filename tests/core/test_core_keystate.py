@@ -10,7 +10,14 @@ from keystate_builders import WINDOWS, Consumer, FakeMetrics, Reference, close_e
 
 from barometer.config import Window
 from barometer.core.keystate import (
-    KeyState, Verdict, classify_batch, close_tiebreak, from_item, resolve_lookup, to_item, unpack_state,
+    KeyState,
+    Verdict,
+    classify_batch,
+    close_tiebreak,
+    from_item,
+    resolve_lookup,
+    to_item,
+    unpack_state,
 )
 from barometer.core.windows import WindowSum, departure_sk_bounds
 
@@ -309,8 +316,9 @@ def test_the_previous_close_is_the_last_price_of_the_previous_new_york_day():
 
 
 def test_weather_keeps_no_closes():
-    from barometer.core.events import Event
     from core_builders import utc_from_us
+
+    from barometer.core.events import Event
     consumer = Consumer(kind="weather", key="Seattle")
     event = Event("weather", "Seattle", utc_from_us(T0), "w1", 3.0, {"temp_c": 3.0}, "sim")
     applied = consumer.run([(event, 1)])

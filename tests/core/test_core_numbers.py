@@ -5,7 +5,8 @@ from decimal import Decimal
 
 import pytest
 from core_builders import epoch_us, utc_from_us
-from hypothesis import HealthCheck, given, settings as hyp_settings
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 from keystate_builders import WINDOWS, Consumer, quote
 

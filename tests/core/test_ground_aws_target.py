@@ -6,8 +6,14 @@ import json
 import pytest
 
 from barometer import aws
-from barometer.aws import (EMULATOR_ACCOUNT, EMULATOR_CREDENTIALS, AwsTarget, AwsTargetError, resolve_target,
-                           state_dir)
+from barometer.aws import (
+    EMULATOR_ACCOUNT,
+    EMULATOR_CREDENTIALS,
+    AwsTarget,
+    AwsTargetError,
+    resolve_target,
+    state_dir,
+)
 from barometer.aws.home import REPO_ROOT
 from barometer.aws.retry import MAX_ATTEMPTS
 from barometer.catalogue import CATALOGUE, MARKET_TOPIC

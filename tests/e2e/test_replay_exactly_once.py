@@ -13,22 +13,22 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from barometer import catalogue as r
 from barometer_local.emulator import Emulator
 from barometer_local.paths import read_json
 from barometer_local.provision import provision
 from barometer_local.runner import local_environment
 from barometer_local.webhook import WebhookReceiver
-from barometer import catalogue as r
 from lambdas.shared.stream import StreamRecord, put_records
 
 pytestmark = [pytest.mark.emulator, pytest.mark.slow]
 
-DAY1 = datetime(2026, 11, 16, 14, 30, tzinfo=timezone.utc)  # Monday 09:30 New York
+DAY1 = datetime(2026, 11, 16, 14, 30, tzinfo=UTC)  # Monday 09:30 New York
 DAY2 = DAY1 + timedelta(days=1)
 MINUTES_PER_DAY = 390  # one quote a minute through a trading session
 DROPPING = {"DRP1", "DRP2", "DRP3"}  # fall 12% below the day-1 close on day 2

@@ -24,11 +24,10 @@ from barometer.catalogue import (
     SLACK_WEBHOOK_SECRET,
     FunctionSpec,
 )
+from infra.test_infra_functions import HOMES, _actions, _function, _role_statements
 from infra_cdk.constructs.access import ACTIONS, AccessError, actions_for
 from infra_cdk.constructs.code_asset import import_closure
 from infra_cdk.constructs.functions import ON_FAILURE_KEY_ACTIONS, ON_FAILURE_QUEUE_ACTIONS
-
-from infra.test_infra_functions import HOMES, _actions, _function, _role_statements
 
 pytestmark = pytest.mark.infra
 

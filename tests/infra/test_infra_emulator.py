@@ -12,10 +12,6 @@ import json
 import boto3
 import pytest
 
-from barometer_local.emulator import ACCOUNT
-from infra.conftest import REPLICA_STACK, ROOT_STACK
-from infra.emulator_deploy import AssemblyDeployer, DeployedStack, modeled_types
-from infra_cdk.stacks.root import NESTED_STACKS
 from barometer.catalogue import (
     CATALOGUE,
     EVENTS_STREAM,
@@ -25,6 +21,10 @@ from barometer.catalogue import (
     TABLES,
     TOPICS,
 )
+from barometer_local.emulator import ACCOUNT
+from infra.conftest import REPLICA_STACK, ROOT_STACK
+from infra.emulator_deploy import AssemblyDeployer, DeployedStack, modeled_types
+from infra_cdk.stacks.root import NESTED_STACKS
 
 pytestmark = [pytest.mark.infra, pytest.mark.emulator]
 REGION = "eu-west-1"

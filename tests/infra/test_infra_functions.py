@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from barometer.config import parse_settings
 from barometer.catalogue import (
     ALERTS_TABLE,
     CATALOGUE,
@@ -25,6 +24,7 @@ from barometer.catalogue import (
     STREAM_FAILURES_DLQ,
     WEATHER_TOPIC,
 )
+from barometer.config import parse_settings
 from barometer.settings import load_raw_config
 
 pytestmark = pytest.mark.infra

@@ -30,7 +30,6 @@ from barometer.catalogue import (
     WEATHER_TOPIC,
 )
 from barometer_local.server import proxy_event
-
 from infra.packaged_runtime import Cloud, aws_client, provision_cloud, stream_batches
 from infra.test_infra_functions import _function
 

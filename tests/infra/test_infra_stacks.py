@@ -9,12 +9,6 @@ from datetime import UTC, datetime
 
 import pytest
 
-from infra_cdk.parameters import TOGGLES
-from infra_cdk.stacks.root import NESTED_STACKS
-from barometer.config import parse_settings
-from barometer.lake import LAKE_SCHEMAS, PARTITION_COLUMN
-from barometer.settings import load_raw_config
-from lambdas.poller.poll import parse_request
 from barometer.catalogue import (
     API_FUNCTION,
     EVENTS_STREAM,
@@ -32,6 +26,12 @@ from barometer.catalogue import (
     TABLES,
     TOPICS,
 )
+from barometer.config import parse_settings
+from barometer.lake import LAKE_SCHEMAS, PARTITION_COLUMN
+from barometer.settings import load_raw_config
+from infra_cdk.parameters import TOGGLES
+from infra_cdk.stacks.root import NESTED_STACKS
+from lambdas.poller.poll import parse_request
 
 pytestmark = pytest.mark.infra
 
@@ -95,8 +95,8 @@ def test_security_secrets_use_the_secrets_key_and_rotate_when_a_rotation_functio
 
 def test_secrets_start_with_values_the_functions_recognise_as_not_filled_in(synthesized):
     from barometer.secrets import SLACK_NOT_CONFIGURED_REASON, is_slack_placeholder
-    from lambdas.notifier.slack import _url_from_secret
     from lambdas.notifier.errors import WebhookNotConfiguredError
+    from lambdas.notifier.slack import _url_from_secret
 
     secrets = {s["Properties"]["Name"]: s["Properties"]
                for s in synthesized.resources("Security", "AWS::SecretsManager::Secret").values()}

@@ -18,9 +18,9 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
+from barometer.settings import DEFAULT_CONFIG_PATH
 from barometer_local.auth import READ_SCOPE, WRITE_SCOPE, issue_token
 from barometer_local.client import ApiClient
-from barometer.settings import DEFAULT_CONFIG_PATH
 
 pytestmark = pytest.mark.emulator
 

@@ -11,11 +11,11 @@ from pathlib import Path
 import boto3
 import pytest
 
+from barometer.catalogue import ALERTS_TABLE, MARKET_TOPIC, NOTIFY_DLQ, SLACK_WEBHOOK_SECRET, WEATHER_TOPIC
+from barometer.core.notifications import alert_subject, alert_text, slack_payload
 from barometer_local import mailbox as mailbox_module
 from barometer_local.mailbox import EnvelopeError, Mailbox, NotifierPump, parse_envelope, sns_lambda_event
 from barometer_local.webhook import WebhookReceiver
-from barometer.core.notifications import alert_subject, alert_text, slack_payload
-from barometer.catalogue import ALERTS_TABLE, MARKET_TOPIC, NOTIFY_DLQ, SLACK_WEBHOOK_SECRET, WEATHER_TOPIC
 from lambdas.notifier import slack
 from lambdas.notifier.dead_letters import queue_url as dlq_url_cache
 from lambdas.notifier.handler import lambda_handler

@@ -43,7 +43,8 @@ def wait_for(predicate, what: str, timeout_s: float = 60.0):
 @pytest.fixture
 def platform(tmp_path, monkeypatch):
     """An emulator of its own, provisioned, and a runner running forever on a thread."""
-    from lambdas.notifier import handler as notifier, slack
+    from lambdas.notifier import handler as notifier
+    from lambdas.notifier import slack
 
     with Emulator.start() as emulator, WebhookReceiver(tmp_path / "webhook") as receiver:
         for key, value in local_environment(emulator.url).items():

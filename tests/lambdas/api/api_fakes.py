@@ -7,8 +7,9 @@ next call passes back as its `ExclusiveStartKey`.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 from barometer_local.server import proxy_event
 from lambdas.api.errors import ReadError

@@ -5,7 +5,7 @@ import json
 from datetime import date
 
 import pytest
-from api_fakes import Fakes, FakeRollups, FakeStore
+from api_fakes import FakeRollups, Fakes, FakeStore
 
 from barometer_local.server import proxy_event
 from lambdas.api import handler

@@ -9,13 +9,13 @@ import boto3
 import pytest
 from notifier_fakes import load_event, sns_event
 
-from barometer_local.webhook import WebhookReceiver
-from barometer.core.notifications import slack_payload
 from barometer.catalogue import ALERTS_TABLE, NOTIFY_DLQ, SLACK_WEBHOOK_SECRET
+from barometer.core.notifications import slack_payload
 from barometer.core.timeutil import parse_rfc3339
 from barometer.lake import alert_ts_key
-from lambdas.notifier import slack
 from barometer.secrets import slack_webhook_placeholder
+from barometer_local.webhook import WebhookReceiver
+from lambdas.notifier import slack
 from lambdas.notifier.dead_letters import DeadLetters, queue_url
 from lambdas.notifier.errors import NotifierError
 from lambdas.notifier.handler import Ports, lambda_handler

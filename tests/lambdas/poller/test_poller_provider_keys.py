@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import pytest
 from poller_fakes import ReplayTransport, recorded
 
-from barometer.config import SymbolRef
 from barometer.catalogue import PROVIDER_KEYS_SECRET
+from barometer.config import SymbolRef
 from lambdas.poller import provider_keys
 from lambdas.poller.finnhub import FinnhubError, FinnhubMarket
 from lambdas.poller.provider_keys import ProviderKeyError, provider_key

@@ -44,7 +44,7 @@ def sleeps(monkeypatch):
 
 @pytest.fixture
 def kinesis(monkeypatch):
-    import lambdas.shared.stream as stream
+    from lambdas.shared import stream
 
     monkeypatch.setenv(catalogue.EVENTS_STREAM.env_var, "events")
 
@@ -91,7 +91,7 @@ def test_kinesis_whole_call_error_is_raised_without_another_call(kinesis, sleeps
 
 @pytest.fixture
 def firehose(monkeypatch):
-    import lambdas.shared.lake as lake
+    from lambdas.shared import lake
 
     spec = catalogue.delivery_for_table("quotes")
     monkeypatch.setenv(spec.env_var, spec.local_name)
@@ -130,7 +130,7 @@ def test_firehose_whole_call_error_fails_the_pending_records_once(firehose, slee
 
 @pytest.fixture
 def dynamodb(monkeypatch):
-    import lambdas.processor.tables as tables
+    from lambdas.processor import tables
 
     monkeypatch.setenv(catalogue.METRICS_TABLE.env_var, "metrics")
 

@@ -8,6 +8,8 @@ Scenarios (each on its own symbols, one key per client, unique event ids):
   load             K clients post batches as fast as answered for T seconds: requests, p50/p99, errors
   emulator-paused  SIGSTOP of the emulator for a few seconds while clients post, then SIGCONT
   runner-killed    SIGKILL of the stream runner while clients post (`barometer up` restarts it)
+  up-killed        SIGKILL of `up`'s process group while clients post (its children get SIGTERM from the
+                   kernel: the emulator's final snapshot), then `up` again on the folder
   platform-killed  SIGKILL of `up` and every child at once while clients post, then `up` again on the folder
   webhook-slow     the Slack receiver answers after the notifier's timeout: posts per alert, outcome recorded,
                    and an event's time to LatestTable meanwhile
@@ -52,7 +54,8 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).resolve().parent / "faults_results.json"
-SCENARIOS = ("load", "emulator-paused", "runner-killed", "platform-killed", "webhook-slow", "webhook-failing")
+SCENARIOS = ("load", "emulator-paused", "runner-killed", "up-killed", "platform-killed", "webhook-slow",
+             "webhook-failing")
 RETRY_AFTER_S = 1.0
 GIVE_UP_S = 240.0  # a client stops re-sending a batch after this long (the platform restart is well within)
 DRAIN_TIMEOUT_S = 240.0
@@ -510,6 +513,27 @@ def scenario_platform_killed(up: Up, quick: bool, progress) -> dict[str, Any]:
     return figures
 
 
+def scenario_up_killed(up: Up, quick: bool, progress) -> dict[str, Any]:
+    from barometer_local.supervise import _alive
+
+    def fault(ledger: Ledger) -> dict[str, Any]:
+        children = up.children()
+        progress(f"  SIGKILL of `up`'s process group (pid {up.process.pid}; its children lead their own sessions "
+                 "and get SIGTERM from the kernel), then `barometer up` again on the same folder")
+        killed = time.monotonic()
+        os.killpg(up.process.pid, signal.SIGKILL)
+        up.process.wait()
+        gone = _wait(lambda: not any(_alive(pid) for pid in children.values()), 150)
+        children_exit_s = round(time.monotonic() - killed, 1) if gone else None
+        return {"children_exited_after_s": children_exit_s, "restart_s": round(up.start(progress), 1)}
+
+    ledger, injected = _during_fault(up, "UK", 4, 3.0, fault, 3.0, progress)
+    figures = {**injected, "outcomes": ledger.outcomes()}
+    progress(f"    children exited {injected['children_exited_after_s']} s after the kill (final snapshot); "
+             f"restart {injected['restart_s']} s; outcomes {figures['outcomes']}")
+    return {**figures, **count(up.view, ledger, "UK", progress)}
+
+
 # -- webhook scenarios (a platform in this process: its receiver is set from here) -----------------------
 NOTIFIER_TIMEOUT_S = 1.0
 
@@ -642,7 +666,8 @@ def run_webhook_scenarios(names: list[str], quick: bool, progress) -> dict[str, 
 
 # -- the run ---------------------------------------------------------------------------------------------
 UP_SCENARIOS = {"load": scenario_load, "emulator-paused": scenario_emulator_paused,
-                "runner-killed": scenario_runner_killed, "platform-killed": scenario_platform_killed}
+                "runner-killed": scenario_runner_killed, "up-killed": scenario_up_killed,
+                "platform-killed": scenario_platform_killed}
 
 
 def run(names: list[str], quick: bool, progress, keep: bool = False) -> dict[str, dict[str, Any]]:
@@ -705,6 +730,9 @@ def table(results: dict[str, dict[str, Any]]) -> str:
                      f"{f['max_post_ms']} ms")
         elif name == "runner-killed":
             notes = f"restarted by up after {f['restarted_after_s']} s; {f['events_acknowledged']} events"
+        elif name == "up-killed":
+            notes = (f"children exited after {f['children_exited_after_s']} s; restart {f['restart_s']} s; "
+                     f"{f['events_acknowledged']} events")
         else:
             notes = (f"restart {f['restart_s']} s; {f['lost_acknowledged_after_last_snapshot']} lost were acknowledged "
                      f"after the last snapshot ({f['last_snapshot_before_kill_s']} s before the kill)")

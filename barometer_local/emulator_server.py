@@ -90,10 +90,26 @@ def _install_kinesis_positions() -> None:
         behind = self.records[high].created_at - results[-1].created_at
         return results, results[-1].sequence_number, int(behind * 1000)
 
-    get_records._barometer_by_index = True  # type: ignore[attr-defined]
+    # moto's put_record reads the last sequence number and then stores under the next one ("not safe for
+    # concurrency", its own comment): two threads of the server putting at once took one number and the
+    # second record overwrote the first, acknowledged and lost (bench/faults.py found it). One lock per
+    # process serialises a shard's puts and the reads that walk its ordered dict (a read racing a put
+    # raised "OrderedDict mutated during iteration"); the GIL serialises them anyway.
+    put_record, shard_lock = Shard.put_record, threading.RLock()
+
+    def locked_put_record(self: Shard, *args: Any, **kwargs: Any) -> Any:
+        with shard_lock:
+            return put_record(self, *args, **kwargs)
+
+    def locked_get_records(self: Shard, last_sequence_id: str, limit: int | None):
+        with shard_lock:
+            return get_records(self, last_sequence_id, limit)
+
+    locked_get_records._barometer_by_index = True  # type: ignore[attr-defined]
     Shard.get_min_sequence_number = first  # type: ignore[method-assign]
     Shard.get_max_sequence_number = last  # type: ignore[method-assign]
-    Shard.get_records = get_records  # type: ignore[method-assign]
+    Shard.get_records = locked_get_records  # type: ignore[method-assign]
+    Shard.put_record = locked_put_record  # type: ignore[method-assign]
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -48,7 +48,7 @@ bench: setup ## benchmarks; results in bench/results.json
 	$(PY) -m bench.run
 
 lint: setup ## ruff
-	$(VENV)/bin/ruff check lambdas barometer_local barometer_sql infra_cdk platform_assets tests bench
+	$(VENV)/bin/ruff check barometer lambdas barometer_local barometer_sql infra_cdk platform_assets tests bench
 
 clean: ## remove local state and build outputs (keeps the virtual environments)
 	rm -rf .barometer cdk.out test-artifacts .pytest_cache

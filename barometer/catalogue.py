@@ -262,10 +262,10 @@ def delivery_for_table(table: str) -> DeliveryStreamSpec:
     raise KeyError(table)
 
 
-_STREAM_MAPPING = dict(
-    max_batching_window_s=1, bisect_on_error=True, max_retries=5, max_record_age_s=6 * 3600,
-    starting_position="TRIM_HORIZON", on_failure_queue=STREAM_FAILURES_DLQ.logical_id,
-)
+_STREAM_MAPPING = {
+    "max_batching_window_s": 1, "bisect_on_error": True, "max_retries": 5, "max_record_age_s": 6 * 3600,
+    "starting_position": "TRIM_HORIZON", "on_failure_queue": STREAM_FAILURES_DLQ.logical_id,
+}
 
 API_FUNCTION = FunctionSpec(
     # Internet-facing: it only reads what it serves, puts events on the stream and looks at DLQ depths.

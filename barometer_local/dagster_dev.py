@@ -38,8 +38,12 @@ def start(state_dir: Path, port: int, log_path: Path) -> subprocess.Popen:
     # Exec'ed by the child wrapper: it dies (SIGTERM, then stops its own servers) with `barometer up`.
     command = child_command("dagster", state_dir, [str(dagster), "dev", "-w", str(REPO_ROOT / "workspace.yaml"),
                                                    "-h", "127.0.0.1", "-p", str(port)], exec_=True)
-    process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=open(log_path, "ab"),
-                               stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_reset_signals)
+    # The child writes to its own copy of the log's descriptor: this one can close once it has started.
+    # preexec_fn: start() runs on the CLI's main thread and the function only resets two signal dispositions
+    # (an ignored SIGINT/SIGTERM would survive exec), so the fork-with-threads hazard does not arise.
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                   start_new_session=True, preexec_fn=_reset_signals)  # noqa: PLW1509
     record_child(state_dir, "dagster", process.pid, command)
     return process
 

@@ -212,8 +212,8 @@ def format_health(health: dict[str, Any]) -> str:
         f"  events in          {health.get('events_in_total')}",
         f"  processed          {health.get('processed_total')}",
         f"  quarantined        {health.get('quarantined_total')}" + (f"  (by field: {reasons})" if reasons else ""),
-        f"  DLQ depth          events={dlq.get('events')} stream_failures={dlq.get('stream_failures')} "
-        f"notify={dlq.get('notify')}",
+        (f"  DLQ depth          events={dlq.get('events')} stream_failures={dlq.get('stream_failures')} "
+         f"notify={dlq.get('notify')}"),
         f"  stream lag         {health.get('stream_lag_ms')} ms",
         f"  handler errors     {', '.join(f'{k}={v}' for k, v in errors.items())}",
         f"  alerts sent        {health.get('alerts_sent')}",

@@ -5,6 +5,7 @@ core and its own GIL, and so that tests exercise real HTTP requests.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -15,6 +16,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Self
 
 from barometer.aws import EMULATOR_ACCOUNT, EMULATOR_CREDENTIALS, EMULATOR_REGION, AwsTarget
 
@@ -66,7 +68,6 @@ class Emulator:
         """With a state folder the emulator is the platform's supervised child (it dies with this
         process, a leftover is found by the next owner) and keeps its data there across restarts."""
         port = port or free_port()
-        log = open(log_path, "ab") if log_path else subprocess.DEVNULL
         env = {**os.environ, **FAKE_CREDENTIALS}
         command = ["-m", "barometer_local.emulator_server", "-H", "127.0.0.1", "-p", str(port)]
         if state_dir is not None:
@@ -75,7 +76,10 @@ class Emulator:
             command = child_command("emulator", state_dir, command + ["--state-dir", str(state_dir)])
         else:
             command = [sys.executable, *command]
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        # The child writes to its own copy of the log's descriptor: this one can close once it has started.
+        with open(log_path, "ab") if log_path else contextlib.nullcontext(subprocess.DEVNULL) as log:
+            process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env,
+                                       start_new_session=True)
         if state_dir is not None:
             record_child(state_dir, "emulator", process.pid, command)
         emulator = cls(f"http://127.0.0.1:{port}", process)
@@ -115,7 +119,7 @@ class Emulator:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
 
-    def __enter__(self) -> Emulator:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc) -> None:

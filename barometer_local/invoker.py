@@ -65,7 +65,7 @@ class MetricSink:
             for start in range(0, len(data), 500):
                 try:
                     self.cloudwatch.put_metric_data(Namespace=namespace, MetricData=data[start:start + 500])
-                except Exception as exc:  # metrics must never take the pipeline down
+                except Exception as exc:  # noqa: BLE001 - metrics must never take the pipeline down
                     print(f"[invoker] could not put metrics: {exc}", file=sys.stderr)
 
     def add_emf(self, line: str) -> bool:
@@ -167,7 +167,7 @@ class Invoker:
             try:
                 with _capture_stdout(buffer):
                     result = self._handler(event, context)
-            except Exception as exc:  # a function error, as Lambda would report it
+            except Exception as exc:  # noqa: BLE001 - any function error, reported as Lambda reports it
                 error = exc
         elapsed_ms = (time.perf_counter() - started) * 1000
         output = buffer.getvalue()

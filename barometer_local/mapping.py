@@ -87,7 +87,7 @@ class ShardMapping:
             return self._discard(batch_positions, "RecordAgeExceeded", f"oldest record is {oldest_age:.0f}s old")
         try:
             response = self.invoker.invoke({"Records": batch})
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any invoke failure is a failed try, as Lambda retries it
             return self._failed_try(batch_positions, error=f"{type(exc).__name__}: {exc}", function_error=True)
         failures = ((response or {}).get("batchItemFailures") or []) if self.spec.report_batch_item_failures else []
         failed_seqs = {f.get("itemIdentifier") for f in failures}

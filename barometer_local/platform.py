@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from barometer import catalogue as r
 from barometer.aws import AwsTarget
@@ -118,7 +118,6 @@ class LocalPlatform:
         return self
 
     def start_runner(self) -> None:
-        log = open(self.state_dir / "logs" / "runner.log", "ab")
         command = ["-m", "barometer_local.runner", "--endpoint", self.emulator.url,
                    "--state-dir", str(self.state_dir), "--flush-seconds", str(self.options.flush_seconds)]
         if self.options.poll_interval_s:
@@ -126,9 +125,11 @@ class LocalPlatform:
         # A session of its own keeps Ctrl-C away from it (stop() ends it in order); the child wrapper
         # makes it die with this process all the same.
         command = child_command("runner", self.state_dir, command)
-        self.runner = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
-                                       env={**os.environ, "PYTHONUNBUFFERED": "1"},
-                                       start_new_session=True)
+        # The child writes to its own copy of the log's descriptor: this one can close once it has started.
+        with open(self.state_dir / "logs" / "runner.log", "ab") as log:
+            self.runner = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
+                                           env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                                           start_new_session=True)
         record_child(self.state_dir, "runner", self.runner.pid, command)
 
     def stop_runner(self, kill: bool = False) -> None:
@@ -162,7 +163,7 @@ class LocalPlatform:
             platform_file().unlink(missing_ok=True)
         self._lock.release()
 
-    def __enter__(self) -> LocalPlatform:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -194,7 +195,7 @@ class LocalPlatform:
     def wait_ready(self, timeout_s: float = 60.0) -> None:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            ready, detail = self.readiness()
+            ready, _ = self.readiness()
             if ready:
                 return
             if self.runner and self.runner.poll() is not None:

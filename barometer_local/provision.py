@@ -31,9 +31,10 @@ class Provisioned:
     topic_arns: dict[str, str]
 
 
-def _ignore_exists(call: Callable[[], Any], *codes: str) -> Any:
+def _ignore_exists(codes: tuple[str, ...], call: Callable[..., Any], **request: Any) -> Any:
+    """call(**request), or None when the resource is already there (an error code among `codes`)."""
     try:
-        return call()
+        return call(**request)
     except ClientError as exc:
         if exc.response["Error"].get("Code") in codes:
             return None
@@ -51,8 +52,8 @@ def provision(emulator: AwsTarget, webhook_url: str) -> Provisioned:
     stream_arns: dict[str, str] = {}
 
     for stream in (r.EVENTS_STREAM,):
-        _ignore_exists(lambda: kinesis.create_stream(StreamName=stream.local_name, ShardCount=stream.local_shards),
-                       "ResourceInUseException")
+        _ignore_exists(("ResourceInUseException",), kinesis.create_stream,
+                       StreamName=stream.local_name, ShardCount=stream.local_shards)
         kinesis.get_waiter("stream_exists").wait(StreamName=stream.local_name, WaiterConfig={"Delay": 0.2})
         stream_arns[stream.logical_id] = kinesis.describe_stream_summary(
             StreamName=stream.local_name)["StreamDescriptionSummary"]["StreamARN"]
@@ -64,8 +65,8 @@ def provision(emulator: AwsTarget, webhook_url: str) -> Provisioned:
             stream_arns[table.logical_id] = description["LatestStreamArn"]
 
     for bucket in r.BUCKETS:
-        _ignore_exists(lambda: s3.create_bucket(Bucket=bucket.local_name),
-                       "BucketAlreadyOwnedByYou", "BucketAlreadyExists")
+        _ignore_exists(("BucketAlreadyOwnedByYou", "BucketAlreadyExists"), s3.create_bucket,
+                       Bucket=bucket.local_name)
 
     queue_urls = {}
     for queue in r.QUEUES:
@@ -91,22 +92,22 @@ def provision(emulator: AwsTarget, webhook_url: str) -> Provisioned:
                      r.PROVIDER_KEYS_SECRET.logical_id: {}}
     for secret in r.SECRETS:
         value = json.dumps(secret_values[secret.logical_id])
-        created = _ignore_exists(lambda: secrets.create_secret(Name=secret.local_name, SecretString=value,
-                                                               Description=secret.description),
-                                 "ResourceExistsException")
+        created = _ignore_exists(("ResourceExistsException",), secrets.create_secret,
+                                 Name=secret.local_name, SecretString=value, Description=secret.description)
         if created is None:
             secrets.put_secret_value(SecretId=secret.local_name, SecretString=value)
 
     firehose = client("firehose")
     for delivery in r.PROCESSED_DELIVERIES:
         bucket = next(b for b in r.BUCKETS if b.logical_id == delivery.bucket)
-        _ignore_exists(lambda: firehose.create_delivery_stream(
+        _ignore_exists(
+            ("ResourceInUseException",), firehose.create_delivery_stream,
             DeliveryStreamName=delivery.local_name, DeliveryStreamType="DirectPut",
             ExtendedS3DestinationConfiguration={
                 "RoleARN": FIREHOSE_ROLE, "BucketARN": f"arn:aws:s3:::{bucket.local_name}",
                 "Prefix": f"{STAGING_PREFIX}{delivery.lake_table}/", "ErrorOutputPrefix": delivery.error_prefix,
                 "BufferingHints": {"IntervalInSeconds": delivery.buffer_seconds, "SizeInMBs": delivery.buffer_mb},
-            }), "ResourceInUseException")
+            })
 
     _register_glue_tables(client("glue"))
     return Provisioned(queue_urls, stream_arns, topic_arns)
@@ -135,7 +136,7 @@ def create_table(ddb, table: r.TableSpec, name: str | None = None) -> None:
         kwargs["GlobalSecondaryIndexes"] = indexes
     if table.stream_view:
         kwargs["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": table.stream_view}
-    _ignore_exists(lambda: ddb.create_table(**kwargs), "ResourceInUseException")
+    _ignore_exists(("ResourceInUseException",), ddb.create_table, **kwargs)
 
 
 def projection(index: r.IndexSpec) -> dict[str, Any]:
@@ -156,9 +157,9 @@ def _subscribe(sqs, sns, topic: str, queue_url: str) -> None:
 
 def _register_glue_tables(glue) -> None:
     """The Glue catalog the lake's SQL names (database `barometer`): what Firehose and Athena use on AWS."""
-    _ignore_exists(lambda: glue.create_database(DatabaseInput={"Name": r.GLUE_DATABASE}), "AlreadyExistsException")
+    _ignore_exists(("AlreadyExistsException",), glue.create_database, DatabaseInput={"Name": r.GLUE_DATABASE})
     for table, columns in LAKE_SCHEMAS.items():
-        _ignore_exists(lambda: glue.create_table(DatabaseName=r.GLUE_DATABASE, TableInput={
+        _ignore_exists(("AlreadyExistsException",), glue.create_table, DatabaseName=r.GLUE_DATABASE, TableInput={
             "Name": table, "TableType": "EXTERNAL_TABLE",
             "PartitionKeys": [{"Name": PARTITION_COLUMN, "Type": "string"}],
             "StorageDescriptor": {
@@ -167,4 +168,4 @@ def _register_glue_tables(glue) -> None:
                 "InputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
                 "OutputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
                 "SerdeInfo": {"SerializationLibrary": "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"},
-            }}), "AlreadyExistsException")
+            }})

@@ -170,7 +170,7 @@ class Runner:
         while not self._sns_stop.is_set():
             try:
                 moved = self.sns_step()
-            except Exception as exc:  # the emulator restarting, say: never let the thread die
+            except Exception as exc:  # noqa: BLE001 - the emulator restarting, say: never let the thread die
                 print(f"[runner] SNS delivery failed: {exc}", file=sys.stderr)
                 moved = 0
             if not moved:
@@ -216,7 +216,7 @@ class Runner:
         try:
             self.poller.invoke({"source": "barometer.local-scheduler",
                                 "time": datetime.now(UTC).isoformat(timespec="seconds")})
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - a failed poll is logged; the runner keeps serving
             print(f"[runner] poll failed: {exc}", file=sys.stderr)
 
     # -- status --------------------------------------------------------------------------------

@@ -38,7 +38,7 @@ def bucket_of(epoch_us: int) -> int:
 class _WindowSum:
     """Sum and count of the buckets strictly after `edge` (the bucket a window's lower edge cuts)."""
 
-    __slots__ = ("count", "edge", "seconds", "total")
+    __slots__ = ("seconds", "edge", "total", "count")
 
     def __init__(self, seconds: int, edge: int, total: float, count: int):
         self.seconds, self.edge, self.total, self.count = seconds, edge, total, count
@@ -51,7 +51,7 @@ class MinuteBuckets:
     the window moves on), so a snapshot costs the minutes the window moved past, not the whole day.
     """
 
-    __slots__ = ("_oldest", "_sums", "buckets")
+    __slots__ = ("buckets", "_sums", "_oldest")
 
     def __init__(self, buckets: dict[int, list] | None = None):
         self.buckets: dict[int, list] = buckets if buckets is not None else {}
@@ -68,8 +68,10 @@ class MinuteBuckets:
         else:
             b[0] += value
             b[1] += 1
-            b[2] = min(b[2], epoch_us)
-            b[3] = max(b[3], epoch_us)
+            if epoch_us < b[2]:
+                b[2] = epoch_us
+            if epoch_us > b[3]:
+                b[3] = epoch_us
         if self._sums:
             for w in self._sums:
                 if minute > w.edge:
@@ -168,7 +170,7 @@ class Applied:
 
 
 class KeyState:
-    __slots__ = ("applied_seq", "buckets", "closes", "events", "key", "kind", "latest", "latest_day", "version")
+    __slots__ = ("kind", "key", "latest", "latest_day", "buckets", "closes", "applied_seq", "events", "version")
 
     def __init__(self, kind: str, key: str):
         self.kind = kind

@@ -12,7 +12,7 @@ on first use, never at import) and `resource_name(env_var)`.
 from __future__ import annotations
 
 import os
-from functools import cache, lru_cache
+from functools import cache
 from typing import Any
 
 from barometer.aws.emulator import EMULATOR_ACCOUNT, EMULATOR_CREDENTIALS, EMULATOR_REGION, Credentials

@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta, timezone
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-UTC = UTC
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # RFC 3339 date-time: a full date, a time, and a zone (Z or an offset). Nothing else. Digits are ASCII only:
 # \d and int() would take other Unicode digits (e.g. Arabic-Indic), which RFC 3339 does not allow.

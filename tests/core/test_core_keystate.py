@@ -212,11 +212,10 @@ def test_departure_reads_stay_near_one_per_limit_departing_events():
     limit = 40
     consumer = Consumer(limit=limit, windows=WINDOWS[:3])
     departed = dict.fromkeys(w.seconds * SECOND for w in WINDOWS[:3])
-    seq, n = 0, 86400 // 7
+    n = 86400 // 7
     batch = []
     for i in range(n):
-        seq += 1
-        batch.append((quote(T0 + i * 7 * SECOND, 100.0 + i % 13, f"e{i}"), seq))
+        batch.append((quote(T0 + i * 7 * SECOND, 100.0 + i % 13, f"e{i}"), i + 1))
         if len(batch) == 500:
             consumer.run(batch)
             batch = []

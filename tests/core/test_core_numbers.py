@@ -183,10 +183,9 @@ extreme_temps = st.one_of(st.sampled_from([1e-130, -1e-130, 1.5e-130, -1.4999e-1
 def test_every_latest_item_the_core_builds_is_storable(kind, steps, data):
     # given extreme but valid values (tiny and huge prices days apart, temperatures cancelling to ~1e-131)
     consumer = Consumer(kind=kind, key="AAPL" if kind == "quote" else "Seattle")
-    t, seq = epoch_us(2026, 3, 2, 15), 0
-    for gap, _ in steps:
+    t = epoch_us(2026, 3, 2, 15)
+    for seq, (gap, _) in enumerate(steps, start=1):
         t += gap
-        seq += 1
         if kind == "quote":
             event = quote(t, data.draw(extreme_prices), f"e{seq}")
         else:

@@ -25,7 +25,7 @@ def test_a_post_without_an_answer_is_reported_once_and_never_reposted(market):
     # reported to the dead-letter queue once
     assert len(webhook.posts) == 1
     assert [o["undelivered"] for o in outcomes] == [1, 0, 0] and [o["duplicate"] for o in outcomes] == [0, 1, 1]
-    assert list(ledger.undelivered.values())[0]["state"] == "unknown outcome"
+    assert next(iter(ledger.undelivered.values()))["state"] == "unknown outcome"
     assert [d["reason"] for d in dead.sent] == ["unknown outcome"]
     assert dead.sent[0]["errors"][0]["field"] == "slack"
 

@@ -24,14 +24,12 @@ from barometer import catalogue as r
 from barometer.core.timeutil import format_public
 from barometer.ddb import from_item
 from barometer.settings import get_settings
-from barometer_local.provision import create_table
 from lambdas.processor.alerting import AlertsLake, AlertsTable, AlertTopics
 from lambdas.processor.capacity import CapacityMeter
 from lambdas.processor.handler import lambda_handler
 from lambdas.processor.ports import Ports
 from lambdas.processor.sinks import LakeSink, QuarantineSink, _queue_url
 from lambdas.processor.tables import DynamoLatestTable, DynamoMetricsTable
-from lambdas.shared.lake import _delivery_stream
 
 pytestmark = pytest.mark.emulator
 CONTEXT = LambdaContext()
@@ -40,45 +38,6 @@ START = datetime(2026, 11, 26, 15, 0, tzinfo=UTC)
 
 def aws(emulator, service: str):
     return boto3.client(service, endpoint_url=emulator.url, region_name="us-east-1")
-
-
-@pytest.fixture(scope="module")
-def names(emulator):
-    """This module's resources, under unique names (the emulator is shared by the whole session)."""
-    suffix = uuid.uuid4().hex[:8]
-    ddb, s3, sqs, sns, firehose = (aws(emulator, s) for s in ("dynamodb", "s3", "sqs", "sns", "firehose"))
-    env = {}
-    for table in r.TABLES:
-        env[table.env_var] = f"{table.local_name}-{suffix}"
-        create_table(ddb, table, env[table.env_var])
-    env[r.RAW_BUCKET.env_var] = f"{r.RAW_BUCKET.local_name}-{suffix}"
-    lake_bucket = f"{r.PROCESSED_BUCKET.local_name}-{suffix}"
-    for bucket in (env[r.RAW_BUCKET.env_var], lake_bucket):
-        s3.create_bucket(Bucket=bucket)
-    env[r.EVENTS_DLQ.env_var] = f"{r.EVENTS_DLQ.local_name}-{suffix}"
-    sqs.create_queue(QueueName=env[r.EVENTS_DLQ.env_var])
-    for topic in (r.MARKET_TOPIC, r.WEATHER_TOPIC):
-        env[topic.env_var] = sns.create_topic(Name=f"{topic.local_name}-{suffix}")["TopicArn"]
-    for delivery in r.PROCESSED_DELIVERIES:
-        env[delivery.env_var] = f"{delivery.local_name}-{suffix}"
-        firehose.create_delivery_stream(
-            DeliveryStreamName=env[delivery.env_var], DeliveryStreamType="DirectPut",
-            ExtendedS3DestinationConfiguration={
-                "RoleARN": "arn:aws:iam::123456789012:role/firehose", "BucketARN": f"arn:aws:s3:::{lake_bucket}",
-                "Prefix": f"{delivery.lake_table}/"})
-    return env, lake_bucket
-
-
-@pytest.fixture
-def env(emulator_env, names, monkeypatch):
-    resources, lake_bucket = names
-    for key, value in resources.items():
-        monkeypatch.setenv(key, value)
-    _queue_url.cache_clear()
-    _delivery_stream.cache_clear()
-    yield resources, lake_bucket
-    _queue_url.cache_clear()
-    _delivery_stream.cache_clear()
 
 
 def container(meter: CapacityMeter) -> Ports:

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from processor_fakes import FIRST_SEQ, LambdaContext, TallyMeter, kinesis_event, quote
-from test_processor_emulator import aws, container, env, latest_item, metrics_items, names  # noqa: F401 (fixtures)
+from test_processor_emulator import aws, container, latest_item, metrics_items
 
 from barometer import catalogue as r
 from barometer.core import events as core_events

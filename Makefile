@@ -14,6 +14,8 @@ export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 PYTEST_ARGS ?=
 TEST_PREREQS :=
 TEST_EXTRA :=
+# Every directory that holds Python: `make lint` (CI's lint job) checks them all with ruff's full rule set.
+RUFF_TARGETS := barometer lambdas barometer_local barometer_sql infra_cdk platform_assets tests bench deploy
 
 include $(sort $(wildcard mk/*.mk))
 
@@ -47,8 +49,8 @@ test-python: setup ## only pytest (no infra scanners)
 bench: setup ## benchmarks; results in bench/results.json
 	$(PY) -m bench.run
 
-lint: setup ## ruff
-	$(VENV)/bin/ruff check barometer lambdas barometer_local barometer_sql infra_cdk platform_assets tests bench
+lint: setup ## ruff over every Python directory (CI's lint job runs this)
+	$(VENV)/bin/ruff check $(RUFF_TARGETS)
 
 clean: ## remove local state and build outputs (keeps the virtual environments)
 	rm -rf .barometer cdk.out test-artifacts .pytest_cache

@@ -8,7 +8,6 @@ WORKFLOWS := $(wildcard .github/workflows/*.yml)
 # The cost profile of the environment being deployed (infra_cdk/profiles.py); empty: cdk.json's, else standard.
 CDK_PROFILE ?=
 CDK_PROFILE_CONTEXT = $(if $(strip $(CDK_PROFILE)),-c profile=$(strip $(CDK_PROFILE)))
-RUFF_TARGETS := barometer lambdas barometer_local barometer_sql infra_cdk platform_assets tests bench
 
 .PHONY: workflow-lint lint-errors delivery-diff delivery-deploy delivery-deploy-replica
 
@@ -25,7 +24,7 @@ workflow-lint: $(WORKFLOW_LINT_VENV)/.installed ## actionlint and zizmor (offlin
 	$(WORKFLOW_LINT_VENV)/bin/zizmor --offline --no-progress --persona pedantic $(WORKFLOWS)
 	@echo "workflow-lint: $(words $(WORKFLOWS)) workflows, no finding"
 
-lint-errors: setup ## ruff's error classes only (syntax errors, undefined names): what CI enforces today
+lint-errors: setup ## ruff's error classes only (syntax errors, undefined names): a quick subset of make lint
 	$(VENV)/bin/ruff check --select E9,F63,F7,F82 $(RUFF_TARGETS)
 
 delivery-diff: setup $(CDK_CLI) ## (CI) cdk diff of Barometer against the deployed template, read-only

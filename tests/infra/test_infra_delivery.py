@@ -356,6 +356,22 @@ def test_ci_runs_what_the_local_ci_runs():
     assert [s["run"] for s in steps if "run" in s] == local
 
 
+def test_ci_lints_every_python_directory_with_ruffs_full_rule_set():
+    # Given ci.yml's lint job, the ruff command `make lint` runs, and the Python files the repository tracks
+    steps = _workflow("ci.yml")["jobs"]["lint"]["steps"]
+    dry_run = subprocess.run(["make", "-n", "--no-print-directory", "lint"], cwd=REPO, capture_output=True,
+                             text=True, timeout=60, check=True).stdout
+    (ruff,) = [line.split() for line in dry_run.splitlines() if "bin/ruff check" in line]
+    arguments = ruff[ruff.index("check") + 1:]
+    tracked = subprocess.run(["git", "ls-files", "*.py"], cwd=REPO, capture_output=True, text=True, timeout=60,
+                             check=True).stdout.split()
+    # Then the job runs `make lint`, whose ruff selects no subset of the rules (pyproject.toml's set, whole)
+    assert "make lint" in [s.get("run") for s in steps]
+    assert not [a for a in arguments if a.startswith("-")], arguments
+    # and covers the top-level directory of every tracked Python file
+    assert tracked and {Path(path).parts[0] for path in tracked} <= set(arguments), arguments
+
+
 def test_the_deploy_role_may_assume_every_role_the_cdk_cli_assumes_for_the_app(synthesized, template):
     # Given the roles the CLI assumes to deploy the app, as the cloud assembly names them: each stack's
     # deploy and lookup roles, and its assets' publishing roles (Barometer in the primary region,

@@ -28,6 +28,7 @@ def install() -> None:
 
     emulator_speedups.install()  # idempotent, like the rest of install()
     _install_kinesis_positions()  # idempotent too
+    _install_atomic_conditional_writes()
     if getattr(Table.query, "_barometer_partition_query", False):
         return
     all_items, query = Table.all_items, Table.query
@@ -110,6 +111,29 @@ def _install_kinesis_positions() -> None:
     Shard.get_max_sequence_number = last  # type: ignore[method-assign]
     Shard.get_records = locked_get_records  # type: ignore[method-assign]
     Shard.put_record = locked_put_record  # type: ignore[method-assign]
+
+
+def _install_atomic_conditional_writes() -> None:
+    """DynamoDB checks a write's condition and applies it as one step; moto reads the item, evaluates the
+    condition and stores in three, so two server threads writing one key at once could both pass a version
+    check (the processor's key-state guard). One lock per process makes each single-item write (and a
+    transaction) atomic again; the GIL serialises them anyway."""
+    from moto.dynamodb.models import DynamoDBBackend
+
+    if getattr(DynamoDBBackend.put_item, "_barometer_atomic", False):
+        return
+    lock = threading.RLock()
+
+    def atomic(method: Any) -> Any:
+        def locked(self: DynamoDBBackend, *args: Any, **kwargs: Any) -> Any:
+            with lock:
+                return method(self, *args, **kwargs)
+
+        locked._barometer_atomic = True  # type: ignore[attr-defined]
+        return locked
+
+    for name in ("put_item", "update_item", "delete_item", "transact_write_items"):
+        setattr(DynamoDBBackend, name, atomic(getattr(DynamoDBBackend, name)))
 
 
 def main(argv: list[str] | None = None) -> None:

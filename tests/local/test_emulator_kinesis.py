@@ -1,4 +1,5 @@
-"""The emulator's Kinesis positions by index (barometer_local/emulator_server.py) answer as moto's own walk."""
+"""The emulator's fixes to moto (barometer_local/emulator_server.py): Kinesis positions by index answer as moto's
+own walk, concurrent puts keep every record, conditional writes are atomic."""
 from __future__ import annotations
 
 import random
@@ -84,3 +85,47 @@ def test_concurrent_puts_each_keep_their_own_record():
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
     # Then every acknowledged put has its own sequence number and its record in the shard (moto alone lost some)
     assert out.split() == ["12000", "12000", "12000"]
+
+
+def test_concurrent_conditional_writes_of_one_item_are_atomic():
+    import subprocess
+    import sys
+    import textwrap
+
+    # Given 8 threads each doing read-version / put-if-version-unchanged on one item, switching very often
+    code = textwrap.dedent("""
+        import sys, threading
+        from barometer_local.emulator_server import install
+        install()
+        from moto.dynamodb.exceptions import ConditionalCheckFailed
+        from moto.dynamodb.models import DynamoDBBackend
+        backend = DynamoDBBackend("us-east-1", "123456789012")
+        backend.create_table("T", schema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                             attr=[{"AttributeName": "pk", "AttributeType": "S"}], throughput=None,
+                             billing_mode="PAY_PER_REQUEST", indexes=None, global_indexes=None, streams=None,
+                             sse_specification=None, tags=None, deletion_protection_enabled=False,
+                             warm_throughput=None)
+        backend.put_item("T", {"pk": {"S": "k"}, "v": {"N": "0"}})
+        sys.setswitchinterval(1e-6)
+        wins, lock = [], threading.Lock()
+        def bump(t):
+            mine = 0
+            for _ in range(300):
+                seen = backend.get_item("T", {"pk": {"S": "k"}}).attrs["v"].value
+                try:
+                    backend.put_item("T", {"pk": {"S": "k"}, "v": {"N": str(int(seen) + 1)}},
+                                     condition_expression="v = :seen", expression_attribute_names={},
+                                     expression_attribute_values={":seen": {"N": seen}})
+                    mine += 1
+                except ConditionalCheckFailed:
+                    pass
+            with lock:
+                wins.append(mine)
+        threads = [threading.Thread(target=bump, args=(t,)) for t in range(8)]
+        [t.start() for t in threads]; [t.join() for t in threads]
+        print(sum(wins), backend.get_item("T", {"pk": {"S": "k"}}).attrs["v"].value)
+    """)
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    # Then every write that passed its condition counted: as many successes as the final version
+    successes, final = out.split()
+    assert int(successes) == int(final) > 0

@@ -152,7 +152,9 @@ def recorded(aws: BarometerResource):
 
 def recovery_point(arn: str, hours: float, status: str = "COMPLETED") -> dict:
     return {"RecoveryPointArn": f"arn:aws:backup:{REGION}:{EMULATOR_ACCOUNT}:recovery-point:{uuid.uuid4()}",
-            "CreationDate": NOW - timedelta(hours=hours), "Status": status, "BackupVaultName": "barometer-vault",
+            # Ages are measured from the check's own clock: stamp the point now, not at import (a slow suite
+            # ran this test 18 minutes after the module loaded and read 40.3 h).
+            "CreationDate": datetime.now(UTC) - timedelta(hours=hours), "Status": status, "BackupVaultName": "barometer-vault",
             "ResourceName": arn.rsplit("/", 1)[-1]}
 
 

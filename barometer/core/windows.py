@@ -198,26 +198,16 @@ class DepartureCache:
             self.insert((w,), entry)
 
     def _depart(self, run: _Run, w: WindowSum, new_edge: int, upto_us: int, applied_seq: int) -> None:
-        entries, i = run.entries, run.head
-        while True:
-            n = len(entries)
-            while i < n:
-                entry = entries[i]
-                if entry[0] > new_edge:
-                    break
-                if entry[3] <= applied_seq:
-                    w.remove(entry[2])
-                i += 1
-            if i < n or run.covers(new_edge, _PAST_ANY_ID):
-                break
-            entries.clear()
-            i = 0
+        while not _leave_cached(run, w, new_edge, applied_seq):
+            if run.covers(new_edge, _PAST_ANY_ID):  # all cached entries left, and nothing more is stored
+                if run.head > 64:
+                    run.entries.clear()
+                    run.head = 0
+                run.edge = new_edge
+                return
+            run.entries.clear()
+            run.head = 0
             self._read(run, w.us, upto_us)
-        if i > 64 and 2 * i > len(entries):
-            del entries[:i]
-            i = 0
-        run.head = i
-        run.edge = new_edge
 
     def _read(self, run: _Run, window_us: int, upto_us: int) -> None:
         """The next chunk after run.hi into run.entries (which the caller has emptied)."""

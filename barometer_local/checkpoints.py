@@ -6,6 +6,7 @@ creation time), so positions from an earlier emulator are never applied to a new
 """
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from barometer_local.paths import read_json, write_json_atomic
@@ -15,13 +16,17 @@ class CheckpointStore:
     def __init__(self, path: Path):
         self.path = path
         self._positions: dict[str, str] = read_json(path, {}) or {}
+        # Each shard's mapping sets its position from its own thread; one file write at a time.
+        self._lock = threading.Lock()
 
     def get(self, key: str) -> str | None:
         return self._positions.get(key)
 
     def set(self, key: str, sequence_number: str) -> None:
-        self._positions[key] = sequence_number
-        write_json_atomic(self.path, self._positions, durable=False)
+        with self._lock:
+            self._positions[key] = sequence_number
+            write_json_atomic(self.path, self._positions, durable=False)
 
     def all(self) -> dict[str, str]:
-        return dict(self._positions)
+        with self._lock:
+            return dict(self._positions)

@@ -6,7 +6,9 @@ the AWS/Lambda metrics (Invocations, Errors, Duration, IteratorAge) the Lambda s
 Each invocation's output is captured per thread (sys.stdout is swapped once for a proxy that writes to the
 calling invocation's buffer), so invocations may overlap. A function runs one invocation at a time, as in
 one Lambda sandbox (its module state is not written for threads), unless its handler module declares
-`CONCURRENT_INVOCATIONS = True` (the API does, so a POST never waits behind slow reads).
+`CONCURRENT_INVOCATIONS = True` (the API does, so a POST never waits behind slow reads). An isolated
+invoker runs the handler in an execution environment of its own instead (barometer_local/sandbox.py): a
+child process, so several invokers of one function run concurrently as on AWS.
 """
 from __future__ import annotations
 
@@ -121,7 +123,7 @@ _INSTALL_LOCK = threading.Lock()
 
 
 @contextmanager
-def _capture_stdout(buffer: io.StringIO):
+def capture_stdout(buffer: io.StringIO):
     with _INSTALL_LOCK:
         proxy = sys.stdout
         if not isinstance(proxy, _ThreadStdout):  # first use, or someone (e.g. pytest) swapped stdout since
@@ -135,14 +137,26 @@ def _capture_stdout(buffer: io.StringIO):
 
 
 class Invoker:
-    def __init__(self, spec: FunctionSpec, metrics: MetricSink | None):
+    def __init__(self, spec: FunctionSpec, metrics: MetricSink | None, isolated: bool = False):
         self.spec = spec
         self.metrics = metrics
+        self.sandbox = None
+        if isolated:
+            from barometer_local.sandbox import Sandbox
+
+            self.sandbox = Sandbox(spec)
+            self._one_at_a_time = nullcontext()  # the sandbox runs one invocation at a time itself
+            return
         module_name, _, attr = spec.handler.rpartition(".")
         module = importlib.import_module(module_name)
         self._handler: Callable[[dict, Any], Any] = getattr(module, attr)
         concurrent = getattr(module, "CONCURRENT_INVOCATIONS", False)
         self._one_at_a_time = nullcontext() if concurrent else threading.Lock()
+
+    def close(self) -> None:
+        """Stop the execution environment of an isolated invoker (nothing to do in process)."""
+        if self.sandbox is not None:
+            self.sandbox.close()
 
     def invoke(self, event: dict[str, Any]) -> Any:
         """Run the handler; its exceptions propagate (a function error), after metrics are recorded."""
@@ -163,14 +177,20 @@ class Invoker:
         started = time.perf_counter()
         result: Any = None
         error: Exception | None = None
-        with self._one_at_a_time:
+        if self.sandbox is not None:
             try:
-                with _capture_stdout(buffer):
-                    result = self._handler(event, context)
-            except Exception as exc:  # noqa: BLE001 - any function error, reported as Lambda reports it
-                error = exc
+                result, error, output = self.sandbox.invoke(event, context)
+            except Exception as exc:  # noqa: BLE001 - the environment failed (timeout, crash): a function error
+                error, output = exc, ""
+        else:
+            with self._one_at_a_time:
+                try:
+                    with capture_stdout(buffer):
+                        result = self._handler(event, context)
+                except Exception as exc:  # noqa: BLE001 - any function error, reported as Lambda reports it
+                    error = exc
+            output = buffer.getvalue()
         elapsed_ms = (time.perf_counter() - started) * 1000
-        output = buffer.getvalue()
         self._forward_output(output)
         if self.metrics:
             self.metrics.lambda_metric(self.spec.local_name, "Invocations", 1, "Count")

@@ -52,6 +52,14 @@ class ShardMapping:
             if not records:
                 self.next_read_at = time.monotonic() + IDLE_POLL_S
 
+    def oldest_arrival(self) -> float | None:
+        """When the oldest record not yet done arrived (None when there is none). Safe from another thread
+        than the one stepping this mapping: the buffer may empty between the check and the read."""
+        try:
+            return self.reader.arrival_of(self.buffer[0]) or None
+        except IndexError:
+            return None
+
     def _seq(self, record: dict[str, Any]) -> str:
         return self.reader.sequence_of(record)
 

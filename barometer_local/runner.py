@@ -1,10 +1,12 @@
 """The stream runner: does locally what the Lambda service, Firehose and SNS do on AWS.
 
 One process: every event source mapping of the catalogue, per shard and with its settings (Kinesis ->
-processor), Kinesis -> raw zone, staging -> processed Parquet, and the poller's schedule when asked for,
-in one loop; SNS -> notifier and SNS -> local mailbox on a thread of their own while the runner runs
-forever (on AWS, SNS invokes the notifier apart from the stream's consumer too): a slow or failing
-webhook never delays the data path. `drain()` (tests, the demo) does everything in its one loop.
+processor), Kinesis -> raw zone, staging -> processed Parquet, and the poller's schedule when asked for.
+While the runner runs forever, each shard's mapping has a thread of its own, as AWS polls and invokes
+every shard concurrently: a batch never waits for another shard's batch or for the Firehose work, which
+runs in the main loop. SNS -> notifier and SNS -> local mailbox have a thread too (on AWS, SNS invokes
+the notifier apart from the stream's consumer): a slow or failing webhook never delays the data path.
+`drain()` (tests, the demo) does everything in its one loop.
 Positions are checkpointed in the state folder, so killing the runner and starting it again resumes
 without losing or doubling anything.
 """
@@ -42,6 +44,9 @@ class RunnerOptions:
     # The SNS thread's pause when its queues are empty: alerts are rare, and each idle pass costs the emulator
     # two ReceiveMessage calls that the data path's calls would queue behind.
     sns_idle_s: float = 0.25
+    # Each shard's consumer in an execution environment of its own (a child process, as on AWS), so shards
+    # run concurrently; off, every shard shares one in-process handler that runs a batch at a time.
+    isolated_consumers: bool = False
 
 
 @dataclass
@@ -75,6 +80,8 @@ class Runner:
         self._stop = False
         self._sns_thread: threading.Thread | None = None
         self._sns_stop = threading.Event()
+        self._consumer_threads: list[threading.Thread] = []
+        self._consumers_stop = threading.Event()
         self._build()
 
     # -- wiring --------------------------------------------------------------------------------
@@ -98,8 +105,10 @@ class Runner:
                     key = f"{function.local_name}|{stream_id}|{shard}"
                     reader = KinesisShardReader(kinesis, r.EVENTS_STREAM.local_name, summary["StreamARN"], shard,
                                                 self.checkpoints.get(key))
+                    shard_invoker = (Invoker(function, self.metrics, isolated=True)
+                                     if self.options.isolated_consumers else invoker)
                     self.mappings.append((function.local_name, ShardMapping(
-                        mapping, invoker, reader, self.checkpoints, key, self.sqs, failure_url, self.metrics)))
+                        mapping, shard_invoker, reader, self.checkpoints, key, self.sqs, failure_url, self.metrics)))
             else:
                 streams = self.aws.client("dynamodbstreams")
                 table = r.CATALOGUE.by_logical_id(mapping.source)
@@ -131,8 +140,9 @@ class Runner:
     def run_once(self, force_flush: bool = False) -> int:
         """One pass over every consumer; returns how many records moved."""
         moved = 0
-        for _, mapping in self.mappings:
-            moved += mapping.step()
+        if not self._consumer_threads:
+            for _, mapping in self.mappings:
+                moved += mapping.step()
         for raw in self.raw:
             moved += raw.step(force=force_flush)
         moved += self.processed.step(force=force_flush)
@@ -176,10 +186,40 @@ class Runner:
             if not moved:
                 self._sns_stop.wait(self.options.sns_idle_s)
 
+    def start_consumer_threads(self) -> None:
+        """Each shard's mapping on a thread of its own from now on (run_once no longer steps them)."""
+        if self._consumer_threads:
+            return
+        self._consumers_stop.clear()
+        for name, mapping in self.mappings:
+            thread = threading.Thread(target=self._consume, args=(mapping,), daemon=True,
+                                      name=f"mapping-{name}-{mapping.reader.shard_id}")
+            self._consumer_threads.append(thread)
+            thread.start()
+
+    def stop_consumer_threads(self, timeout_s: float = 120.0) -> None:
+        """Let each thread finish the batch in hand (its checkpoint follows), then stop."""
+        self._consumers_stop.set()
+        for thread in self._consumer_threads:
+            thread.join(timeout_s)
+        self._consumer_threads = []
+
+    def _consume(self, mapping: ShardMapping) -> None:
+        while not self._consumers_stop.is_set():
+            try:
+                moved = mapping.step()
+            except Exception as exc:  # noqa: BLE001 - the emulator restarting, say: the shard waits and goes on
+                print(f"[runner] {mapping.reader.shard_id}: {type(exc).__name__}: {exc}", file=sys.stderr)
+                self._consumers_stop.wait(1.0)
+                continue
+            if not moved:
+                self._consumers_stop.wait(self.options.idle_sleep_s)
+
     def run_forever(self) -> None:
         last_metrics = time.monotonic()
         last_status = 0.0
         self.start_sns_worker()
+        self.start_consumer_threads()
         while not self._stop:
             moved = self.run_once()
             now = time.monotonic()
@@ -191,6 +231,9 @@ class Runner:
                 last_status = now
             if not moved:
                 time.sleep(self.options.idle_sleep_s)
+        self.stop_consumer_threads()
+        for _, mapping in self.mappings:
+            mapping.invoker.close()
         self.stop_sns_worker()
         for raw in self.raw:
             if raw.buffer:
@@ -227,9 +270,8 @@ class Runner:
             entry["processed"] += mapping.processed
             entry["discarded"] += mapping.discarded
             entry["buffered"] += len(mapping.buffer)
-            if mapping.buffer:
-                age = (time.time() - mapping.reader.arrival_of(mapping.buffer[0])) * 1000
-                entry["lag_ms"] = max(entry["lag_ms"], round(age, 1))
+            if arrival := mapping.oldest_arrival():
+                entry["lag_ms"] = max(entry["lag_ms"], round((time.time() - arrival) * 1000, 1))
         consumers["firehose-raw"] = {"processed": sum(x.delivered for x in self.raw),
                                      "buffered": sum(len(x.buffer) for x in self.raw)}
         consumers["firehose-processed"] = {"processed": self.processed.delivered}
@@ -248,8 +290,7 @@ class Runner:
         stream lag as of now, lambdas/api/health.py)."""
         now = time.time()
         ages = [now - arrival for _, mapping in self.mappings
-                if mapping.buffer and isinstance(mapping.reader, KinesisShardReader)
-                and (arrival := mapping.reader.arrival_of(mapping.buffer[0]))]
+                if isinstance(mapping.reader, KinesisShardReader) and (arrival := mapping.oldest_arrival())]
         # An idle stream's zero is repeated every STREAM_AGE_IDLE_S only: the emulator keeps every datum.
         last_at, last_age = getattr(self, "_stream_age_reported", (0.0, 0.0))
         if not ages and not last_age and now - last_at < STREAM_AGE_IDLE_S:
@@ -270,12 +311,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--state-dir", type=Path, help="state folder (default: $BAROMETER_HOME or .barometer)")
     parser.add_argument("--flush-seconds", type=float, default=2.0, help="Firehose buffer interval (default 2)")
     parser.add_argument("--poll-interval", type=float, default=None, help="run the poller every N seconds")
+    parser.add_argument("--in-process", action="store_true",
+                        help="run every shard's consumer in this process, one batch at a time (default: each shard "
+                             "in an execution environment of its own, concurrently, as on AWS)")
     args = parser.parse_args(argv)
     os.environ.update(local_environment(args.endpoint))
     from barometer_local.paths import state_dir
 
     runner = Runner(AwsTarget.emulator(args.endpoint), args.state_dir or state_dir(),
-                    RunnerOptions(flush_seconds=args.flush_seconds, poll_interval_s=args.poll_interval))
+                    RunnerOptions(flush_seconds=args.flush_seconds, poll_interval_s=args.poll_interval,
+                                  isolated_consumers=not args.in_process))
     signal.signal(signal.SIGTERM, runner.stop)
     signal.signal(signal.SIGINT, runner.stop)
     runner.run_forever()

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import time
-from types import SimpleNamespace
 
 from barometer import catalogue as r
+from barometer_local.mapping import ShardMapping
 from barometer_local.runner import Runner
 from barometer_local.sources import DynamoShardReader, KinesisShardReader
 
@@ -23,16 +23,22 @@ def runner_with(mappings) -> Runner:
     return runner
 
 
-def kinesis_mapping(*ages_s: float) -> SimpleNamespace:
+def mapping_of(reader, buffer: list[dict]) -> ShardMapping:
+    mapping = ShardMapping.__new__(ShardMapping)  # only what the report reads: its reader and buffer
+    mapping.reader, mapping.buffer = reader, buffer
+    return mapping
+
+
+def kinesis_mapping(*ages_s: float) -> ShardMapping:
     now = time.time()
-    return SimpleNamespace(reader=KinesisShardReader.__new__(KinesisShardReader),
-                           buffer=[{"kinesis": {"approximateArrivalTimestamp": now - age}} for age in ages_s])
+    return mapping_of(KinesisShardReader.__new__(KinesisShardReader),
+                      [{"kinesis": {"approximateArrivalTimestamp": now - age}} for age in ages_s])
 
 
 def test_records_waiting_in_a_shard_make_the_age_of_the_oldest():
     # Given two shards with records read but not processed yet (30 s and 12 s old), and a DynamoDB stream's backlog
-    dynamo = SimpleNamespace(reader=DynamoShardReader.__new__(DynamoShardReader),
-                             buffer=[{"dynamodb": {"ApproximateCreationDateTime": time.time() - 600}}])
+    dynamo = mapping_of(DynamoShardReader.__new__(DynamoShardReader),
+                        [{"dynamodb": {"ApproximateCreationDateTime": time.time() - 600}}])
     runner = runner_with([("processor", kinesis_mapping(30, 5)), ("processor", kinesis_mapping(12)),
                           ("notifier", dynamo)])
     # When the runner reports

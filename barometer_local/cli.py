@@ -259,10 +259,6 @@ def _import(args: argparse.Namespace) -> int:
     return report.exit_code
 
 
-def _names(text: str | None) -> list[str] | None:
-    return None if text is None else [n.strip() for n in text.split(",") if n.strip()]
-
-
 def _poll(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
@@ -290,14 +286,10 @@ def _poll(args: argparse.Namespace) -> int:
     except (BackfillError, PlatformNotRunningError) as exc:
         print(f"barometer poll: {exc}", file=sys.stderr)
         return 2
-    request: dict = {"source": "barometer.cli"}
-    providers = {k: v for k, v in (("market", args.market), ("weather", args.weather)) if v}
-    if providers:
-        request["providers"] = providers
-    for key in ("symbols", "cities"):
-        names = _names(getattr(args, key))
-        if names is not None:
-            request[key] = names
+    from lambdas.poller.poll import request_from_options
+
+    request = request_from_options("barometer.cli", market=args.market, weather=args.weather,
+                                   symbols=args.symbols, cities=args.cities)
 
     def print_events(events) -> dict:
         for event in events:

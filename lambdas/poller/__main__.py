@@ -19,10 +19,6 @@ class _Stderr:
         sys.stderr.flush()
 
 
-def _names(text: str | None) -> list[str] | None:
-    return None if text is None else [n.strip() for n in text.split(",") if n.strip()]
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lambdas.poller", description=__doc__.splitlines()[0])
     parser.add_argument("--time", help="RFC 3339 time of the poll (default: now)")
@@ -43,16 +39,10 @@ def main(argv: list[str] | None = None) -> int:
                   file=sys.stderr)
             return 2
 
-    event: dict = {"source": "barometer.cli"}
-    if args.time:
-        event["time"] = args.time
-    providers = {k: v for k, v in (("market", args.market), ("weather", args.weather)) if v}
-    if providers:
-        event["providers"] = providers
-    for key in ("symbols", "cities"):
-        names = _names(getattr(args, key))
-        if names is not None:
-            event[key] = names
+    from lambdas.poller.poll import request_from_options
+
+    event = request_from_options("barometer.cli", time=args.time, market=args.market, weather=args.weather,
+                                 symbols=args.symbols, cities=args.cities)
 
     from lambdas.poller.handler import handle, logger, put_on_stream
 

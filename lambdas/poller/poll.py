@@ -46,6 +46,23 @@ class PollOutcome:
     failures: list[dict[str, Any]] = field(default_factory=list)
 
 
+def request_from_options(source: str, *, time: str | None = None, market: str | None = None,
+                         weather: str | None = None, symbols: str | None = None,
+                         cities: str | None = None) -> dict[str, Any]:
+    """The invoking event `parse_request` reads, from command-line options (names comma-separated; an
+    option left out is left to the configuration)."""
+    request: dict[str, Any] = {"source": source}
+    if time:
+        request["time"] = time
+    providers = {k: v for k, v in (("market", market), ("weather", weather)) if v}
+    if providers:
+        request["providers"] = providers
+    for key, text in (("symbols", symbols), ("cities", cities)):
+        if text is not None:
+            request[key] = [n.strip() for n in text.split(",") if n.strip()]
+    return request
+
+
 def _parse_time(value: Any) -> datetime:
     if not isinstance(value, str):
         raise PollRequestError(f"time: expected an RFC 3339 string, got {type(value).__name__}")

@@ -8,7 +8,7 @@ import pytest
 from poller_fakes import scheduler_event
 
 from barometer.config import PollerSettings
-from lambdas.poller.poll import PollRequestError, parse_request, poll
+from lambdas.poller.poll import PollRequestError, parse_request, poll, request_from_options
 from lambdas.poller.ports import ProviderError
 
 NOW = datetime(2026, 11, 24, 16, 0, 0, tzinfo=UTC)
@@ -71,6 +71,21 @@ def test_overrides_choose_providers_symbols_and_cities(settings):
 def test_empty_lists_poll_nothing_of_that_kind(settings):
     request = parse_request({"symbols": [], "providers": {"weather": "open-meteo"}}, settings, CONFIG, NOW)
     assert request.symbols == () and len(request.cities) == 3 and request.weather == "open-meteo"
+
+
+def test_command_line_options_make_the_request_the_poller_reads(settings):
+    # Given the options of `barometer poll` / `python -m lambdas.poller` (names comma-separated, spaces around)
+    event = request_from_options("barometer.cli", time="2026-11-24T15:04:05Z", weather="open-meteo",
+                                 symbols=" AAPL, TSLA ,", cities="")
+    # When the poller parses the request they make
+    request = parse_request(event, settings, CONFIG, NOW)
+    # Then it polls those symbols at that time, no city, with the chosen weather provider and the configured market
+    assert event == {"source": "barometer.cli", "time": "2026-11-24T15:04:05Z",
+                     "providers": {"weather": "open-meteo"}, "symbols": ["AAPL", "TSLA"], "cities": []}
+    assert [s.symbol for s in request.symbols] == ["AAPL", "TSLA"] and request.cities == ()
+    assert request.time == datetime(2026, 11, 24, 15, 4, 5, tzinfo=UTC) and request.weather == "open-meteo"
+    # And options left out are left to the configuration
+    assert request_from_options("barometer.cli") == {"source": "barometer.cli"}
 
 
 @pytest.mark.parametrize("event, message", [

@@ -134,13 +134,15 @@ def time_up(state_dir: Path, progress) -> dict:
             up.kill()
 
 
-def measure(events: int, progress, up: bool = False) -> dict:
+def measure(events: int, progress, up: bool = False, keep: str | None = None) -> dict:
     from moto import mock_aws
     from moto.core.base_backend import BackendDict
 
     from barometer_local.snapshots import Gate, Snapshots
 
-    with mock_aws(), tempfile.TemporaryDirectory() as folder:
+    with mock_aws(), tempfile.TemporaryDirectory() as temporary:
+        folder = keep or temporary
+        Path(folder).mkdir(parents=True, exist_ok=True)
         fill(events, progress)
         gc.collect()
         if up:
@@ -177,11 +179,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.durable_state", description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, nargs="+", default=[100_000], help="sizes to measure (100000)")
     parser.add_argument("--up", action="store_true", help="also time `barometer up` on the snapshot (ready, stop)")
+    parser.add_argument("--keep", metavar="DIR", help="build the state folder in DIR and keep it (one size only): "
+                        "`BAROMETER_HOME=DIR barometer up` then starts on it")
     args = parser.parse_args(argv)
     os.environ.update({"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "AWS_DEFAULT_REGION": "us-east-1"})
+    if args.keep and len(args.events) > 1:
+        parser.error("--keep: give one size")
     for events in args.events:
         print(f"measuring {events:,} events", file=sys.stderr, flush=True)
-        print(json.dumps(measure(events, lambda m: print(m, file=sys.stderr, flush=True), up=args.up)), flush=True)
+        print(json.dumps(measure(events, lambda m: print(m, file=sys.stderr, flush=True), up=args.up,
+                                 keep=args.keep)), flush=True)
     return 0
 
 

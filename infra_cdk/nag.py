@@ -133,9 +133,6 @@ ACKNOWLEDGMENTS: tuple[Acknowledgment, ...] = (
                    "would only hold copies of alerts already in AlertsTable"),
     Acknowledgment("Barometer/Ingestion/*Dlq/Resource", "AwsSolutions-SQS3",
                    "This queue is itself a dead-letter queue (of the mappings, of invalid records, of the notifier)"),
-    Acknowledgment("Barometer/Ingestion/Api/Resource", "AwsSolutions-APIG2",
-                   "The API function validates every request and answers 4xx naming the field (contract); an "
-                   "API Gateway model would answer with generic messages"),
     Acknowledgment("Barometer/Ingestion/Api/Default/health/GET/Resource", "AwsSolutions-APIG4",
                    "Route 53's health check target: a mock integration with no data and no function behind it"),
     Acknowledgment("Barometer/Ingestion/Api/Default/health/GET/Resource", "AwsSolutions-COG4",

@@ -1,9 +1,11 @@
 """IngestionStack: the ways events come in and where they land first.
 
-The events stream (on demand or provisioned, by EnableOnDemandStream) and the dead-letter queues; the REST API (Cognito machine-client authorizer, WAF) with
-the API function behind it; the EventBridge Scheduler schedule with the poller behind it. The API and
-poller functions live here, not in ProcessingStack, because API Gateway and the schedule must reference
-them while the processing functions reference this stack's stream: one direction, no cycle.
+The events stream (on demand or provisioned, by EnableOnDemandStream) and the dead-letter queues; the REST
+API (Cognito machine-client authorizer, WAF) with the API function behind it, its routes and request
+validation generated from the OpenAPI document (infra_cdk/constructs/api_validation.py); the EventBridge
+Scheduler schedule with the poller behind it. The API and poller functions live here, not in ProcessingStack,
+because API Gateway and the schedule must reference them while the processing functions reference this
+stack's stream: one direction, no cycle.
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
+from barometer import api_spec
 from barometer.catalogue import (
     API_FUNCTION,
     EVENTS_DLQ,
@@ -29,6 +32,7 @@ from barometer.catalogue import (
     PROJECT,
     STREAM_FAILURES_DLQ,
 )
+from infra_cdk.constructs.api_validation import add_document_routes
 from infra_cdk.constructs.functions import CatalogueFunction, FunctionPlacement, ResourceIndex
 from infra_cdk.constructs.messaging import catalogue_queue
 from infra_cdk.parameters import EstateParameters, condition
@@ -126,13 +130,10 @@ class IngestionStack(NestedStack):
         def scope_name(scope: cognito.ResourceServerScope) -> str:
             return f"{RESOURCE_SERVER}/{scope.scope_name}"
 
-        v1 = self.api.root.add_resource("v1")
-        v1.add_resource("events").add_method(
-            "POST", integration, authorizer=authorizer, authorization_type=apigateway.AuthorizationType.COGNITO,
-            authorization_scopes=[scope_name(self.write_scope)])
-        v1.add_resource("{proxy+}").add_method(
-            "GET", integration, authorizer=authorizer, authorization_type=apigateway.AuthorizationType.COGNITO,
-            authorization_scopes=[scope_name(self.read_scope)])
+        # The routes, their scopes, parameters and body model are the OpenAPI document's (issue #10).
+        self.methods = add_document_routes(self.api, integration, authorizer,
+                                           {scope_name(self.write_scope), scope_name(self.read_scope)},
+                                           api_spec.load())
         # Route 53's health check target: answered by API Gateway itself, no function, no data.
         self.health_method = self.api.root.add_resource("health").add_method(
             "GET", apigateway.MockIntegration(

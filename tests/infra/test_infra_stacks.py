@@ -332,8 +332,9 @@ def test_ingestion_stream_api_waf_and_schedule(synthesized):
     assert stream["Properties"]["StreamEncryption"]["EncryptionType"] == "KMS"
     methods = {lid: m["Properties"] for lid, m in synthesized.resources("Ingestion", "AWS::ApiGateway::Method").items()}
     secured = [m for m in methods.values() if m["AuthorizationType"] == "COGNITO_USER_POOLS"]
-    assert sorted(scope for m in secured for scope in m["AuthorizationScopes"]) == ["barometer/events.write",
-                                                                                 "barometer/read"]
+    # (one method per operation of the OpenAPI document: test_infra_api_models.py)
+    assert sorted({scope for m in secured for scope in m["AuthorizationScopes"]}) == ["barometer/events.write",
+                                                                                  "barometer/read"]
     open_methods = [m for m in methods.values() if m["AuthorizationType"] == "NONE"]
     assert [m["Integration"]["Type"] for m in open_methods] == ["MOCK"]  # the health check only
     (acl,) = synthesized.resources("Ingestion", "AWS::WAFv2::WebACL").values()

@@ -9,7 +9,9 @@ its traceback) and what the handler printed (EMF lines included: the parent turn
 
 Like Lambda: a handler that runs past the function's timeout is killed ("Task timed out"), a process
 that dies mid-invocation ("Runtime exited") is a function error, and the next invocation starts a fresh
-environment (a cold start). The child dies with its parent (PR_SET_PDEATHSIG, and EOF on its input).
+environment (a cold start). The child dies with its parent (PR_SET_PDEATHSIG, and EOF on its input);
+Linux ties that signal to the parent's thread that started the child, so an environment also ends with
+the thread that first invoked it (the runner's shard thread, which lives until the runner stops).
 
 Wire format, both ways: a 4-byte big-endian length, then that many bytes of UTF-8 JSON.
 """

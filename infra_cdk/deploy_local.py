@@ -4,9 +4,10 @@
 Lambda code without Docker) from its own virtualenv on a loopback port, runs `cdk bootstrap` and
 `cdk deploy Barometer` with the demo profile and the ministack target (infra_cdk/targets.py), then checks,
 printing each step: a token from the deployed Cognito machine client; POST /v1/events through the deployed
-API Gateway (and a refusal without the token); the event through the deployed stream and Lambdas into
-LatestTable and back out of the API; its alert through SNS; the deployed alarms and schedules present in
-CloudWatch and EventBridge Scheduler. Exits non-zero on the first failure; stops the MiniStack it started.
+API Gateway (and a refusal without the token and of an unknown route, both in the contract's error shape);
+the event through the deployed stream and Lambdas into LatestTable and back out of the API; its alert
+through SNS; the deployed alarms and schedules present in CloudWatch and EventBridge Scheduler. Exits
+non-zero on the first failure; stops the MiniStack it started.
 
 Nothing here relies on MiniStack's stream failure handling (it ignores partial batch responses, bisect and
 retry limits): the proof sends one good event; failure semantics are tested on the local runtime.
@@ -291,7 +292,11 @@ class Proof:
         if status not in (401, 403):
             raise DeployLocalError(f"POST /v1/events without a token was answered {status} {answer}: "
                                    "the Cognito authorizer is not in front of the API")
-        say(f"POST /v1/events without a token: {status} (the authorizer refuses it)")
+        if not isinstance(answer, dict) or not isinstance(answer.get("error"), str):
+            raise DeployLocalError(f"POST /v1/events without a token: {status} {answer} (expected the contract's "
+                                   '{"error": ...})')
+        say(f"POST /v1/events without a token: {status} (the authorizer refuses it) {answer}")
+        self.gateway_responses_deployed(token)
         status, answer = http("POST", self.api_url("/v1/events"), body=body,
                               headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
         if status != 200 or answer != {"accepted": 1, "failed": []}:
@@ -299,6 +304,15 @@ class Proof:
         say(f"POST /v1/events through API Gateway: 200 {answer} (event {event['event_id']}, {city} {metrics}, "
             f"breaks {rule})")
         return event
+
+    def gateway_responses_deployed(self, token: str) -> None:
+        """API Gateway's own answers are in the contract's error shape (the gateway responses of
+        infra_cdk/openapi.py), and only the document's routes exist (an unknown one is not the function's)."""
+        status, answer = http("GET", self.api_url("/v1/no-such-route"), headers={"Authorization": f"Bearer {token}"})
+        if status != 404 or answer != {"error": "path: no such resource or method"}:
+            raise DeployLocalError(f"GET /v1/no-such-route: {status} {answer} (expected API Gateway's 404 in the "
+                                   "contract's error shape)")
+        say(f"GET /v1/no-such-route through API Gateway: 404 {answer}")
 
     def latest_holds(self, event: dict[str, Any], token: str) -> None:
         ddb, table = self.client("dynamodb"), self.outputs[f"{LATEST_TABLE.logical_id}Name"]

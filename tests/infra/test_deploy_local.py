@@ -129,6 +129,7 @@ def test_the_app_deployed_into_ministack_works_end_to_end(tmp_path, capsys):
     # Then every step of the proof passed, in order
     out = capsys.readouterr().out
     steps = ["cdk bootstrap", "cdk deploy Barometer", "nested stacks", "token:", "without a token: 401",
+             "GET /v1/no-such-route through API Gateway: 404",
              "POST /v1/events through API Gateway: 200", "barometer-latest: holds", "GET /v1/latest/weather/",
              "SNS WeatherAlerts delivered alert", "alarms of the deployment present", "EventBridge Scheduler: barometer-poll",
              "works end to end"]

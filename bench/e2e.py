@@ -179,13 +179,23 @@ class Watcher(threading.Thread):
             self.error = exc
 
 
-def _cpu_seconds(pid: int) -> float:
-    """utime + stime of a process (and its waited-for children), from /proc."""
+def _stat(pid: int) -> list[str] | None:
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
+        return None
+
+
+def _cpu_seconds(pid: int, running_children: bool = False) -> float:
+    """utime + stime of a process and its waited-for children, from /proc; with `running_children`, also
+    of its children still running (the runner's shard consumers run in child processes of their own)."""
+    fields = _stat(pid)
+    if fields is None:
         return 0.0
     ticks = sum(int(fields[i]) for i in (11, 12, 13, 14))
+    for entry in Path("/proc").iterdir() if running_children else ():
+        if entry.name.isdigit() and (child := _stat(int(entry.name))) and child[1] == str(pid):
+            ticks += int(child[11]) + int(child[12])
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
@@ -281,14 +291,14 @@ def run_load(platform, settings, *, seconds: float, max_events: int, extra_symbo
              ) -> dict[str, Any]:
     driver = Driver(platform, settings, extra_symbols, poll_s, sample_size, progress)
     pids = {"emulator": platform.emulator.process.pid, "runner": platform.runner.pid, "bench+api": os.getpid()}
-    cpu_before = {name: _cpu_seconds(pid) for name, pid in pids.items()}
+    cpu_before = {name: _cpu_seconds(pid, name == "runner") for name, pid in pids.items()}
     driver.watcher.start()
     try:
         progress(f"  saturated: posting for {seconds:.0f}s (at most {max_events:,} events, {backlog:,} in flight)")
         driver.watcher.poll_s = SATURATED_POLL_S  # its latency is queueing anyway: spare the emulator
         busy = driver.post("saturated", seconds, max_events, backlog, rate=None)
         last_visible = driver.drain(drain_timeout_s)
-        cpu = {name: round(_cpu_seconds(pid) - cpu_before[name], 2) for name, pid in pids.items()}
+        cpu = {name: round(_cpu_seconds(pid, name == "runner") - cpu_before[name], 2) for name, pid in pids.items()}
         elapsed = last_visible - busy["started"]
         rate = busy["events"] / elapsed
         progress(f"  saturated: {busy['events']:,} events in LatestTable {elapsed:.1f}s after the first POST: "

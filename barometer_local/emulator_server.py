@@ -164,7 +164,8 @@ def serve_durable(moto_argv: list[str], state_dir: Path, interval_s: float | Non
     )
     from werkzeug.serving import run_simple
 
-    from barometer_local.snapshots import MIN_INTERVAL_S, Gate, Snapshots
+    from barometer_local.journal import Journal
+    from barometer_local.snapshots import MIN_INTERVAL_S, SNAPSHOT_DIR, Gate, Snapshots
 
     parser = argparse.ArgumentParser()
     parser.add_argument("-H", "--host", default="127.0.0.1")
@@ -172,7 +173,8 @@ def serve_durable(moto_argv: list[str], state_dir: Path, interval_s: float | Non
     args = parser.parse_args(moto_argv)
     os.environ.setdefault("MOTO_PORT", str(args.port))
     gate = Gate()
-    snapshots = Snapshots(state_dir, gate)
+    journal = Journal(state_dir / SNAPSHOT_DIR)
+    snapshots = Snapshots(state_dir, gate, journal=journal)
     snapshots.restore()  # before serving: nobody sees an empty emulator on a folder with data
 
     def stop(*_: object) -> None:
@@ -182,9 +184,10 @@ def serve_durable(moto_argv: list[str], state_dir: Path, interval_s: float | Non
     signal.signal(signal.SIGINT, stop)
     app = DomainDispatcherApplication(create_backend_app)
     app.debug = True  # type: ignore[attr-defined]  (as moto's own main: errors answered, not raised)
+    snapshots.replay_journal(app)  # what was acknowledged after the snapshot, before anyone reads the stream
     snapshots.run_periodically(interval_s or MIN_INTERVAL_S)
     try:
-        run_simple(args.host, args.port, gate.wrap(app), threaded=True, request_handler=MotoRequestHandler)
+        run_simple(args.host, args.port, gate.wrap(app, journal), threaded=True, request_handler=MotoRequestHandler)
     finally:
         snapshots.stop()
         # Stopped by SIGTERM (Ctrl-C in `barometer up`, or `up` died): everything so far is kept.

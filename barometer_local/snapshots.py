@@ -13,14 +13,16 @@ checkpoints only after a batch's writes, so the positions in a snapshot never pa
 batches after them are read again after a restore, which the processor absorbs (idempotent by Kinesis
 sequence number) and the raw zone too (its object names come from a batch's first sequence number).
 
-What a crash can lose: what was acknowledged after the last snapshot, when the emulator itself is
-killed without SIGTERM (SIGKILL of the emulator, power loss). The interval grows with the snapshot's
-cost (at most a quarter of the time is spent snapshotting), see docs/local.md for the figures.
+What a crash between two snapshots does not lose: the events acknowledged since the last one, which are
+journaled before their answer leaves and put back on the stream at the next start (barometer_local/
+journal.py). The interval grows with the snapshot's cost (at most a quarter of the time is spent
+snapshotting), see docs/local.md for the figures.
 """
 from __future__ import annotations
 
 import copyreg
 import gc
+import io
 import json
 import os
 import pickle
@@ -32,6 +34,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from barometer_local.journal import JOURNALED_TARGETS, Journal, replay
 
 SNAPSHOT_DIR = "emulator"
 SNAPSHOT_FILE = "state.pickle"
@@ -102,20 +106,34 @@ class Gate:
                 self._closed = False
                 self._cond.notify_all()
 
-    def wrap(self, app: Callable) -> Callable:
-        """A WSGI app whose state-changing requests pass this gate, body included."""
+    def wrap(self, app: Callable, journal: Journal | None = None) -> Callable:
+        """A WSGI app whose state-changing requests pass this gate, body included. With a journal, a
+        Kinesis put answered 200 is journaled before its answer leaves (barometer_local/journal.py)."""
         def gated(environ: dict[str, Any], start_response: Callable) -> Any:
             target = environ.get("HTTP_X_AMZ_TARGET", "")
             if environ.get("REQUEST_METHOD", "GET") in READ_ONLY_METHODS or target in READ_ONLY_TARGETS:
                 return app(environ, start_response)
+            body = None
+            if journal is not None and target in JOURNALED_TARGETS:
+                body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+                environ["wsgi.input"] = io.BytesIO(body)
+            status: list[str] = []
+
+            def recording_start_response(code: str, headers: list, exc_info: Any = None) -> Any:
+                status.append(code)
+                return start_response(code, headers, exc_info)
+
             self.enter(counted=target not in UNCOUNTED_TARGETS)
             try:
-                result = app(environ, start_response)
+                result = app(environ, recording_start_response)
                 try:
-                    return [b"".join(result)]
+                    answer = [b"".join(result)]
                 finally:
                     if hasattr(result, "close"):
                         result.close()
+                if body is not None and status and status[-1].startswith("200"):
+                    journal.append(environ, body)  # inside the gate: a snapshot holds both or neither
+                return answer
             finally:
                 self.leave()
         return gated
@@ -217,11 +235,14 @@ class SnapshotInfo:
 
 
 class Snapshots:
-    def __init__(self, state_dir: Path, gate: Gate, log: Callable[[str], None] | None = None):
+    def __init__(self, state_dir: Path, gate: Gate, log: Callable[[str], None] | None = None,
+                 journal: Journal | None = None):
         self.state_dir = state_dir
         self.folder = state_dir / SNAPSHOT_DIR
         self.path = self.folder / SNAPSHOT_FILE
         self.gate = gate
+        self.journal = journal
+        self.restored_journal_segment: int | None = None
         self.log = log or (lambda m: print(f"[emulator] {m}", file=sys.stderr, flush=True))
         self.last: SnapshotInfo | None = None
         self._write_lock = threading.Lock()
@@ -241,19 +262,20 @@ class Snapshots:
                 paused_at = time.monotonic()
                 self.gate.changes = 0
                 checkpoints = _read_text(self.state_dir / CHECKPOINTS_FILE)
+                mark = self.journal.rotate() if self.journal else None
                 if fork:
                     child = os.fork()
                     if child == 0:  # the child: only this thread exists; no request is inside the gate
                         code = 1
                         try:
-                            self._dump(tmp, checkpoints)
+                            self._dump(tmp, checkpoints, mark)
                             code = 0
                         except BaseException as exc:  # noqa: BLE001 - the child reports any failure, then exits
                             os.write(2, f"[emulator] snapshot failed: {type(exc).__name__}: {exc}\n".encode())
                         finally:
                             os._exit(code)
                 else:
-                    self._dump(tmp, checkpoints)
+                    self._dump(tmp, checkpoints, mark)
                 paused = time.monotonic() - paused_at
             if fork:
                 _, status = os.waitpid(child, 0)
@@ -263,19 +285,21 @@ class Snapshots:
             size = tmp.stat().st_size
             os.replace(tmp, self.path)
             _fsync_dir(self.folder)
+            if self.journal and mark is not None:
+                self.journal.drop_before(mark)  # the snapshot on disk holds them
             info = SnapshotInfo(size, round(paused, 3), round(time.monotonic() - started, 3), time.time())
             (self.folder / SNAPSHOT_INFO).write_text(json.dumps(info.__dict__))
             self.last = info
             return info
 
-    def _dump(self, tmp: Path, checkpoints: str | None) -> None:
+    def _dump(self, tmp: Path, checkpoints: str | None, journal_segment: int | None = None) -> None:
         services = _backend_dicts()
         state = {service.service_name: {account: dict(regions) for account, regions in service.items()}
                  for service in services}
         extras = {service.service_name: _extras(service) for service in services}
         with open(tmp, "wb") as handle, _no_gc():
             _pickler(handle).dump({"format": FORMAT, "checkpoints": checkpoints, "backends": state,
-                                   "extras": extras})
+                                   "extras": extras, "journal_segment": journal_segment})
             handle.flush()
             os.fsync(handle.fileno())
 
@@ -297,6 +321,24 @@ class Snapshots:
 
     def stop(self) -> None:
         self._stop.set()
+
+    def replay_journal(self, app: Callable) -> int:
+        """After `restore`: put the events acknowledged after the restored snapshot back on the stream
+        (barometer_local/journal.py); how many requests. Without a snapshot nothing is replayed (there is no
+        stream yet to put them on, and nothing was acknowledged before the first snapshot's provisioning)."""
+        if self.journal is None:
+            return 0
+        mark = self.restored_journal_segment
+        if mark is None:
+            self.journal.drop_before(self.journal.segment)
+            return 0
+        self.journal.drop_before(mark)  # left by a crash between a snapshot's rename and its cleanup
+        self.journal.continue_from(mark)
+        count = replay(self.journal, mark, app)
+        if count:
+            self.gate.changes += count  # a snapshot soon takes them in
+            self.log(f"replayed {count} Kinesis put(s) acknowledged after the snapshot")
+        return count
 
     # -- reading -------------------------------------------------------------------------------
     def restore(self) -> bool:
@@ -329,6 +371,7 @@ class Snapshots:
                 account_backends = backend_dict[account]
                 for region, backend in regions.items():
                     dict.__setitem__(account_backends, region, backend)
+        self.restored_journal_segment = snapshot.get("journal_segment")
         if snapshot["checkpoints"] is None:
             checkpoints_path.unlink(missing_ok=True)
         else:

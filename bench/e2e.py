@@ -38,6 +38,7 @@ BATCH = 500  # the API's largest batch
 WRITE_BATCH = 25  # BatchWriteItem's largest batch
 # The sample's reads cost the emulator ~3 ms per key: rarer while the pipeline is saturated.
 SATURATED_POLL_S = 2.0
+STATUS_READ_S = 0.05  # the flow control reads the runner's status file (a local file, no emulator call) this often
 
 
 # -- load ------------------------------------------------------------------------------------------
@@ -224,11 +225,17 @@ class Driver:
         self.watcher.read_status()
         self.baseline = self.watcher.applied
         self.posted = 0
+        self.status_read_at = 0.0
         self.progress = progress
 
     def in_latest(self) -> int:
         if self.watcher.error:
             raise self.watcher.error
+        # The flow control's view of progress must be fresh: the watcher reads the status file only every
+        # 2 s while saturated, and a view that stale holds back posts the pipeline could already take.
+        if time.monotonic() - self.status_read_at >= STATUS_READ_S:
+            self.watcher.read_status()
+            self.status_read_at = time.monotonic()
         return self.watcher.applied - self.baseline
 
     def post(self, phase: str, seconds: float, max_events: int, backlog: int, rate: float | None) -> dict[str, Any]:

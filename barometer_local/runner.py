@@ -30,7 +30,7 @@ from barometer_local.firehose import ProcessedDelivery, RawDelivery
 from barometer_local.invoker import Invoker, MetricSink
 from barometer_local.mailbox import Mailbox, NotifierPump
 from barometer_local.mapping import ShardMapping
-from barometer_local.sources import DynamoShardReader, KinesisShardReader
+from barometer_local.sources import DynamoShardReader, KinesisShardReader, ShardFeed
 
 # The status file is how `barometer health`, the dashboard and the benchmark's flow control see progress: a
 # small local file, so a fresh one costs nothing (the emulator never sees it).
@@ -97,6 +97,14 @@ class Runner:
         stream_id = f"{summary['StreamARN']}@{summary['StreamCreationTimestamp'].timestamp():.0f}"
         shards = [s["ShardId"] for s in kinesis.list_shards(StreamName=r.EVENTS_STREAM.local_name)["Shards"]]
         failure_url = self._queue_url(r.STREAM_FAILURES_DLQ.local_name)
+        # Every consumer of a shard (the processor's mapping, the raw delivery) reads it through one feed.
+        raw_key = {shard: f"firehose-raw|{stream_id}|{shard}" for shard in shards}
+        consumer_keys = {shard: [raw_key[shard]] + [f"{f.local_name}|{stream_id}|{shard}" for f in r.FUNCTIONS
+                                                    if f.mapping and f.mapping.source_kind == "kinesis"]
+                         for shard in shards}
+        feeds = {shard: ShardFeed(KinesisShardReader(
+            kinesis, r.EVENTS_STREAM.local_name, summary["StreamARN"], shard,
+            ShardFeed.start_after([self.checkpoints.get(k) for k in consumer_keys[shard]]))) for shard in shards}
 
         for function in r.FUNCTIONS:
             mapping = function.mapping
@@ -106,8 +114,7 @@ class Runner:
             if mapping.source_kind == "kinesis":
                 for shard in shards:
                     key = f"{function.local_name}|{stream_id}|{shard}"
-                    reader = KinesisShardReader(kinesis, r.EVENTS_STREAM.local_name, summary["StreamARN"], shard,
-                                                self.checkpoints.get(key))
+                    reader = feeds[shard].consumer(self.checkpoints.get(key))
                     shard_invoker = (Invoker(function, self.metrics, isolated=True)
                                      if self.options.isolated_consumers else invoker)
                     self.mappings.append((function.local_name, ShardMapping(
@@ -125,10 +132,8 @@ class Runner:
                         mapping, invoker, reader, self.checkpoints, key, self.sqs, failure_url, self.metrics)))
 
         for shard in shards:
-            key = f"firehose-raw|{stream_id}|{shard}"
-            reader = KinesisShardReader(kinesis, r.EVENTS_STREAM.local_name, summary["StreamARN"], shard,
-                                        self.checkpoints.get(key))
-            self.raw.append(RawDelivery(reader, self.s3, r.RAW_BUCKET.local_name, self.checkpoints, key,
+            reader = feeds[shard].consumer(self.checkpoints.get(raw_key[shard]))
+            self.raw.append(RawDelivery(reader, self.s3, r.RAW_BUCKET.local_name, self.checkpoints, raw_key[shard],
                                         self.options.flush_seconds))
 
         notifier = Invoker(r.NOTIFIER_FUNCTION, self.metrics)

@@ -1,7 +1,7 @@
 """The emulator's write-ahead journal of acknowledged events: what a crash between two snapshots would lose.
 
 Snapshots (barometer_local/snapshots.py) are taken every few seconds while something changes, but their
-interval grows with the state (at most a quarter of the time goes to snapshotting: ~16 s apart at 100k
+interval grows with the state (at most a tenth of the time goes to snapshotting: ~40 s apart at 100k
 stored events, minutes at 1 M). Every Kinesis PutRecord(s) the emulator answers 200 is therefore also
 appended to a journal and fsynced before the answer leaves: acknowledged means journaled. A snapshot starts
 a new journal segment while its gate holds every change, so the segments before it are exactly what the

@@ -144,8 +144,7 @@ class Invoker:
         if isolated:
             from barometer_local.sandbox import Sandbox
 
-            self.sandbox = Sandbox(spec)
-            self._one_at_a_time = nullcontext()  # the sandbox runs one invocation at a time itself
+            self.sandbox = Sandbox(spec)  # which runs one invocation at a time itself
             return
         module_name, _, attr = spec.handler.rpartition(".")
         module = importlib.import_module(module_name)

@@ -98,8 +98,11 @@ class Runner:
         shards = [s["ShardId"] for s in kinesis.list_shards(StreamName=r.EVENTS_STREAM.local_name)["Shards"]]
         failure_url = self._queue_url(r.STREAM_FAILURES_DLQ.local_name)
         # Every consumer of a shard (the processor's mapping, the raw delivery) reads it through one feed.
-        raw_key = {shard: f"firehose-raw|{stream_id}|{shard}" for shard in shards}
-        consumer_keys = {shard: [raw_key[shard]] + [f"{f.local_name}|{stream_id}|{shard}" for f in r.FUNCTIONS
+        def position_key(consumer: str, shard: str) -> str:
+            return f"{consumer}|{stream_id}|{shard}"
+
+        raw_key = {shard: position_key("firehose-raw", shard) for shard in shards}
+        consumer_keys = {shard: [raw_key[shard]] + [position_key(f.local_name, shard) for f in r.FUNCTIONS
                                                     if f.mapping and f.mapping.source_kind == "kinesis"]
                          for shard in shards}
         feeds = {shard: ShardFeed(KinesisShardReader(
@@ -110,13 +113,14 @@ class Runner:
             mapping = function.mapping
             if mapping is None:
                 continue
-            invoker = Invoker(function, self.metrics)
+            isolated = mapping.source_kind == "kinesis" and self.options.isolated_consumers
+            # Isolated shards import the handler in their own processes only, never in the runner's.
+            invoker = None if isolated else Invoker(function, self.metrics)
             if mapping.source_kind == "kinesis":
                 for shard in shards:
-                    key = f"{function.local_name}|{stream_id}|{shard}"
+                    key = position_key(function.local_name, shard)
                     reader = feeds[shard].consumer(self.checkpoints.get(key))
-                    shard_invoker = (Invoker(function, self.metrics, isolated=True)
-                                     if self.options.isolated_consumers else invoker)
+                    shard_invoker = Invoker(function, self.metrics, isolated=True) if isolated else invoker
                     self.mappings.append((function.local_name, ShardMapping(
                         mapping, shard_invoker, reader, self.checkpoints, key, self.sqs, failure_url, self.metrics)))
             else:

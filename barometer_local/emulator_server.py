@@ -24,9 +24,10 @@ _partition = threading.local()  # the hash key of the primary-key Query this thr
 def install() -> None:
     from moto.dynamodb.models.table import Table
 
-    from barometer_local import emulator_speedups
+    from barometer_local import emulator_speedups, emulator_wire
 
     emulator_speedups.install()  # idempotent, like the rest of install()
+    emulator_wire.install()
     _install_kinesis_positions()  # idempotent too
     _install_atomic_conditional_writes()
     if getattr(Table.query, "_barometer_partition_query", False):
@@ -145,6 +146,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--snapshot-interval", type=float, default=None, help="seconds between snapshots (min)")
     ours, rest = parser.parse_known_args(argv)
     install()
+    from barometer_local.emulator_gc import freeze_survivors_of_full_passes
+
+    freeze_survivors_of_full_passes()
     if ours.state_dir is None:
         from moto.server import main as moto_main
 

@@ -16,6 +16,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -295,9 +296,10 @@ class Driver:
 
 def run_load(platform, settings, *, seconds: float, max_events: int, extra_symbols: int, backlog: int,
              latency_seconds: float, poll_s: float, drain_timeout_s: float, progress=print, sample_size: int = 24,
-             after_saturated=None) -> dict[str, Any]:
+             after_saturated=None, operations_path: Path | None = None) -> dict[str, Any]:
     driver = Driver(platform, settings, extra_symbols, poll_s, sample_size, progress)
     pids = {"emulator": platform.emulator.process.pid, "runner": platform.runner.pid, "bench+api": os.getpid()}
+    operations_before = _operations_so_far(pids["emulator"], operations_path)
     cpu_before = {name: _cpu_seconds(pid, name == "runner") for name, pid in pids.items()}
     driver.watcher.start()
     try:
@@ -306,6 +308,8 @@ def run_load(platform, settings, *, seconds: float, max_events: int, extra_symbo
         busy = driver.post("saturated", seconds, max_events, backlog, rate=None)
         last_visible = driver.drain(drain_timeout_s)
         cpu = {name: round(_cpu_seconds(pid, name == "runner") - cpu_before[name], 2) for name, pid in pids.items()}
+        operations = _phase_operations(operations_before, _operations_so_far(pids["emulator"], operations_path),
+                                       busy["events"])
         elapsed = last_visible - busy["started"]
         rate = busy["events"] / elapsed
         progress(f"  saturated: {busy['events']:,} events in LatestTable {elapsed:.1f}s after the first POST: "
@@ -331,6 +335,7 @@ def run_load(platform, settings, *, seconds: float, max_events: int, extra_symbo
         "events": busy["events"], "keys": len(driver.watcher.posted), "seconds": round(elapsed, 2),
         "latency_sample_keys": driver.watcher.sample,
         "cpu_seconds_saturated": cpu,
+        **({"emulator_operations_saturated": operations} if operations else {}),
         "watcher": {"reads": driver.watcher.reads,
                     "mean_read_ms": round(driver.watcher.read_s / max(driver.watcher.reads, 1) * 1000, 1)},
     }
@@ -373,7 +378,7 @@ def ddb_ceiling(ddb, settings, items: int, progress=print) -> dict[str, Any]:
 
 # -- where the emulator's time goes (optional) -----------------------------------------------------
 @contextlib.contextmanager
-def probed_emulator(stats_path: Path):
+def probed_emulator(stats_path: Path, profile_every: int = 0):
     """Make the platform start `bench.emulator_probe` (moto plus a per-operation timer) instead of moto."""
     from barometer_local import emulator as em
 
@@ -384,7 +389,7 @@ def probed_emulator(stats_path: Path):
         log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115 - the child keeps it
         process = subprocess.Popen(
             [sys.executable, "-m", "bench.emulator_probe", "-H", "127.0.0.1", "-p", str(port), "--stats",
-             str(stats_path)], stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **em.FAKE_CREDENTIALS},
+             str(stats_path), "--profile-every", str(profile_every)], stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **em.FAKE_CREDENTIALS},
             cwd=Path(__file__).resolve().parents[1], start_new_session=True)
         emulator = cls(f"http://127.0.0.1:{port}", process)
         em.wait_until_ready(emulator.url)
@@ -395,6 +400,36 @@ def probed_emulator(stats_path: Path):
         yield
     finally:
         em.Emulator.start = original
+
+
+def _operations_so_far(emulator_pid: int, operations_path: Path | None, timeout_s: float = 10.0) -> dict[str, Any]:
+    """The probe's totals so far (it writes them to `operations_path` on SIGUSR1); {} without the probe."""
+    if operations_path is None:
+        return {}
+    asked = time.time()
+    os.kill(emulator_pid, signal.SIGUSR1)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError, ValueError):
+            snapshot = json.loads(operations_path.read_text())
+            if snapshot["taken"] >= asked:
+                return snapshot["operations"]
+        time.sleep(0.02)
+    raise RuntimeError(f"the emulator probe wrote no snapshot to {operations_path} within {timeout_s:.0f}s")
+
+
+def _phase_operations(before: dict[str, Any], after: dict[str, Any], events: int) -> dict[str, Any]:
+    """Per operation, what the emulator spent between two snapshots, per call and per event of the phase."""
+    phase = {}
+    for name, total in after.items():
+        start = before.get(name, {"seconds": 0.0, "cpu_seconds": 0.0, "calls": 0})
+        calls, cpu = total["calls"] - start["calls"], total["cpu_seconds"] - start["cpu_seconds"]
+        if calls:
+            phase[name] = {"calls": calls, "cpu_seconds": round(cpu, 3),
+                           "cpu_ms_per_call": round(cpu / calls * 1000, 3),
+                           "cpu_ms_per_event": round(cpu / max(events, 1) * 1000, 4),
+                           "calls_per_event": round(calls / max(events, 1), 4)}
+    return dict(sorted(phase.items(), key=lambda kv: -kv[1]["cpu_seconds"]))
 
 
 def _top_operations(stats_path: Path, top: int = 12) -> dict[str, Any]:
@@ -408,10 +443,25 @@ def _top_operations(stats_path: Path, top: int = 12) -> dict[str, Any]:
             for name, value in ranked}
 
 
+PROFILES_DIR = Path(__file__).resolve().parent / "emulator-profiles"
+
+
+def _keep_profiles(stats_path: Path, progress) -> None:
+    """Move the probe's cProfile samples out of the run's state folder (it is deleted) into PROFILES_DIR."""
+    kept = sorted(stats_path.parent.glob(stats_path.name + ".*.pstats"))
+    if not kept:
+        return
+    PROFILES_DIR.mkdir(exist_ok=True)
+    for path in kept:
+        shutil.move(str(path), PROFILES_DIR / path.name.removeprefix(stats_path.name + "."))
+    progress(f"  cProfile samples of {len(kept)} operations in {PROFILES_DIR} "
+             f"(read with: python -m pstats {PROFILES_DIR}/<operation>.pstats)")
+
+
 # -- the section -----------------------------------------------------------------------------------
 def measure(settings, *, seconds: float, max_events: int, extra_symbols: int, backlog: int, latency_seconds: float,
             poll_s: float, ceiling_items: int, progress=print, drain_timeout_s: float = 180.0,
-            emulator_profile: bool = False) -> dict[str, Any]:
+            emulator_profile: bool = False, profile_every: int = 0) -> dict[str, Any]:
     from barometer_local.emulator import free_port
     from barometer_local.paths import HOME_ENV
     from barometer_local.platform import LocalPlatform, PlatformOptions
@@ -423,7 +473,7 @@ def measure(settings, *, seconds: float, max_events: int, extra_symbols: int, ba
     platform = LocalPlatform(state, PlatformOptions(api_port=free_port(), flush_seconds=1.0))
     operations: dict[str, Any] = {}
     try:
-        with probed_emulator(stats_path) if emulator_profile else contextlib.nullcontext():
+        with probed_emulator(stats_path, profile_every) if emulator_profile else contextlib.nullcontext():
             progress(f"end to end: starting the local platform (state in {state})")
             platform.start(progress=lambda text: progress(f"  {text}"))
         platform.wait_ready()
@@ -436,7 +486,8 @@ def measure(settings, *, seconds: float, max_events: int, extra_symbols: int, ba
         e2e = run_load(platform, settings, seconds=seconds, max_events=max_events, extra_symbols=extra_symbols,
                        backlog=backlog, latency_seconds=latency_seconds, poll_s=poll_s,
                        drain_timeout_s=drain_timeout_s, progress=progress, after_saturated=lambda: afters.append(
-                           ddb_ceiling(platform.target().client("dynamodb"), settings, ceiling_items, progress)))
+                           ddb_ceiling(platform.target().client("dynamodb"), settings, ceiling_items, progress)),
+                       operations_path=Path(f"{stats_path}.snapshot") if emulator_profile else None)
         after = afters[0]
         runs = [ceiling["emulator_ddb_items_per_s"], after["emulator_ddb_items_per_s"]]
         ceiling = {"emulator_ddb_items_per_s": round(sum(runs) / len(runs), 1), "ceiling_runs_items_per_s": runs,
@@ -445,9 +496,14 @@ def measure(settings, *, seconds: float, max_events: int, extra_symbols: int, ba
         platform.stop()
         if emulator_profile:
             operations = _top_operations(stats_path)
+            _keep_profiles(stats_path, progress)
         os.environ.clear()
         os.environ.update(saved_env)
         shutil.rmtree(state, ignore_errors=True)
+    if "emulator_operations_saturated" in e2e:
+        progress("  emulator CPU by operation in the saturated phase (ms per event, calls per event): " + ", ".join(
+            f"{name} {v['cpu_ms_per_event']:.3f} ({v['calls_per_event']:.3f})"
+            for name, v in list(e2e["emulator_operations_saturated"].items())[:10]))
     if operations:
         e2e["emulator_operations"] = operations
         progress("  emulator CPU (wall) seconds by operation (ceiling + load): " + ", ".join(

@@ -2,17 +2,21 @@
 
 `python -m bench.emulator_probe -H 127.0.0.1 -p PORT --stats FILE` serves exactly what
 `python -m moto.server` serves; a WSGI wrapper adds up wall time and calls per AWS operation
-(`X-Amz-Target`, or the query `Action`) and writes them to FILE on SIGTERM. The benchmark starts
+(`X-Amz-Target`, or the query `Action`) and writes them to FILE on SIGTERM, and the totals so far
+to FILE.snapshot on SIGUSR1 (the benchmark takes one before and one after its saturated phase). The benchmark starts
 it in place of the stock server only with `--emulator-profile` (docs/benchmarks.md).
 """
 from __future__ import annotations
 
 import argparse
+import cProfile
+import gc
 import json
 import os
 import signal
 import sys
 import threading
+import pstats
 import time
 from collections import defaultdict
 from typing import Any
@@ -20,8 +24,13 @@ from urllib.parse import parse_qs
 
 
 class OperationTimer:
-    def __init__(self, app: Any):
+    def __init__(self, app: Any, sample_every: int = 0):
         self.app = app
+        # Function-level profiles (CPU time: waits for the GIL or a lock do not count) of every Nth call of
+        # each operation (0: none): cProfile doubles a call's
+        # cost, so a sample keeps the run's shape while it shows where an operation's own time goes.
+        self.sample_every = sample_every
+        self.profiles: dict[str, pstats.Stats] = {}
         self.lock = threading.Lock()
         self.seconds: dict[str, float] = defaultdict(float)
         self.cpu: dict[str, float] = defaultdict(float)  # this thread's CPU: wall time includes the GIL's waits
@@ -42,22 +51,62 @@ class OperationTimer:
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         name = self._operation(environ)
+        profile = cProfile.Profile(time.thread_time) if self.sample_every and self.calls[name] % self.sample_every == 0 else None
         started, cpu_started = time.perf_counter(), time.thread_time()
         try:
-            return list(self.app(environ, start_response))
+            if profile is None:
+                return list(self.app(environ, start_response))
+            return list(profile.runcall(self.app, environ, start_response))
         finally:
             elapsed, cpu = time.perf_counter() - started, time.thread_time() - cpu_started
             with self.lock:
                 self.seconds[name] += elapsed
                 self.cpu[name] += cpu
                 self.calls[name] += 1
+                if profile is not None:
+                    if name in self.profiles:
+                        self.profiles[name].add(profile)
+                    else:
+                        self.profiles[name] = pstats.Stats(profile)
+
+    def count_collections(self) -> None:
+        """The cyclic collector's passes, as operations of their own (`gc:gen2`): they run inside whatever
+        request allocated last, so their time is also in that request's figure."""
+        started: dict[str, float] = {}
+
+        def callback(phase: str, info: dict[str, Any]) -> None:
+            name = f"gc:gen{info['generation']}"
+            if phase == "start":
+                started[name] = time.thread_time()
+                return
+            cpu = time.thread_time() - started.pop(name, time.thread_time())
+            with self.lock:
+                self.seconds[name] += cpu
+                self.cpu[name] += cpu
+                self.calls[name] += 1
+
+        gc.callbacks.append(callback)
+
+    def totals(self) -> dict[str, Any]:
+        with self.lock:
+            return {name: {"seconds": round(s, 3), "cpu_seconds": round(self.cpu[name], 3), "calls": self.calls[name]}
+                    for name, s in self.seconds.items()}
+
+    def snapshot(self, path: str) -> None:
+        """The totals so far, written whole (a reader never sees half a file): the benchmark subtracts two
+        of them to get one phase's share."""
+        temporary = f"{path}.tmp"
+        with open(temporary, "w") as handle:
+            json.dump({"taken": time.time(), "operations": self.totals()}, handle)
+        os.replace(temporary, path)
 
     def dump(self, path: str) -> None:
-        with self.lock:
-            data = {name: {"seconds": round(s, 3), "cpu_seconds": round(self.cpu[name], 3), "calls": self.calls[name]}
-                    for name, s in self.seconds.items()}
+        data = self.totals()
         with open(path, "w") as handle:
             json.dump(data, handle, indent=1, sort_keys=True)
+        for name, stats in self.profiles.items():
+            safe = "".join(c if c.isalnum() else "_" for c in name)
+            stats.dump_stats(f"{path}.{safe}.pstats")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -65,11 +114,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("-H", "--host", default="127.0.0.1")
     parser.add_argument("-p", "--port", type=int, required=True)
     parser.add_argument("--stats", required=True, help="file the per-operation times are written to on SIGTERM")
+    parser.add_argument("--profile-every", type=int, default=0, metavar="N",
+                        help="also profile every Nth call of each operation with cProfile; the profiles are written "
+                             "beside FILE as FILE.<operation>.pstats (default 0: none)")
     args = parser.parse_args(argv)
     os.environ.setdefault("MOTO_PORT", str(args.port))
     from barometer_local import emulator_server
 
     emulator_server.install()  # profile the emulator the platform runs, with its fixes
+    from barometer_local.emulator_gc import freeze_survivors_of_full_passes
+
+    freeze_survivors_of_full_passes()
     from moto.moto_server.werkzeug_app import (
         DomainDispatcherApplication,
         MotoRequestHandler,
@@ -78,7 +133,8 @@ def main(argv: list[str] | None = None) -> None:
     from werkzeug.serving import run_simple
 
     app = DomainDispatcherApplication(create_backend_app)
-    timer = OperationTimer(app)
+    timer = OperationTimer(app, args.profile_every)
+    timer.count_collections()
 
     def stop(*_: Any) -> None:
         timer.dump(args.stats)
@@ -86,6 +142,7 @@ def main(argv: list[str] | None = None) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGUSR1, lambda *_: timer.snapshot(args.stats + ".snapshot"))
     run_simple(args.host, args.port, timer, threaded=True, request_handler=MotoRequestHandler)
 
 

@@ -97,6 +97,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="end to end: seconds between reads of the sampled keys in LatestTable (default 0.5)")
     parser.add_argument("--emulator-profile", action="store_true",
                         help="end to end: run the emulator with a per-operation timer and print where its time goes")
+    parser.add_argument("--emulator-profile-every", type=int, default=0, metavar="N",
+                        help="with --emulator-profile: also cProfile every Nth call of each operation and keep the "
+                             "profiles (pstats files) in bench/emulator-profiles/ (default 0: none)")
     parser.add_argument("--ceiling-items", type=int,
                         help="emulator DynamoDB ceiling: items written (default 10000; quick 3000)")
     parser.add_argument("--cost-days", type=int, default=8,
@@ -151,7 +154,8 @@ def main(argv: list[str] | None = None) -> int:
                               extra_symbols=args.e2e_symbols, backlog=args.e2e_backlog,
                               latency_seconds=args.e2e_latency_seconds, poll_s=args.e2e_poll,
                               ceiling_items=args.ceiling_items, progress=progress,
-                              emulator_profile=args.emulator_profile)
+                              emulator_profile=args.emulator_profile,
+                              profile_every=args.emulator_profile_every if args.emulator_profile else 0)
         results.update({k: section.pop(k) for k in ("e2e_events_per_s", "e2e_p50_ms", "e2e_p99_ms",
                                                     "emulator_ddb_items_per_s")})
         results["e2e"] = section

@@ -14,13 +14,24 @@ answers moto recomputes on every request although they never change while the se
 
 Each is memoised here with the same result moto computes (tests compare them). werkzeug's one log line
 per request is dropped too (warnings and errors are kept): nobody reads 100 lines a second, and writing
-them cost ~5% of a request.
+them cost ~5% of a request; the line is no longer even formatted when nobody would print it.
+
+Two more per-request costs, measured with py-spy at 1,000 events/s (docs/benchmarks.md, "The emulator's
+wire"), go the same way:
+- moto runs its Flask apps in debug mode, where Flask gives every request without a multipart body a
+  class of its own for `request.files` (a friendlier KeyError for developers): a class built and left as
+  cyclic garbage for the collector on every call. moto never indexes `request.files` by a missing key.
+- every answer's body is searched with a regular expression for an XML `<RequestId>` to replace; a JSON
+  body (every DynamoDB, Kinesis and Firehose answer, up to megabytes for GetRecords) has none, so the
+  search is skipped where the text cannot match.
 """
 from __future__ import annotations
 
 import functools
 import logging
 from typing import Any
+
+REQUEST_ID_TAG = "<RequestId>"  # moto's _enrich_response pattern matches only after this text
 
 _HOSTS_CACHED = 4096  # S3 virtual-host names are per bucket: bounded, never a leak
 
@@ -55,3 +66,31 @@ def install() -> None:
     responses.method_names_from_class = functools.lru_cache(maxsize=None)(utils.method_names_from_class)
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    _install_per_request_fixes()
+
+
+def _install_per_request_fixes() -> None:
+    from flask import debughelpers
+    from moto.core.responses import BaseResponse
+    from moto.moto_server.werkzeug_app import MotoRequestHandler
+
+    debughelpers.attach_enctype_error_multidict = lambda request: None  # flask imports it per call: patched there
+
+    enrich = BaseResponse._enrich_response
+
+    def enrich_response(headers: dict[str, str], body: Any) -> tuple[dict[str, str], Any]:
+        if type(body) is str and REQUEST_ID_TAG not in body:
+            headers, _ = enrich(headers, "")  # the request id header, as moto sets it; the body cannot match
+            return headers, body
+        return enrich(headers, body)
+
+    BaseResponse._enrich_response = staticmethod(enrich_response)  # type: ignore[method-assign]
+
+    log_request = MotoRequestHandler.log_request
+    werkzeug_log = logging.getLogger("werkzeug")
+
+    def quiet_log_request(self: Any, code: int | str = "-", size: int | str = "-") -> None:
+        if werkzeug_log.isEnabledFor(logging.INFO):
+            log_request(self, code, size)
+
+    MotoRequestHandler.log_request = quiet_log_request  # type: ignore[method-assign]

@@ -1,6 +1,7 @@
 """The emulator's memoised routing answers exactly what moto computes, and the emulator server uses it."""
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -50,3 +51,59 @@ def test_emulator_server_installs_the_speedups():
             "print(getattr(D.get_backend_for_host, '_barometer_cached', False))")
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
     assert out.strip() == "True"
+
+
+def _per_request_answers(install: bool) -> dict:
+    code = textwrap.dedent(f"""
+        import json, logging
+        from types import SimpleNamespace
+        from barometer_local import emulator_speedups
+        if {install}:
+            emulator_speedups.install()
+        from flask import Flask, request
+        from moto.core.responses import BaseResponse
+        from moto.moto_server.werkzeug_app import MotoRequestHandler
+
+        bodies = ['{{"Records": []}}', "<R><RequestId>old</RequestId></R>", "", b"<RequestId>x</RequestId>"]
+        enriched = []
+        for body in bodies:
+            headers, out = BaseResponse._enrich_response({{"status": 200}}, body)
+            rid = headers["x-amzn-requestid"]
+            enriched.append({{"status": headers["status"], "id_length": len(rid), "body":
+                              out.replace(rid, "ID") if isinstance(out, str) else repr(out)}})
+
+        app = Flask("t")
+        app.debug = True  # as moto runs its backends
+        @app.post("/")
+        def files_class():
+            return type(request.files).__qualname__
+        with app.test_client() as client:
+            classes = [client.post("/", data=b"{{}}", content_type="application/x-amz-json-1.0").get_data(as_text=True)
+                       for _ in range(2)]
+
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        formatted = []
+        broken = SimpleNamespace()  # no path, no requestline: formatting a line would raise
+        try:
+            MotoRequestHandler.log_request(broken, 200, 10)
+            formatted.append(False)
+        except AttributeError:
+            formatted.append(True)
+        print(json.dumps({{"enriched": enriched, "classes": classes, "formatted_at_warning": formatted}}))
+    """)
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    return json.loads(out)
+
+
+def test_per_request_fixes_answer_as_moto_does():
+    # Given moto as shipped and with the per-request fixes
+    stock, fast = _per_request_answers(install=False), _per_request_answers(install=True)
+    # Then every body and request id comes out the same (a JSON body untouched, an XML RequestId replaced)
+    assert fast["enriched"] == stock["enriched"]
+    assert fast["enriched"][1]["body"] == "<R><RequestId>ID</RequestId></R>"
+    assert fast["enriched"][0] == {"status": "200", "id_length": 52, "body": '{"Records": []}'}
+    # And Flask's debug mode no longer builds a class per request for request.files
+    assert stock["classes"][0] == "attach_enctype_error_multidict.<locals>.newcls"
+    assert fast["classes"] == ["ImmutableMultiDict", "ImmutableMultiDict"]
+    # And a request line is not even formatted when the werkzeug logger would drop it
+    assert stock["formatted_at_warning"] == [True] and fast["formatted_at_warning"] == [False]

@@ -24,9 +24,10 @@ _partition = threading.local()  # the hash key of the primary-key Query this thr
 def install() -> None:
     from moto.dynamodb.models.table import Table
 
-    from barometer_local import emulator_speedups, emulator_wire
+    from barometer_local import emulator_parse, emulator_speedups, emulator_wire
 
     emulator_speedups.install()  # idempotent, like the rest of install()
+    emulator_parse.install()
     emulator_wire.install()
     _install_kinesis_positions()  # idempotent too
     _install_atomic_conditional_writes()

@@ -31,6 +31,7 @@ import functools
 import logging
 from typing import Any
 
+ITEM_SIZE_LIMIT = 405_000  # moto's own figure (dynamo_type.LimitedSizeDict): between AWS's 400 and 410 KB
 REQUEST_ID_TAG = "<RequestId>"  # moto's _enrich_response pattern matches only after this text
 
 _HOSTS_CACHED = 4096  # S3 virtual-host names are per bucket: bounded, never a leak
@@ -94,3 +95,29 @@ def _install_per_request_fixes() -> None:
             log_request(self, code, size)
 
     MotoRequestHandler.log_request = quiet_log_request  # type: ignore[method-assign]
+    _install_item_size_once()
+
+
+def _install_item_size_once() -> None:
+    """moto checks DynamoDB's 400 KB item limit as each attribute goes in, by re-summing every attribute
+    already there (recursively through maps and lists): an item of n attributes costs n(n+1)/2 size
+    walks, half of a BatchWriteItem's time. A new item is checked once, on its total: the same sum, the
+    same ItemSizeTooLarge for the same items (an item's total only grows as attributes go in). Updates of
+    a stored item keep moto's own check."""
+    from moto.dynamodb.exceptions import ItemSizeTooLarge
+    from moto.dynamodb.models import dynamo_type
+    from moto.dynamodb.models.utilities import bytesize
+
+    def item_init(self: Any, hash_key: Any, range_key: Any, attrs: dict[str, Any]) -> None:
+        self.hash_key = hash_key
+        self.range_key = range_key
+        built, total = dynamo_type.LimitedSizeDict(), 0
+        for key, value in attrs.items():
+            typed = dynamo_type.DynamoType(value)
+            total += bytesize(key) + typed.size()
+            dict.__setitem__(built, key, typed)
+        if total > ITEM_SIZE_LIMIT:
+            raise ItemSizeTooLarge
+        self.attrs = built
+
+    dynamo_type.Item.__init__ = item_init  # type: ignore[method-assign]

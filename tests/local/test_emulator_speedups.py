@@ -107,3 +107,38 @@ def test_per_request_fixes_answer_as_moto_does():
     assert fast["classes"] == ["ImmutableMultiDict", "ImmutableMultiDict"]
     # And a request line is not even formatted when the werkzeug logger would drop it
     assert stock["formatted_at_warning"] == [True] and fast["formatted_at_warning"] == [False]
+
+
+def _item_limits(install: bool) -> list:
+    code = textwrap.dedent(f"""
+        import json
+        from barometer_local import emulator_speedups
+        if {install}:
+            emulator_speedups.install()
+        from moto.dynamodb.exceptions import ItemSizeTooLarge
+        from moto.dynamodb.models.dynamo_type import DynamoType, Item
+
+        def attempt(attrs):
+            try:
+                item = Item(DynamoType({{"S": "k"}}), None, attrs)
+            except ItemSizeTooLarge as exc:
+                return ["refused", type(exc).__name__, str(exc)]
+            return ["stored", [[k, repr(v)] for k, v in item.attrs.items()], type(item.attrs).__name__]
+
+        nested = {{"M": {{"a": {{"L": [{{"N": "1.5"}}, {{"SS": ["x", "y"]}}, {{"NULL": True}}]}}, "b": {{"BOOL": True}}}}}}
+        cases = [{{"pk": {{"S": "k"}}, "n": {{"N": "10"}}, "m": nested}}]
+        for total in (404_999, 405_000, 405_001, 500_000):  # around the limit: pk (2) + k (1) + big (3) + value
+            cases.append({{"pk": {{"S": "k"}}, "big": {{"S": "x" * (total - 6)}}}})
+        cases.append({{"a": {{"S": "x" * 300_000}}, "b": {{"S": "y" * 200_000}}, "c": {{"N": "1"}}}})
+        print(json.dumps([attempt(c) for c in cases]))
+    """)
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    return json.loads(out)
+
+
+def test_new_items_are_sized_once_with_moto_s_verdicts():
+    # Given items below, at and above moto's item limit, and a nested one
+    stock, fast = _item_limits(install=False), _item_limits(install=True)
+    # Then the same items are stored with the same attributes in the same order, the same refused
+    assert fast == stock
+    assert [verdict for verdict, *_ in stock] == ["stored", "stored", "stored", "refused", "refused", "refused"]

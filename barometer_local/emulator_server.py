@@ -24,11 +24,12 @@ _partition = threading.local()  # the hash key of the primary-key Query this thr
 def install() -> None:
     from moto.dynamodb.models.table import Table
 
-    from barometer_local import emulator_parse, emulator_speedups, emulator_wire
+    from barometer_local import emulator_http, emulator_parse, emulator_speedups, emulator_wire
 
     emulator_speedups.install()  # idempotent, like the rest of install()
     emulator_parse.install()
     emulator_wire.install()
+    emulator_http.install()
     _install_kinesis_positions()  # idempotent too
     _install_atomic_conditional_writes()
     if getattr(Table.query, "_barometer_partition_query", False):
@@ -151,9 +152,12 @@ def main(argv: list[str] | None = None) -> None:
 
     freeze_survivors_of_full_passes()
     if ours.state_dir is None:
-        from moto.server import main as moto_main
+        from moto import server as moto_server
 
-        moto_main(rest)
+        from barometer_local.emulator_http import handler_class
+
+        moto_server.MotoRequestHandler = handler_class()  # type: ignore[attr-defined]  (its main serves with it)
+        moto_server.main(rest)
         return
     serve_durable(rest, ours.state_dir, ours.snapshot_interval)
 
@@ -162,13 +166,10 @@ def serve_durable(moto_argv: list[str], state_dir: Path, interval_s: float | Non
     import argparse
     import signal
 
-    from moto.moto_server.werkzeug_app import (
-        DomainDispatcherApplication,
-        MotoRequestHandler,
-        create_backend_app,
-    )
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
     from werkzeug.serving import run_simple
 
+    from barometer_local.emulator_http import handler_class
     from barometer_local.journal import Journal
     from barometer_local.snapshots import MIN_INTERVAL_S, SNAPSHOT_DIR, Gate, Snapshots
 
@@ -192,7 +193,7 @@ def serve_durable(moto_argv: list[str], state_dir: Path, interval_s: float | Non
     snapshots.replay_journal(app)  # what was acknowledged after the snapshot, before anyone reads the stream
     snapshots.run_periodically(interval_s or MIN_INTERVAL_S)
     try:
-        run_simple(args.host, args.port, gate.wrap(app, journal), threaded=True, request_handler=MotoRequestHandler)
+        run_simple(args.host, args.port, gate.wrap(app, journal), threaded=True, request_handler=handler_class())
     finally:
         snapshots.stop()
         # Stopped by SIGTERM (Ctrl-C in `barometer up`, or `up` died): everything so far is kept.

@@ -125,12 +125,10 @@ def main(argv: list[str] | None = None) -> None:
     from barometer_local.emulator_gc import freeze_survivors_of_full_passes
 
     freeze_survivors_of_full_passes()
-    from moto.moto_server.werkzeug_app import (
-        DomainDispatcherApplication,
-        MotoRequestHandler,
-        create_backend_app,
-    )
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
     from werkzeug.serving import run_simple
+
+    from barometer_local.emulator_http import handler_class
 
     app = DomainDispatcherApplication(create_backend_app)
     timer = OperationTimer(app, args.profile_every)
@@ -143,7 +141,7 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGUSR1, lambda *_: timer.snapshot(args.stats + ".snapshot"))
-    run_simple(args.host, args.port, timer, threaded=True, request_handler=MotoRequestHandler)
+    run_simple(args.host, args.port, timer, threaded=True, request_handler=handler_class())
 
 
 if __name__ == "__main__":

@@ -96,6 +96,18 @@ def _convert(row: dict[str, Any], table: str) -> dict[str, Any]:
     return out
 
 
+def warm_parquet_writer() -> None:
+    """Pay the Parquet writer's imports now: pyarrow loads pandas on a table's first build, ~1.5 s of one
+    core, and the first delivery came a second after the first events, on the loop that also feeds the
+    shards (docs/benchmarks.md). Runs on a thread of its own at the runner's start; a delivery that comes
+    sooner waits on the import lock, as it would have imported anyway."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = LAKE_TABLES[0]
+    pq.write_table(pa.Table.from_pylist([], schema=_arrow_schema(table)), io.BytesIO(), compression="snappy")
+
+
 class ProcessedDelivery:
     def __init__(self, s3, bucket: str, flush_seconds: float, max_objects: int = 500):
         self.s3, self.bucket = s3, bucket

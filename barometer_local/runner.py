@@ -26,7 +26,7 @@ from barometer import catalogue as r
 from barometer.aws import AwsTarget
 from barometer_local import provision as prov
 from barometer_local.checkpoints import CheckpointStore
-from barometer_local.firehose import ProcessedDelivery, RawDelivery
+from barometer_local.firehose import ProcessedDelivery, RawDelivery, warm_parquet_writer
 from barometer_local.invoker import Invoker, MetricSink
 from barometer_local.mailbox import Mailbox, NotifierPump
 from barometer_local.mapping import ShardMapping
@@ -230,6 +230,7 @@ class Runner:
     def run_forever(self) -> None:
         last_metrics = time.monotonic()
         last_status = 0.0
+        threading.Thread(target=warm_parquet_writer, name="warm-parquet", daemon=True).start()
         self.start_sns_worker()
         self.start_consumer_threads()
         while not self._stop:

@@ -100,7 +100,7 @@ def _map(key: Walk | None, value: Walk | None) -> Walk:
     return mapping
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def planned_parser(service: str, operation: str) -> Callable[[Any], Any] | None:
     """Body (bytes) -> parameters for one JSON-protocol operation; None where moto's parser must read it."""
     from moto.core.parse import JSONParser
@@ -131,18 +131,25 @@ def install() -> None:
         return
     parse_parameters, json_parser = BaseResponse.parse_parameters, parse.PROTOCOL_PARSERS.get("json")
 
+    def read_planned(self: Any, request: Any) -> Any:
+        """The parameters by the planned walk; None where moto's parser must read the body (it then reads
+        it again and answers, or fails, as it always did)."""
+        if self.PROTOCOL_PARSER_MAP_TYPE is not dict or parse.PROTOCOL_PARSERS.get("json") is not json_parser:
+            return None
+        try:
+            if determine_request_protocol(get_service_model(self.boto3_service_name), request.content_type) != "json":
+                return None
+            read = planned_parser(self.boto3_service_name, self._get_action())
+            return None if read is None else read(request.data)
+        except Exception:  # noqa: BLE001 - whatever the walk cannot read goes to moto's parser
+            return None
+
     def planned_parse_parameters(self: Any, request: Any) -> None:
-        if self.PROTOCOL_PARSER_MAP_TYPE is dict and parse.PROTOCOL_PARSERS.get("json") is json_parser:
-            try:
-                service_model = get_service_model(self.boto3_service_name)
-                if determine_request_protocol(service_model, request.content_type) == "json":
-                    read = planned_parser(self.boto3_service_name, self._get_action())
-                    if read is not None:
-                        self.params = read(request.data)
-                        return
-            except Exception:  # noqa: BLE001 - moto's parser reads it again and answers as it always did
-                pass
-        parse_parameters(self, request)
+        params = read_planned(self, request)
+        if params is None:
+            parse_parameters(self, request)
+        else:
+            self.params = params
 
     planned_parse_parameters._barometer_planned = True  # type: ignore[attr-defined]
     BaseResponse.parse_parameters = planned_parse_parameters  # type: ignore[method-assign]

@@ -54,7 +54,7 @@ def _plan(shape: Any) -> Any:
     raise Unsupported(f"{shape.name} is a {kind}")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def plan_for(service: str, operation: str) -> Any:
     from moto.core.utils import get_service_model
 

@@ -13,10 +13,10 @@ import cProfile
 import gc
 import json
 import os
+import pstats
 import signal
 import sys
 import threading
-import pstats
 import time
 from collections import defaultdict
 from typing import Any

@@ -43,14 +43,30 @@ def test_memoised_routing_gives_moto_s_own_answers():
     assert fast == stock
 
 
-def test_emulator_server_installs_the_speedups():
-    # Given the emulator server's startup, when it prepares moto, then the routing is memoised
-    code = ("from barometer_local import emulator_server\n"
-            "emulator_server.install()\n"
-            "from moto.moto_server.werkzeug_app import DomainDispatcherApplication as D\n"
-            "print(getattr(D.get_backend_for_host, '_barometer_cached', False))")
+def test_emulator_server_installs_every_fix_once():
+    # Given the emulator server's startup (twice: each fix is installed once), when it prepares moto
+    code = textwrap.dedent("""
+        import json
+        from barometer_local import emulator_server
+        emulator_server.install()
+        emulator_server.install()
+        from moto.core.responses import BaseResponse
+        from moto.firehose.responses import FirehoseResponse as F
+        from moto.kinesis.responses import KinesisResponse as K
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication as D
+        from werkzeug import serving
+        print(json.dumps({
+            "routing memoised": getattr(D.get_backend_for_host, "_barometer_cached", False),
+            "requests read by the planned walk": getattr(BaseResponse.parse_parameters, "_barometer_planned", False),
+            "streaming answers planned": [getattr(m, "_barometer_wire", False)
+                                          for m in (K.get_records, K.put_records, F.put_record_batch)],
+            "werkzeug's drain replaced": type(serving.selectors).__name__ == "SimpleNamespace",
+        }))
+    """)
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
-    assert out.strip() == "True"
+    # Then each of them is in place
+    assert json.loads(out) == {"routing memoised": True, "requests read by the planned walk": True,
+                               "streaming answers planned": [True, True, True], "werkzeug's drain replaced": True}
 
 
 def _per_request_answers(install: bool) -> dict:

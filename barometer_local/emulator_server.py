@@ -184,6 +184,11 @@ def serve_durable(moto_argv: list[str], state_dir: Path, interval_s: float | Non
     snapshots.restore()  # before serving: nobody sees an empty emulator on a folder with data
 
     def stop(*_: object) -> None:
+        # The first request to stop wins: when `up` dies, its death signal and this child's watchdog both
+        # send SIGTERM, and a second SystemExit raised anywhere in the `finally` below would end the process
+        # before its final snapshot, silently.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         raise SystemExit(0)
 
     signal.signal(signal.SIGTERM, stop)

@@ -270,9 +270,6 @@ class Snapshots:
                     if child == 0:  # the child: only this thread exists; no request is inside the gate
                         code = 1
                         try:
-                            # Lowest priority: on a busy machine its seconds of pickling took a core from
-                            # the pipeline, whose p99 went over a second while it ran (docs/benchmarks.md).
-                            os.nice(19)
                             self._dump(tmp, checkpoints, mark)
                             code = 0
                         except BaseException as exc:  # noqa: BLE001 - the child reports any failure, then exits

@@ -59,8 +59,8 @@ def _plan(parser: Any, shape: Any, planned: dict[str, Walk | None]) -> Walk | No
 def _structure(parser: Any, shape: Any, planned: dict[str, Walk | None]) -> Walk:
     if shape.is_document_type:
         return lambda value: value
-    members = [(member, ref.serialization.get("name", member), None) for member, ref in shape.members.items()]
-    members = [(member, wire, _plan(parser, shape.members[member], planned)) for member, wire, _ in members]
+    members = [(member, ref.serialization.get("name", member), _plan(parser, ref, planned))
+               for member, ref in shape.members.items()]
     by_wire = {wire: (member, walk) for member, wire, walk in members}
 
     def structure(value: Any) -> Any:
@@ -86,7 +86,7 @@ def _structure(parser: Any, shape: Any, planned: dict[str, Walk | None]) -> Walk
 
 def _list(walk: Walk | None) -> Walk:
     if walk is None:
-        return lambda node: [item for item in node]
+        return list  # moto's list of items as they are
     return lambda node: [walk(item) for item in node]
 
 

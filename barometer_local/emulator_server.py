@@ -147,29 +147,35 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--state-dir", type=Path, default=None, help="persist and restore the state in this folder")
     parser.add_argument("--snapshot-interval", type=float, default=None, help="seconds between snapshots (min)")
     ours, rest = parser.parse_known_args(argv)
-    install()
-    from barometer_local.emulator_gc import freeze_survivors_of_full_passes
-
-    freeze_survivors_of_full_passes()
+    handler = prepare()
     if ours.state_dir is None:
         from moto import server as moto_server
 
-        from barometer_local.emulator_http import handler_class
-
-        moto_server.MotoRequestHandler = handler_class()  # type: ignore[attr-defined]  (its main serves with it)
+        moto_server.MotoRequestHandler = handler  # type: ignore[attr-defined]  (its main serves with it)
         moto_server.main(rest)
         return
-    serve_durable(rest, ours.state_dir, ours.snapshot_interval)
+    serve_durable(rest, ours.state_dir, ours.snapshot_interval, handler)
 
 
-def serve_durable(moto_argv: list[str], state_dir: Path, interval_s: float | None) -> None:
+def prepare() -> type:
+    """What every emulator process serves with (this server, and the benchmark's probe): moto's fixes, the
+    collector's policy (a process-wide setting, so not part of `install`, which tests call in-process);
+    returns the request handler class to serve with."""
+    from barometer_local.emulator_gc import freeze_survivors_of_full_passes
+    from barometer_local.emulator_http import handler_class
+
+    install()
+    freeze_survivors_of_full_passes()
+    return handler_class()
+
+
+def serve_durable(moto_argv: list[str], state_dir: Path, interval_s: float | None, handler: type) -> None:
     import argparse
     import signal
 
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
     from werkzeug.serving import run_simple
 
-    from barometer_local.emulator_http import handler_class
     from barometer_local.journal import Journal
     from barometer_local.snapshots import MIN_INTERVAL_S, SNAPSHOT_DIR, Gate, Snapshots
 
@@ -198,7 +204,7 @@ def serve_durable(moto_argv: list[str], state_dir: Path, interval_s: float | Non
     snapshots.replay_journal(app)  # what was acknowledged after the snapshot, before anyone reads the stream
     snapshots.run_periodically(interval_s or MIN_INTERVAL_S)
     try:
-        run_simple(args.host, args.port, gate.wrap(app, journal), threaded=True, request_handler=handler_class())
+        run_simple(args.host, args.port, gate.wrap(app, journal), threaded=True, request_handler=handler)
     finally:
         snapshots.stop()
         # Stopped by SIGTERM (Ctrl-C in `barometer up`, or `up` died): everything so far is kept.

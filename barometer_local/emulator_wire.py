@@ -19,11 +19,11 @@ import functools
 from datetime import datetime
 from typing import Any
 
-# (service class path, method): the operations whose results are taken this way
+# (service, its response class in moto.<service>.responses, method): the operations answered this way
 FAST_OPERATIONS = (
-    ("moto.kinesis.responses", "KinesisResponse", "get_records"),
-    ("moto.kinesis.responses", "KinesisResponse", "put_records"),
-    ("moto.firehose.responses", "FirehoseResponse", "put_record_batch"),
+    ("kinesis", "KinesisResponse", "get_records"),
+    ("kinesis", "KinesisResponse", "put_records"),
+    ("firehose", "FirehoseResponse", "put_record_batch"),
 )
 
 
@@ -62,11 +62,15 @@ def plan_for(service: str, operation: str) -> Any:
     return None if output is None else _plan(output)
 
 
-def _unix(value: datetime) -> int | float:
+@functools.cache
+def _unix_converter() -> Any:
+    """moto's own conversion of a timestamp to the JSON protocol's epoch seconds (resolved once: it runs
+    per record)."""
     from botocore.utils import parse_to_aware_datetime
     from moto.core.serialize import TimestampSerializer
 
-    return TimestampSerializer._timestamp_unixtimestamp(parse_to_aware_datetime(value))
+    unix = TimestampSerializer._timestamp_unixtimestamp
+    return lambda value: unix(parse_to_aware_datetime(value))
 
 
 def to_wire(value: Any, plan: Any) -> Any:
@@ -103,7 +107,7 @@ def to_wire(value: Any, plan: Any) -> Any:
         raw = value.encode("utf-8") if kind_of is str else value
         return base64.b64encode(raw).strip().decode("utf-8")
     if plan == "timestamp" and isinstance(value, datetime):
-        return _unix(value)
+        return _unix_converter()(value)
     raise Unsupported(f"a {kind_of.__name__} where a {plan} goes")
 
 
@@ -152,11 +156,10 @@ def fast(method: Any, service: str, operation: str) -> Any:
 def install() -> None:
     import importlib
 
-    for module_name, class_name, method_name in FAST_OPERATIONS:
-        cls = getattr(importlib.import_module(module_name), class_name)
+    for service, class_name, method_name in FAST_OPERATIONS:
+        cls = getattr(importlib.import_module(f"moto.{service}.responses"), class_name)
         method = getattr(cls, method_name)
         if getattr(method, "_barometer_wire", False):
             continue
-        service = "firehose" if "firehose" in module_name else "kinesis"
         operation = "".join(part.title() for part in method_name.split("_"))
         setattr(cls, method_name, fast(method, service, operation))

@@ -389,7 +389,8 @@ def probed_emulator(stats_path: Path, profile_every: int = 0):
         log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115 - the child keeps it
         process = subprocess.Popen(
             [sys.executable, "-m", "bench.emulator_probe", "-H", "127.0.0.1", "-p", str(port), "--stats",
-             str(stats_path), "--profile-every", str(profile_every)], stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **em.FAKE_CREDENTIALS},
+             str(stats_path), "--profile-every", str(profile_every)],
+            stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **em.FAKE_CREDENTIALS},
             cwd=Path(__file__).resolve().parents[1], start_new_session=True)
         emulator = cls(f"http://127.0.0.1:{port}", process)
         em.wait_until_ready(emulator.url)

@@ -3,8 +3,8 @@
 `python -m bench.emulator_probe -H 127.0.0.1 -p PORT --stats FILE` serves exactly what
 `python -m moto.server` serves; a WSGI wrapper adds up wall time and calls per AWS operation
 (`X-Amz-Target`, or the query `Action`) and writes them to FILE on SIGTERM, and the totals so far
-to FILE.snapshot on SIGUSR1 (the benchmark takes one before and one after its saturated phase). The benchmark starts
-it in place of the stock server only with `--emulator-profile` (docs/benchmarks.md).
+to FILE.snapshot on SIGUSR1 (the benchmark takes one before and one after its saturated phase). The
+benchmark starts it in place of the stock server only with `--emulator-profile` (docs/benchmarks.md).
 """
 from __future__ import annotations
 
@@ -27,8 +27,8 @@ class OperationTimer:
     def __init__(self, app: Any, sample_every: int = 0):
         self.app = app
         # Function-level profiles (CPU time: waits for the GIL or a lock do not count) of every Nth call of
-        # each operation (0: none): cProfile doubles a call's
-        # cost, so a sample keeps the run's shape while it shows where an operation's own time goes.
+        # each operation (0: none): cProfile doubles a call's cost, so a sample keeps the run's shape while it
+        # shows where an operation's own time goes.
         self.sample_every = sample_every
         self.profiles: dict[str, pstats.Stats] = {}
         self.lock = threading.Lock()
@@ -51,7 +51,8 @@ class OperationTimer:
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         name = self._operation(environ)
-        profile = cProfile.Profile(time.thread_time) if self.sample_every and self.calls[name] % self.sample_every == 0 else None
+        sampled = self.sample_every and self.calls[name] % self.sample_every == 0
+        profile = cProfile.Profile(time.thread_time) if sampled else None
         started, cpu_started = time.perf_counter(), time.thread_time()
         try:
             if profile is None:
@@ -121,14 +122,9 @@ def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("MOTO_PORT", str(args.port))
     from barometer_local import emulator_server
 
-    emulator_server.install()  # profile the emulator the platform runs, with its fixes
-    from barometer_local.emulator_gc import freeze_survivors_of_full_passes
-
-    freeze_survivors_of_full_passes()
+    handler = emulator_server.prepare()  # profile the emulator the platform runs, with its fixes
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
     from werkzeug.serving import run_simple
-
-    from barometer_local.emulator_http import handler_class
 
     app = DomainDispatcherApplication(create_backend_app)
     timer = OperationTimer(app, args.profile_every)
@@ -141,7 +137,7 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGUSR1, lambda *_: timer.snapshot(args.stats + ".snapshot"))
-    run_simple(args.host, args.port, timer, threaded=True, request_handler=handler_class())
+    run_simple(args.host, args.port, timer, threaded=True, request_handler=handler)
 
 
 if __name__ == "__main__":

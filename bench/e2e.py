@@ -15,6 +15,7 @@ import contextlib
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import statistics
@@ -101,6 +102,7 @@ class Watcher(threading.Thread):
         self.applied = 0  # events the processor has taken care of (runner status)
         self.latency_stamp: dict[str, list[float]] = {}  # per phase, by updated_at (when the item was built)
         self.latency_poll: dict[str, list[float]] = {}  # per phase, by the end of the read that first saw it
+        self.latency_sent: dict[str, list[float]] = {}  # per phase, the POST start of each event timed above
         self.reads = 0
         self.read_s = 0.0
         self.stop_flag = threading.Event()
@@ -143,6 +145,7 @@ class Watcher(threading.Thread):
                 count = min(count, len(posted))
                 for sent, phase in posted[seen:count]:
                     self.latency_stamp.setdefault(phase, []).append(max(0.0, stamp - sent))
+                    self.latency_sent.setdefault(phase, []).append(sent)
                     self.latency_poll.setdefault(phase, []).append(done - sent)
                 self.seen[pk] = max(seen, count)
 
@@ -226,6 +229,7 @@ class Driver:
         self.watcher.read_status()
         self.baseline = self.watcher.applied
         self.posted = 0
+        self.phases: dict[str, tuple[float, float]] = {}  # phase -> (first POST, end of posting)
         self.status_read_at = 0.0
         self.progress = progress
 
@@ -266,6 +270,7 @@ class Driver:
                 next_report += 5
                 self.progress(f"  {phase}: {time.time() - started:5.1f}s, posted {posted:,}, "
                               f"{self.posted - self.in_latest():,} not yet in LatestTable")
+        self.phases[phase] = (started, time.time())
         return {"events": posted, "started": started, "post_s": post_s, "batches": batches}
 
     def drain(self, timeout_s: float) -> float:
@@ -289,9 +294,45 @@ class Driver:
         if len(lat) != sampled or not lat:
             raise RuntimeError(f"{phase}: timed {len(lat)} of the {sampled} events of the sampled keys")
         poll = self.watcher.latency_poll[phase]
-        return {"p50_ms": round(statistics.median(lat) * 1000, 1), "p99_ms": round(_percentile(lat, 0.99) * 1000, 1),
+        p99 = _percentile(lat, 0.99)
+        return {"p50_ms": round(statistics.median(lat) * 1000, 1), "p99_ms": round(p99 * 1000, 1),
                 "max_ms": round(max(lat) * 1000, 1), "poll_p50_ms": round(statistics.median(poll) * 1000, 1),
-                "poll_p99_ms": round(_percentile(poll, 0.99) * 1000, 1), "events_timed": len(lat)}
+                "poll_p99_ms": round(_percentile(poll, 0.99) * 1000, 1), "events_timed": len(lat),
+                "tail": tail_batches(lat, self.watcher.latency_sent[phase], p99, self.phases[phase][0])}
+
+    def snapshots(self, phase: str, emulator_log: Path) -> list[dict[str, Any]]:
+        """The emulator's snapshots while a phase posted (and up to 5 s after), from its log."""
+        start, end = self.phases[phase]
+        return [taken for taken in snapshots_in_log(emulator_log) if start <= taken["at"] <= end + 5]
+
+
+def tail_batches(latencies: list[float], sent: list[float], threshold: float, started: float,
+                 top: int = 5) -> list[dict[str, Any]]:
+    """The POSTs whose timed events reached `threshold` (the p99): when in the phase they were sent, how many
+    events of each, and the slowest; the worst `top`, in the order they were sent. One slow POST of 500
+    events holds ~1.5% of a phase's timed events, enough to set its p99 alone."""
+    batches: dict[float, list[float]] = {}
+    for latency, at in zip(latencies, sent):
+        if latency >= threshold:
+            batches.setdefault(at, []).append(latency)
+    worst = sorted(batches.items(), key=lambda kv: -max(kv[1]))[:top]
+    return [{"at_s": round(at - started, 2), "events": len(values), "max_ms": round(max(values) * 1000, 1)}
+            for at, values in sorted(worst)]
+
+
+SNAPSHOT_LINE = re.compile(r"snapshot at (?P<at>[0-9.]+): (?P<mb>[0-9.]+) MB, requests paused (?P<paused>[0-9]+) ms, "
+                           r"(?P<total>[0-9.]+) s in all, (?P<cpu>[0-9.]+) s of CPU")
+
+
+def snapshots_in_log(path: Path) -> list[dict[str, Any]]:
+    """The periodic snapshots the emulator logged (barometer_local/snapshots.py): start time, size, pause."""
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return []
+    return [{"at": float(m["at"]), "mb": float(m["mb"]), "paused_ms": int(m["paused"]), "total_s": float(m["total"]),
+             "cpu_s": float(m["cpu"])}
+            for m in SNAPSHOT_LINE.finditer(text)]
 
 
 def run_load(platform, settings, *, seconds: float, max_events: int, extra_symbols: int, backlog: int,
@@ -325,6 +366,10 @@ def run_load(platform, settings, *, seconds: float, max_events: int, extra_symbo
         driver.watcher.stop_flag.set()
         driver.watcher.join(timeout=10)
     at_half, saturated = driver.latency("paced"), driver.latency("saturated")
+    paced_started = driver.phases["paced"][0]
+    at_half["snapshots"] = [{"at_s": round(taken["at"] - paced_started, 2), "paused_ms": taken["paused_ms"],
+                             "total_s": taken["total_s"], "cpu_s": taken["cpu_s"], "mb": taken["mb"]}
+                            for taken in driver.snapshots("paced", platform.state_dir / "logs" / "emulator.log")]
     return {
         "e2e_events_per_s": round(rate, 1),
         "e2e_p50_ms": at_half["p50_ms"], "e2e_p99_ms": at_half["p99_ms"],
@@ -514,6 +559,10 @@ def measure(settings, *, seconds: float, max_events: int, extra_symbols: int, ba
     progress(f"end to end: {e2e['e2e_events_per_s']:,} events/s POST -> LatestTable (sustained); latency at half "
              f"that rate p50 {half['p50_ms']:,} ms, p99 {half['p99_ms']:,} ms ({half['events_timed']:,} events of "
              f"{len(e2e['latency_sample_keys'])} keys timed); saturated p50 {busy['p50_ms']:,} ms, p99 {busy['p99_ms']:,} ms")
+    progress("  at half rate, the POSTs with events at or above the p99 (s into the phase: events, slowest): " + ", ".join(
+        f"{b['at_s']}s: {b['events']}, {b['max_ms']:,} ms" for b in half["tail"]) + "; the emulator's snapshots: " + (
+        ", ".join(f"{t['at_s']}s ({t['mb']} MB, paused {t['paused_ms']} ms, {t['total_s']} s, CPU {t['cpu_s']} s)" for t in half["snapshots"])
+        or "none"))
     progress(f"  beside the emulator's DynamoDB ceiling {ceiling['emulator_ddb_items_per_s']:,} items/s (mean of "
              f"{' and '.join(f'{x:,}' for x in ceiling['ceiling_runs_items_per_s'])}, before and after the saturated phase): "
              f"{ratio:.2f} of it (aim >= 0.5: {'met' if ratio >= 0.5 else 'MISSED'})")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from barometer_local.snapshots import SnapshotAbandoned, Gate, Snapshots
+from barometer_local.snapshots import Gate, SnapshotAbandoned, Snapshots
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="snapshots fork where the OS can")
 

@@ -35,6 +35,7 @@ class OperationTimer:
         self.seconds: dict[str, float] = defaultdict(float)
         self.cpu: dict[str, float] = defaultdict(float)  # this thread's CPU: wall time includes the GIL's waits
         self.calls: dict[str, int] = defaultdict(int)
+        self.collections: dict[int, list] = {}  # generation -> [CPU seconds, passes] (count_collections)
 
     def _operation(self, environ: dict[str, Any]) -> str:
         target = environ.get("HTTP_X_AMZ_TARGET")
@@ -72,26 +73,36 @@ class OperationTimer:
 
     def count_collections(self) -> None:
         """The cyclic collector's passes, as operations of their own (`gc:gen2`): they run inside whatever
-        request allocated last, so their time is also in that request's figure."""
-        started: dict[str, float] = {}
+        request allocated last, so their time is also in that request's figure.
+
+        The callback takes no lock: a collection can start inside any allocation, also one made while this
+        thread holds `self.lock` (a sampled profile's Stats are built under it), and waiting there on the
+        lock would deadlock. Each generation's [seconds, calls] exists before the first pass, so a pass only
+        updates numbers in place and never resizes a dict that another thread is reading."""
+        started: dict[int, float] = {}
+        passes = {generation: [0.0, 0] for generation in range(3)}
+        self.collections = passes
 
         def callback(phase: str, info: dict[str, Any]) -> None:
-            name = f"gc:gen{info['generation']}"
+            generation = info["generation"]
             if phase == "start":
-                started[name] = time.thread_time()
+                started[generation] = time.thread_time()
                 return
-            cpu = time.thread_time() - started.pop(name, time.thread_time())
-            with self.lock:
-                self.seconds[name] += cpu
-                self.cpu[name] += cpu
-                self.calls[name] += 1
+            totals = passes[generation]
+            totals[0] += time.thread_time() - started.pop(generation, time.thread_time())
+            totals[1] += 1
 
         gc.callbacks.append(callback)
 
     def totals(self) -> dict[str, Any]:
         with self.lock:
-            return {name: {"seconds": round(s, 3), "cpu_seconds": round(self.cpu[name], 3), "calls": self.calls[name]}
-                    for name, s in self.seconds.items()}
+            totals = {name: {"seconds": round(s, 3), "cpu_seconds": round(self.cpu[name], 3), "calls": self.calls[name]}
+                      for name, s in self.seconds.items()}
+        for generation, (seconds, calls) in self.collections.items():
+            if calls:
+                totals[f"gc:gen{generation}"] = {"seconds": round(seconds, 3), "cpu_seconds": round(seconds, 3),
+                                                 "calls": calls}
+        return totals
 
     def snapshot(self, path: str) -> None:
         """The totals so far, written whole (a reader never sees half a file): the benchmark subtracts two

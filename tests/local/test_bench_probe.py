@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import gc
 import json
+import threading
 
 from bench.e2e import _phase_operations
 from bench.emulator_probe import OperationTimer
@@ -37,6 +38,34 @@ def test_collector_passes_are_counted_as_operations_of_their_own():
     finally:
         gc.callbacks.pop()
     assert timer.totals()["gc:gen2"]["calls"] >= 1
+
+
+def test_a_collection_inside_a_sampled_call_does_not_deadlock_the_probe():
+    # Given a probe that samples every call and counts collections, and a collector that runs at almost
+    # every allocation (a sampled call builds its profile's Stats while holding the probe's lock)
+    timer = OperationTimer(app, sample_every=1)
+    timer.count_collections()
+    thresholds = gc.get_threshold()
+    gc.set_threshold(1, 1, 1)
+    environ = {"HTTP_X_AMZ_TARGET": "DynamoDB_20120810.PutItem", "REQUEST_METHOD": "POST"}
+    done = threading.Event()
+
+    def calls() -> None:
+        for _ in range(5):
+            timer(dict(environ), lambda *_: None)
+        done.set()
+
+    try:
+        threading.Thread(target=calls, daemon=True).start()
+        finished = done.wait(30)
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.callbacks.pop()
+    # Then every call returns, and the passes made inside them are counted
+    assert finished, "the probe deadlocked in a collection inside a sampled call"
+    totals = timer.totals()
+    assert totals["dynamodb:PutItem"]["calls"] == 5
+    assert sum(totals.get(f"gc:gen{g}", {}).get("calls", 0) for g in range(3)) >= 5
 
 
 def test_a_phase_is_the_difference_of_two_snapshots_per_event():

@@ -28,6 +28,7 @@ from barometer_local import provision as prov
 from barometer_local.checkpoints import CheckpointStore
 from barometer_local.firehose import ProcessedDelivery, RawDelivery, warm_parquet_writer
 from barometer_local.invoker import Invoker, MetricSink
+from barometer_local.json_calls import JsonCalls
 from barometer_local.mailbox import Mailbox, NotifierPump
 from barometer_local.mapping import ShardMapping
 from barometer_local.sources import DynamoShardReader, KinesisShardReader, ShardFeed
@@ -107,7 +108,8 @@ class Runner:
                          for shard in shards}
         feeds = {shard: ShardFeed(KinesisShardReader(
             kinesis, r.EVENTS_STREAM.local_name, summary["StreamARN"], shard,
-            ShardFeed.start_after([self.checkpoints.get(k) for k in consumer_keys[shard]]))) for shard in shards}
+            ShardFeed.start_after([self.checkpoints.get(k) for k in consumer_keys[shard]]),
+            JsonCalls(self.aws, "kinesis", "Kinesis_20131202"))) for shard in shards}
 
         for function in r.FUNCTIONS:
             mapping = function.mapping

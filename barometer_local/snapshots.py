@@ -238,6 +238,12 @@ class SnapshotInfo:
     cpu_seconds: float = 0.0  # the pickling's own CPU time: what the snapshot took from everything else
 
 
+def snapshot_line(info: SnapshotInfo) -> str:
+    """The log line of a periodic snapshot (bench/e2e.py reads them back)."""
+    return (f"snapshot at {info.written_at - info.seconds_total:.3f}: {info.bytes / 1e6:.1f} MB, requests paused "
+            f"{info.seconds_paused * 1000:.0f} ms, {info.seconds_total:.1f} s in all, {info.cpu_seconds:.1f} s of CPU")
+
+
 class SnapshotAbandoned(SnapshotError):
     """A background snapshot stopped for the final one (`Snapshots.stop`)."""
 
@@ -357,9 +363,7 @@ class Snapshots:
                     continue
                 # One line per snapshot: when requests waited and for how long (the benchmark reads these
                 # to tell a snapshot's pause from the pipeline's own latency).
-                self.log(f"snapshot at {info.written_at - info.seconds_total:.3f}: {info.bytes / 1e6:.1f} MB, "
-                         f"requests paused {info.seconds_paused * 1000:.0f} ms, {info.seconds_total:.1f} s in all, "
-                         f"{info.cpu_seconds:.1f} s of CPU")
+                self.log(snapshot_line(info))
                 # Its cost is what it took from the rest: the pause and the pickling's CPU. Its wall time is
                 # not: at the lowest priority a busy machine stretches it without anyone waiting on it.
                 wait = max(interval_s, (info.seconds_paused + info.cpu_seconds) / MAX_SHARE)

@@ -9,6 +9,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from barometer_local.emulator import ACCOUNT, REGION
+from barometer_local.json_calls import JsonCalls
 
 
 class ShardReader:
@@ -54,9 +55,13 @@ class ShardReader:
 
 
 class KinesisShardReader(ShardReader):
-    def __init__(self, kinesis, stream_name: str, stream_arn: str, shard_id: str, after: str | None):
+    """Reads with GetRecords as JSON (barometer_local/json_calls.py): each record's base64 data and epoch arrival
+    go into the Lambda event as the emulator sent them, with no decoding and encoding again in between."""
+
+    def __init__(self, kinesis, stream_name: str, stream_arn: str, shard_id: str, after: str | None,
+                 calls: JsonCalls):
         super().__init__(shard_id, after)
-        self.kinesis, self.stream_name, self.stream_arn = kinesis, stream_name, stream_arn
+        self.kinesis, self.stream_name, self.stream_arn, self.calls = kinesis, stream_name, stream_arn, calls
 
     def _new_iterator(self) -> str:
         kwargs: dict[str, Any] = {"StreamName": self.stream_name, "ShardId": self.shard_id}
@@ -67,14 +72,13 @@ class KinesisShardReader(ShardReader):
         return self.kinesis.get_shard_iterator(**kwargs)["ShardIterator"]
 
     def _get_records(self, iterator: str, limit: int) -> dict[str, Any]:
-        return self.kinesis.get_records(ShardIterator=iterator, Limit=min(limit, 10000))
+        return self.calls.call("GetRecords", {"ShardIterator": iterator, "Limit": min(limit, 10000)})
 
     def _shape(self, r: dict[str, Any]) -> dict[str, Any]:
-        arrival: datetime = r["ApproximateArrivalTimestamp"]
         return {
             "kinesis": {"kinesisSchemaVersion": "1.0", "partitionKey": r["PartitionKey"],
-                        "sequenceNumber": r["SequenceNumber"], "data": base64.b64encode(r["Data"]).decode(),
-                        "approximateArrivalTimestamp": arrival.timestamp()},
+                        "sequenceNumber": r["SequenceNumber"], "data": r["Data"],
+                        "approximateArrivalTimestamp": float(r["ApproximateArrivalTimestamp"])},
             "eventSource": "aws:kinesis", "eventVersion": "1.0",
             "eventID": f"{self.shard_id}:{r['SequenceNumber']}", "eventName": "aws:kinesis:record",
             "invokeIdentityArn": f"arn:aws:iam::{ACCOUNT}:role/barometer-local", "awsRegion": REGION,

@@ -1,4 +1,6 @@
-"""The emulator's process: moto's server, with one performance fix applied before it serves.
+"""The emulator's process: moto's server, with its performance fixes applied before it serves (this module's,
+and those of emulator_speedups, emulator_parse, emulator_wire, emulator_http, emulator_gc and, around moto's
+dispatcher, emulator_dispatch).
 
 moto 5.2.5 answers a Query on a table's primary key by sorting every item of the whole table
 (`Table.all_items()`), then keeping the queried partition: a Query costs O(table), not O(partition).
@@ -151,7 +153,11 @@ def main(argv: list[str] | None = None) -> None:
     if ours.state_dir is None:
         from moto import server as moto_server
 
+        from barometer_local.emulator_dispatch import direct
+
         moto_server.MotoRequestHandler = handler  # type: ignore[attr-defined]  (its main serves with it)
+        serve = moto_server.run_simple  # its main builds the dispatcher and serves it: around it, the direct path
+        moto_server.run_simple = lambda host, port, app, **options: serve(host, port, direct(app), **options)
         moto_server.main(rest)
         return
     serve_durable(rest, ours.state_dir, ours.snapshot_interval, handler)
@@ -176,6 +182,7 @@ def serve_durable(moto_argv: list[str], state_dir: Path, interval_s: float | Non
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
     from werkzeug.serving import run_simple
 
+    from barometer_local.emulator_dispatch import direct
     from barometer_local.journal import Journal
     from barometer_local.snapshots import MIN_INTERVAL_S, SNAPSHOT_DIR, Gate, Snapshots
 
@@ -204,7 +211,7 @@ def serve_durable(moto_argv: list[str], state_dir: Path, interval_s: float | Non
     snapshots.replay_journal(app)  # what was acknowledged after the snapshot, before anyone reads the stream
     snapshots.run_periodically(interval_s or MIN_INTERVAL_S)
     try:
-        run_simple(args.host, args.port, gate.wrap(app, journal), threaded=True, request_handler=handler)
+        run_simple(args.host, args.port, gate.wrap(direct(app), journal), threaded=True, request_handler=handler)
     finally:
         snapshots.stop()
         # Stopped by SIGTERM (Ctrl-C in `barometer up`, or `up` died): everything so far is kept.

@@ -137,8 +137,11 @@ def main(argv: list[str] | None = None) -> None:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
     from werkzeug.serving import run_simple
 
+    from barometer_local.emulator_dispatch import direct
+
     app = DomainDispatcherApplication(create_backend_app)
-    timer = OperationTimer(app, args.profile_every)
+    app.debug = True  # as moto's own main and the emulator server: errors answered, not raised
+    timer = OperationTimer(direct(app), args.profile_every)
     timer.count_collections()
 
     def stop(*_: Any) -> None:

@@ -26,6 +26,7 @@ import io
 import json
 import os
 import pickle
+import re
 import signal
 import sys
 import threading
@@ -239,9 +240,23 @@ class SnapshotInfo:
 
 
 def snapshot_line(info: SnapshotInfo) -> str:
-    """The log line of a periodic snapshot (bench/e2e.py reads them back)."""
+    """The log line of a periodic snapshot (`logged_snapshots` reads them back)."""
     return (f"snapshot at {info.written_at - info.seconds_total:.3f}: {info.bytes / 1e6:.1f} MB, requests paused "
             f"{info.seconds_paused * 1000:.0f} ms, {info.seconds_total:.1f} s in all, {info.cpu_seconds:.1f} s of CPU")
+
+
+_SNAPSHOT_LINE = re.compile(r"snapshot at (?P<at>[0-9.]+): (?P<mb>[0-9.]+) MB, requests paused (?P<paused>[0-9]+) ms, "
+                            r"(?P<total>[0-9.]+) s in all, (?P<cpu>[0-9.]+) s of CPU")
+
+
+def logged_snapshots(log: Path) -> list[dict[str, Any]]:
+    """The periodic snapshots an emulator log holds (`snapshot_line`): start (epoch), MB, pause, duration, CPU."""
+    try:
+        text = log.read_text(errors="replace")
+    except OSError:
+        return []
+    return [{"at": float(m["at"]), "mb": float(m["mb"]), "paused_ms": int(m["paused"]), "total_s": float(m["total"]),
+             "cpu_s": float(m["cpu"])} for m in _SNAPSHOT_LINE.finditer(text)]
 
 
 class SnapshotAbandoned(SnapshotError):
@@ -302,7 +317,6 @@ class Snapshots:
                                 os._exit(code)
                         if background:
                             self._background_child = child
-                    cpu = None
                 else:
                     cpu_started = time.process_time()
                     self._dump(tmp, checkpoints, mark)

@@ -15,7 +15,6 @@ import contextlib
 import json
 import os
 import random
-import re
 import shutil
 import signal
 import statistics
@@ -34,6 +33,7 @@ from barometer.core.events import event_local_day, parse_event
 from barometer.core.records import metrics_item
 from barometer.core.timeutil import format_public
 from barometer.ddb import to_item
+from barometer_local.snapshots import logged_snapshots
 from bench import workload
 
 BATCH = 500  # the API's largest batch
@@ -315,9 +315,12 @@ class Driver:
                 "tail": tail_batches(lat, self.watcher.latency_sent[phase], p99, self.phases[phase][0])}
 
     def snapshots(self, phase: str, emulator_log: Path) -> list[dict[str, Any]]:
-        """The emulator's snapshots while a phase posted (and up to 5 s after), from its log."""
+        """The emulator's snapshots while a phase posted (and up to 5 s after), from its log; `at_s` is
+        seconds into the phase."""
         start, end = self.phases[phase]
-        return [taken for taken in snapshots_in_log(emulator_log) if start <= taken["at"] <= end + 5]
+        return [{"at_s": round(taken["at"] - start, 2), "paused_ms": taken["paused_ms"], "total_s": taken["total_s"],
+                 "cpu_s": taken["cpu_s"], "mb": taken["mb"]}
+                for taken in logged_snapshots(emulator_log) if start <= taken["at"] <= end + 5]
 
 
 def tail_batches(latencies: list[float], sent: list[float], threshold: float, started: float,
@@ -332,21 +335,6 @@ def tail_batches(latencies: list[float], sent: list[float], threshold: float, st
     worst = sorted(batches.items(), key=lambda kv: -max(kv[1]))[:top]
     return [{"at_s": round(at - started, 2), "events": len(values), "max_ms": round(max(values) * 1000, 1)}
             for at, values in sorted(worst)]
-
-
-SNAPSHOT_LINE = re.compile(r"snapshot at (?P<at>[0-9.]+): (?P<mb>[0-9.]+) MB, requests paused (?P<paused>[0-9]+) ms, "
-                           r"(?P<total>[0-9.]+) s in all, (?P<cpu>[0-9.]+) s of CPU")
-
-
-def snapshots_in_log(path: Path) -> list[dict[str, Any]]:
-    """The periodic snapshots the emulator logged (barometer_local/snapshots.py): start time, size, pause."""
-    try:
-        text = path.read_text(errors="replace")
-    except OSError:
-        return []
-    return [{"at": float(m["at"]), "mb": float(m["mb"]), "paused_ms": int(m["paused"]), "total_s": float(m["total"]),
-             "cpu_s": float(m["cpu"])}
-            for m in SNAPSHOT_LINE.finditer(text)]
 
 
 def run_load(platform, settings, *, seconds: float, max_events: int, extra_symbols: int, backlog: int,
@@ -382,10 +370,7 @@ def run_load(platform, settings, *, seconds: float, max_events: int, extra_symbo
         driver.watcher.wake.set()
         driver.watcher.join(timeout=10)
     at_half, saturated = driver.latency("paced"), driver.latency("saturated")
-    paced_started = driver.phases["paced"][0]
-    at_half["snapshots"] = [{"at_s": round(taken["at"] - paced_started, 2), "paused_ms": taken["paused_ms"],
-                             "total_s": taken["total_s"], "cpu_s": taken["cpu_s"], "mb": taken["mb"]}
-                            for taken in driver.snapshots("paced", platform.state_dir / "logs" / "emulator.log")]
+    at_half["snapshots"] = driver.snapshots("paced", platform.state_dir / "logs" / "emulator.log")
     return {
         "e2e_events_per_s": round(rate, 1),
         "e2e_p50_ms": at_half["p50_ms"], "e2e_p99_ms": at_half["p99_ms"],

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from barometer_local.snapshots import SnapshotInfo, snapshot_line
-from bench.e2e import Watcher, snapshots_in_log, tail_batches
+from barometer_local.snapshots import SnapshotInfo, logged_snapshots, snapshot_line
+from bench.e2e import Watcher, tail_batches
 
 
 def test_the_tail_names_the_slowest_posts_in_the_order_they_were_sent():
@@ -24,10 +24,10 @@ def test_the_snapshots_the_emulator_logs_are_read_back(tmp_path):
     log = tmp_path / "emulator.log"
     log.write_text("restored 1.0 MB of state in 0.1s\n" + "".join(f"[emulator] {snapshot_line(i)}\n" for i in infos))
     # When the benchmark reads it, then each snapshot's start, size, pause, duration and CPU come back
-    assert snapshots_in_log(log) == [
+    assert logged_snapshots(log) == [
         {"at": 1_000_000.0, "mb": 42.4, "paused_ms": 26, "total_s": 4.3, "cpu_s": 2.1},
         {"at": 1_000_100.0, "mb": 1.5, "paused_ms": 3, "total_s": 0.2, "cpu_s": 0.0}]
-    assert snapshots_in_log(tmp_path / "missing.log") == []
+    assert logged_snapshots(tmp_path / "missing.log") == []
 
 
 class FakeLatest:

@@ -27,11 +27,16 @@ $(UV):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet uv==0.13.8
 
-$(VENV)/.synced: $(UV) pyproject.toml uv.lock
-	$(UV) sync --frozen --all-groups --quiet
+# Bytecode is compiled when installed: with PYTHONDONTWRITEBYTECODE=1 (set on these machines) Python
+# never writes it, and every process the platform starts (a Lambda sandbox, the runner) compiled
+# botocore and Powertools from source again, ~0.4 s of CPU each (docs/traps.md).
+$(VENV)/.synced: $(UV) pyproject.toml uv.lock Makefile
+	$(UV) sync --frozen --all-groups --quiet --compile-bytecode
 	@touch $@
 
+# The project's own packages too; only files changed since their last compile are compiled again.
 setup: $(VENV)/.synced ## create the virtual environment from uv.lock (all groups)
+	@$(PY) -m compileall -q -j 0 -x node_modules $(RUFF_TARGETS) > /dev/null
 
 demo: setup ## run the platform's demo on the embedded default (emulator, API, stream, alerts)
 	$(PY) -m barometer_local.cli demo

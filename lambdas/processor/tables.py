@@ -20,6 +20,8 @@ from barometer.aws import (
     resource_name,
     retry_partial,
 )
+from barometer.aws.dynamodb_json import DynamoDBJson
+from barometer.aws.retry import BACKGROUND
 from barometer.core.itemsize import item_size
 from barometer.core.timeutil import parse_rfc3339, to_epoch_us
 from barometer.core.windows import Entry, departure_sk_bounds
@@ -34,20 +36,21 @@ Key = tuple[str, str]  # (pk, sk)
 
 
 def dynamodb() -> Any:
-    """The processor's DynamoDB client: Barometer's client config without botocore's parameter validation.
+    """The processor's DynamoDB client: barometer.aws.dynamodb_json's, with botocore's method names.
 
-    Validation checks each request against the service model on the client, a few hundred microseconds of
-    CPU per call, and the hot path makes ~500 calls a batch (one PutItem per key). Every request here is
-    built by this module from items barometer.ddb.to_item encodes, never from a caller's input, and
-    DynamoDB validates each request itself: a bad one fails with a ValidationException, a ClientError
-    that the adapters below translate as they do any other."""
+    botocore's per-call work was ~1 ms of CPU a call, and the hot path makes one PutItem per key per batch
+    (docs/architecture.md, "The hot path's DynamoDB client"). That client sends what botocore sends,
+    answers and fails as botocore does (ClientError with the same codes), and retries as botocore's
+    standard mode within Barometer's call budget."""
     return _dynamodb_at(AwsTarget.from_environment())
 
 
 @lru_cache(maxsize=4)
-def _dynamodb_at(target: AwsTarget) -> Any:  # one per target: a test may point the environment elsewhere
-    return target.session().client("dynamodb", endpoint_url=target.endpoint,
-                                   config=client_config(validate_parameters=False))
+def _dynamodb_at(target: AwsTarget) -> DynamoDBJson:  # one per target: a test may point the environment elsewhere
+    session = target.session()
+    # botocore resolves the endpoint (partition, FIPS and dual-stack settings) and the region once
+    meta = session.client("dynamodb", endpoint_url=target.endpoint, config=client_config()).meta
+    return DynamoDBJson(meta.endpoint_url, meta.region_name, session.get_credentials(), BACKGROUND)
 
 
 def _code(exc: ClientError) -> str:

@@ -24,6 +24,7 @@ from typing import Any
 
 from barometer import catalogue as r
 from barometer.aws import AwsTarget
+from barometer.aws.json_protocol import KINESIS
 from barometer_local import provision as prov
 from barometer_local.checkpoints import CheckpointStore
 from barometer_local.firehose import ProcessedDelivery, RawDelivery, warm_parquet_writer
@@ -109,7 +110,7 @@ class Runner:
         feeds = {shard: ShardFeed(KinesisShardReader(
             kinesis, r.EVENTS_STREAM.local_name, summary["StreamARN"], shard,
             ShardFeed.start_after([self.checkpoints.get(k) for k in consumer_keys[shard]]),
-            JsonCalls(self.aws, "kinesis", "Kinesis_20131202"))) for shard in shards}
+            JsonCalls(self.aws, KINESIS))) for shard in shards}
 
         for function in r.FUNCTIONS:
             mapping = function.mapping

@@ -16,11 +16,11 @@ from barometer.aws import (
     PARTIAL_RETRY,
     AwsTarget,
     BatchCallError,
-    client_config,
     resource_name,
     retry_partial,
 )
 from barometer.aws.dynamodb_json import DynamoDBJson
+from barometer.aws.json_protocol import DYNAMODB
 from barometer.aws.retry import BACKGROUND
 from barometer.core.itemsize import item_size
 from barometer.core.timeutil import parse_rfc3339, to_epoch_us
@@ -36,21 +36,18 @@ Key = tuple[str, str]  # (pk, sk)
 
 
 def dynamodb() -> Any:
-    """The processor's DynamoDB client: barometer.aws.dynamodb_json's, with botocore's method names.
+    """The processor's DynamoDB client: JSON-protocol calls under botocore's method names.
 
-    botocore's per-call work was ~1 ms of CPU a call, and the hot path makes one PutItem per key per batch
-    (docs/architecture.md, "The hot path's DynamoDB client"). That client sends what botocore sends,
-    answers and fails as botocore does (ClientError with the same codes), and retries as botocore's
-    standard mode within Barometer's call budget."""
+    botocore's own work was ~1 ms of CPU a call, and the hot path makes one PutItem per key per batch
+    (docs/architecture.md, "JSON-protocol calls"). This client sends what botocore sends, answers and
+    fails as botocore does (ClientError with the same codes), and retries as botocore's standard mode
+    within Barometer's call budget (barometer/aws/json_protocol.py)."""
     return _dynamodb_at(AwsTarget.from_environment())
 
 
 @lru_cache(maxsize=4)
 def _dynamodb_at(target: AwsTarget) -> DynamoDBJson:  # one per target: a test may point the environment elsewhere
-    session = target.session()
-    # botocore resolves the endpoint (partition, FIPS and dual-stack settings) and the region once
-    meta = session.client("dynamodb", endpoint_url=target.endpoint, config=client_config()).meta
-    return DynamoDBJson(meta.endpoint_url, meta.region_name, session.get_credentials(), BACKGROUND)
+    return DynamoDBJson.for_session(DYNAMODB, target.session(), target.endpoint, BACKGROUND)
 
 
 def _code(exc: ClientError) -> str:

@@ -11,6 +11,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from barometer.aws import AwsTarget
+from barometer.aws.json_protocol import KINESIS
 from barometer_local.emulator import Emulator
 from barometer_local.json_calls import JsonCalls
 from barometer_local.sources import KinesisShardReader
@@ -39,8 +40,7 @@ def test_records_read_as_json_are_the_lambda_records_botocores_reading_gave(emul
     kinesis.put_records(StreamName=name, Records=[{"Data": blob, "PartitionKey": f"k{i}"}
                                                   for i, blob in enumerate(blobs * 3)])
     # When the runner's reader reads it, and botocore reads it too
-    reader = KinesisShardReader(kinesis, name, arn, shard, None, JsonCalls(emulator.target(), "kinesis",
-                                                                           "Kinesis_20131202"))
+    reader = KinesisShardReader(kinesis, name, arn, shard, None, JsonCalls(emulator.target(), KINESIS))
     records = reader.read(100)
     iterator = kinesis.get_shard_iterator(StreamName=name, ShardId=shard,
                                           ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
@@ -63,7 +63,7 @@ def test_records_read_as_json_are_the_lambda_records_botocores_reading_gave(emul
 def test_an_error_answer_raises_the_client_error_botocore_raises(emulator, stream):
     # Given an iterator the emulator cannot read (it answers a 500 page), and one of a deleted stream (a 400)
     kinesis, name, _, shard = stream
-    calls = JsonCalls(emulator.target(), "kinesis", "Kinesis_20131202")
+    calls = JsonCalls(emulator.target(), KINESIS)
     gone = kinesis.get_shard_iterator(StreamName=name, ShardId=shard, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
     kinesis.delete_stream(StreamName=name)
     for iterator in ("not-an-iterator", gone):
@@ -105,7 +105,7 @@ def test_a_dropped_kept_connection_is_retried_once_on_a_new_one():
     server = HTTPServer(("127.0.0.1", 0), ClosingAfterEachAnswer)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        calls = JsonCalls(AwsTarget.emulator(f"http://127.0.0.1:{server.server_port}"), "kinesis", "Kinesis_20131202")
+        calls = JsonCalls(AwsTarget.emulator(f"http://127.0.0.1:{server.server_port}"), KINESIS)
         # When three calls are made, each after the server dropped the connection the last one used
         answers = [calls.call("GetRecords", {"ShardIterator": "x"})["n"] for _ in range(3)]
     finally:
@@ -117,4 +117,4 @@ def test_a_dropped_kept_connection_is_retried_once_on_a_new_one():
 
 def test_raw_calls_refuse_aws_itself():
     with pytest.raises(ValueError, match="emulator only"):
-        JsonCalls(AwsTarget(None, "us-east-1"), "kinesis", "Kinesis_20131202")
+        JsonCalls(AwsTarget(None, "us-east-1"), KINESIS)

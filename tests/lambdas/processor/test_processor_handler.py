@@ -383,30 +383,19 @@ def test_the_default_ports_are_the_aws_adapters():
     assert default_ports() is ports
 
 
-def test_the_dynamodb_client_skips_client_side_validation_with_a_connection_per_worker(monkeypatch):
-    from botocore.exceptions import ClientError
-
-    from barometer.aws.retry import MAX_ATTEMPTS
-    from lambdas.processor.pool import WORKERS
+def test_the_dynamodb_client_is_the_json_protocol_client_with_the_background_budget(monkeypatch):
+    from barometer.aws.dynamodb_json import DynamoDBJson
+    from barometer.aws.json_protocol import DYNAMODB
+    from barometer.aws.retry import BACKGROUND
     from lambdas.processor.tables import dynamodb
 
-    # Given the processor's DynamoDB client for an endpoint that nothing listens on
+    # Given the environment points at an endpoint
     monkeypatch.setenv("BAROMETER_AWS_ENDPOINT", "http://127.0.0.1:9")
+    # When the processor asks for its DynamoDB client, twice
     ddb = dynamodb()
-    config = ddb.meta.config
-    # Then it has Barometer's retry policy and a pooled connection for every worker ...
-    assert config.retries == {"mode": "standard", "total_max_attempts": MAX_ATTEMPTS}
-    assert config.max_pool_connections >= WORKERS
-    # ... and no client-side validation: a request the model forbids (no TableName) goes out to DynamoDB
-    sent = []
-
-    def refuse(request, **kwargs):
-        sent.append(request.url)
-        raise ClientError({"Error": {"Code": "ValidationException"}}, "PutItem")
-
-    ddb.meta.events.register_first("before-send.dynamodb.PutItem", refuse)
-    with pytest.raises(ClientError):
-        ddb.put_item(Item={"pk": {"S": "quote#AAPL"}})
-    assert sent == ["http://127.0.0.1:9/"]
+    # Then it is the JSON-protocol client for DynamoDB there, with the consumers' retry budget, made once
+    assert isinstance(ddb, DynamoDBJson) and ddb.service == DYNAMODB
+    assert (ddb.endpoint_url, ddb.budget) == ("http://127.0.0.1:9", BACKGROUND)
+    assert dynamodb() is ddb
     # ... and it is the one client of that endpoint
     assert dynamodb() is ddb

@@ -28,8 +28,9 @@ from lambdas.shared.batch import BufferedBatchProcessor
 
 logger = Logger(service="processor")
 metrics = Metrics(namespace="Barometer", service="processor")
-# No auto-patching at import (patching every library X-Ray knows costs over a second); botocore, the
-# only I/O, is patched when the AWS adapters are built. Disabled outside Lambda.
+# No auto-patching at import (patching every library X-Ray knows costs over a second); botocore (Firehose,
+# SNS) is patched when the AWS adapters are built. The DynamoDB calls skip botocore (barometer/aws/
+# json_protocol.py): the flush's subsegment covers them. Disabled outside Lambda.
 tracer = Tracer(service="processor", auto_patch=False)
 
 
@@ -76,6 +77,7 @@ def _rejection(reason: str, errors: Any, data: bytes, record: KinesisStreamRecor
                      record.kinesis.sequence_number, arrival)
 
 
+@tracer.capture_method(capture_response=False)
 def flush(outcomes: list[Accepted | Rejection], ports: Ports) -> dict[int, BaseException]:
     failed, report = pipeline.flush(outcomes, ports, format_public(datetime.now(UTC)))
     read_units, write_units = ports.meter.take()

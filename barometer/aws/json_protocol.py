@@ -69,6 +69,7 @@ class JsonService:
 
 DYNAMODB = JsonService("dynamodb", "DynamoDB_20120810", "1.0")
 KINESIS = JsonService("kinesis", "Kinesis_20131202", "1.1")
+FIREHOSE = JsonService("firehose", "Firehose_20150804", "1.1")
 
 
 def _blob(value: Any) -> str:

@@ -19,7 +19,7 @@ from barometer.aws import (
     resource_name,
     retry_partial,
 )
-from barometer.aws.dynamodb_json import DynamoDBJson
+from barometer.aws.json_clients import DynamoDBJson
 from barometer.aws.json_protocol import DYNAMODB
 from barometer.aws.retry import BACKGROUND
 from barometer.core.itemsize import item_size

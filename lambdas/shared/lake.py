@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from barometer import catalogue
-from barometer.aws import PARTIAL_RETRY, BatchCallError, client, resource_name, retry_partial
-from barometer.aws.retry import rejected_records
+from barometer.aws import PARTIAL_RETRY, AwsTarget, BatchCallError, resource_name, retry_partial
+from barometer.aws.json_clients import FirehoseJson
+from barometer.aws.json_protocol import FIREHOSE
+from barometer.aws.retry import BACKGROUND, rejected_records
 from lambdas.shared.errors import SinkError
 
 FIREHOSE_BATCH_MAX = 500
@@ -19,13 +21,24 @@ def _delivery_stream(table: str) -> str:
     return resource_name(catalogue.delivery_for_table(table).env_var)
 
 
+def firehose() -> FirehoseJson:
+    """Firehose as JSON-protocol calls (barometer/aws/json_protocol.py): botocore's serializer walked every
+    record of a 500-record PutRecordBatch, ~20 us each, once per event on the hot path."""
+    return _firehose_at(AwsTarget.from_environment())
+
+
+@lru_cache(maxsize=4)
+def _firehose_at(target: AwsTarget) -> FirehoseJson:  # one per target: a test may point the environment elsewhere
+    return FirehoseJson.for_session(FIREHOSE, target.session(), target.endpoint, BACKGROUND)
+
+
 def put_lake_records(table: str, records: Sequence[dict[str, Any]]) -> dict[int, SinkError]:
     """PutRecordBatch (JSON lines) to the table's processed delivery stream; failures by position."""
     stream = _delivery_stream(table)
-    firehose = client("firehose")
+    delivery = firehose()
 
     def send(pending: list[int]) -> dict[int, str]:
-        response = firehose.put_record_batch(
+        response = delivery.put_record_batch(
             DeliveryStreamName=stream,
             Records=[{"Data": (json.dumps(records[i], separators=(",", ":")) + "\n").encode()} for i in pending])
         if not response.get("FailedPutCount"):

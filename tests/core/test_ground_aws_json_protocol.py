@@ -24,8 +24,8 @@ from botocore.exceptions import (
 from botocore.retries.standard import ThrottledRetryableChecker, TransientRetryableChecker
 
 from barometer.aws import json_protocol
-from barometer.aws.dynamodb_json import DynamoDBJson
-from barometer.aws.json_protocol import DYNAMODB, KINESIS, JsonProtocolClient, SigV4Signer
+from barometer.aws.json_clients import DynamoDBJson, FirehoseJson
+from barometer.aws.json_protocol import DYNAMODB, FIREHOSE, KINESIS, JsonProtocolClient, SigV4Signer
 from barometer.aws.retry import CallBudget
 
 NOW = datetime(2026, 11, 30, 23, 59, 58, tzinfo=UTC)
@@ -303,3 +303,24 @@ def test_a_refused_call_raises_the_client_error_botocore_raises(tables, request_
     assert mine.value.response["Error"] == botocores.value.response["Error"]
     assert mine.value.response["ResponseMetadata"]["HTTPStatusCode"] == \
         botocores.value.response["ResponseMetadata"]["HTTPStatusCode"]
+
+
+@pytest.mark.emulator
+def test_firehose_records_sent_as_json_arrive_byte_for_byte(emulator):
+    # Given a delivery stream writing to a bucket
+    target = emulator.target()
+    s3, firehose = target.client("s3"), target.client("firehose")
+    s3.create_bucket(Bucket="json-protocol-lake")
+    firehose.create_delivery_stream(
+        DeliveryStreamName="json-protocol-lake", DeliveryStreamType="DirectPut",
+        ExtendedS3DestinationConfiguration={"RoleARN": "arn:aws:iam::123456789012:role/firehose",
+                                            "BucketARN": "arn:aws:s3:::json-protocol-lake", "Prefix": "staged/"})
+    records = [b'{"n":1}\n', b"\x00\xff not text\n"]
+    # When the JSON-protocol client puts a batch
+    ours = FirehoseJson.for_session(FIREHOSE, target.session(), target.endpoint)
+    answer = ours.put_record_batch(DeliveryStreamName="json-protocol-lake", Records=[{"Data": r} for r in records])
+    # Then it answers as botocore reads it, and the bucket holds exactly the bytes sent
+    assert answer["FailedPutCount"] == 0 and len(answer["RequestResponses"]) == 2
+    assert all(r.get("RecordId") for r in answer["RequestResponses"])
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket="json-protocol-lake")["Contents"]]
+    assert b"".join(s3.get_object(Bucket="json-protocol-lake", Key=k)["Body"].read() for k in keys) == b"".join(records)

@@ -384,7 +384,7 @@ def test_the_default_ports_are_the_aws_adapters():
 
 
 def test_the_dynamodb_client_is_the_json_protocol_client_with_the_background_budget(monkeypatch):
-    from barometer.aws.dynamodb_json import DynamoDBJson
+    from barometer.aws.json_clients import DynamoDBJson
     from barometer.aws.json_protocol import DYNAMODB
     from barometer.aws.retry import BACKGROUND
     from lambdas.processor.tables import dynamodb

@@ -99,7 +99,7 @@ def firehose(monkeypatch):
 
     def install(*responses):
         fake = FakeClient("put_record_batch", *responses)
-        monkeypatch.setattr(lake, "client", lambda service: fake)
+        monkeypatch.setattr(lake, "firehose", lambda: fake)
         return fake
     yield install
     lake._delivery_stream.cache_clear()

@@ -160,17 +160,23 @@ def time_new(key: cost_sim.NewKey, settings: Settings, n: int = 2000, rounds: in
 
 
 def sdk_call_s(latest_wire: dict, metrics_wire: dict, lake_row: dict, n: int = 200) -> dict[str, float]:
-    """CPU of whole SDK calls as the processor makes them, everything but the network: a boto3 client with
-    Barometer's config (barometer.aws.retry.client_config; the processor's DynamoDB client without
-    parameter validation, lambdas/processor/tables.py `dynamodb`), its request validated (Firehose),
-    serialized, signed, and a canned response of the right size parsed, handed over by a `before-send`
-    hook instead of the socket. Per PutItem of the key state, per BatchWriteItem of 25 MetricsTable items,
-    per departure Query answering 40 items, per lookup BatchGetItem of 25 keys, per Firehose PutRecordBatch
-    of 500 rows; and per task handed to a thread pool of `Assumptions.threads` workers and waited for.
-    The socket's send and receive (urllib3, TLS) are not counted."""
+    """CPU of whole AWS calls as the processor makes them, everything but the network: its JSON-protocol
+    clients (barometer/aws/json_protocol.py, as lambdas/processor/tables.py and lambdas/shared/lake.py build
+    them) serialize, sign, check and parse a canned answer of the right size handed back in place of the
+    socket's exchange. Per PutItem of the key state, per BatchWriteItem of 25 MetricsTable items, per
+    departure Query answering 40 items, per lookup BatchGetItem of 25 keys, per Firehose PutRecordBatch of
+    500 rows; and per task handed to a thread pool of `Assumptions.threads` workers and waited for.
+    The socket's send and receive (http.client, TLS) are not counted. `botocore_put_item_s` is the same
+    PutItem through a boto3 client with Barometer's config (a `before-send` hook answering), for comparison."""
+    import http.client
+    import zlib
+
     import boto3
     from botocore.awsrequest import AWSResponse
+    from botocore.credentials import Credentials
 
+    from barometer.aws.json_clients import DynamoDBJson, FirehoseJson
+    from barometer.aws.json_protocol import DYNAMODB, FIREHOSE, JsonService
     from barometer.aws.retry import client_config
 
     class _Body:
@@ -193,27 +199,37 @@ def sdk_call_s(latest_wire: dict, metrics_wire: dict, lake_row: dict, n: int = 2
         client.meta.events.register(f"before-send.{service}", send)
         return client
 
+    def canned_json(cls: type, service: JsonService, body: dict) -> Any:
+        client = cls(service, f"https://{service.signing_name}.us-east-1.amazonaws.com", "us-east-1",
+                     Credentials("model", "model"))
+        raw = json.dumps(body).encode()
+        headers = http.client.HTTPMessage()
+        headers["x-amzn-requestid"], headers["x-amz-crc32"] = "r", str(zlib.crc32(raw))
+        client._exchange = lambda _headers, _body: (200, headers, raw)
+        return client
+
     capacity = {"ConsumedCapacity": {"TableName": "t", "CapacityUnits": 1.0}}
     metrics_item_wire = {"pk": metrics_wire["pk"], "sk": metrics_wire["sk"], "seq": metrics_wire.get("seq", {"S": "1"})}
-    dynamo = canned("dynamodb", capacity, validate=False)
+    dynamo = canned_json(DynamoDBJson, DYNAMODB, capacity)
+    botocore_dynamo = canned("dynamodb", capacity, validate=False)
     put = {"TableName": "barometer-latest", "Item": latest_wire, "ReturnConsumedCapacity": "TOTAL",
            "ConditionExpression": "#version = :version", "ExpressionAttributeNames": {"#version": "version"},
            "ExpressionAttributeValues": {":version": {"N": "41"}}}
-    write_client = canned("dynamodb", {"UnprocessedItems": {}, "ConsumedCapacity": [capacity["ConsumedCapacity"]]},
-                          validate=False)
+    write_client = canned_json(DynamoDBJson, DYNAMODB, {"UnprocessedItems": {},
+                                                         "ConsumedCapacity": [capacity["ConsumedCapacity"]]})
     write = {"RequestItems": {"barometer-metrics": [{"PutRequest": {"Item": metrics_wire}}] * 25},
              "ReturnConsumedCapacity": "TOTAL"}
-    query_client = canned("dynamodb", {"Items": [metrics_wire] * 40, "Count": 40, **capacity}, validate=False)
+    query_client = canned_json(DynamoDBJson, DYNAMODB, {"Items": [metrics_wire] * 40, "Count": 40, **capacity})
     query = {"TableName": "barometer-metrics", "ConsistentRead": True, "Limit": 40, "ReturnConsumedCapacity": "TOTAL",
              "KeyConditionExpression": "pk = :pk AND sk BETWEEN :lo AND :hi",
              "ExpressionAttributeValues": {":pk": metrics_wire["pk"], ":lo": metrics_wire["sk"], ":hi": metrics_wire["sk"]},
              "ExclusiveStartKey": {"pk": metrics_wire["pk"], "sk": metrics_wire["sk"]}}
-    get_client = canned("dynamodb", {"Responses": {"barometer-metrics": [metrics_item_wire] * 25},
-                                     "ConsumedCapacity": [capacity["ConsumedCapacity"]]}, validate=False)
+    get_client = canned_json(DynamoDBJson, DYNAMODB, {"Responses": {"barometer-metrics": [metrics_item_wire] * 25},
+                                                      "ConsumedCapacity": [capacity["ConsumedCapacity"]]})
     get = {"RequestItems": {"barometer-metrics": {"Keys": [{"pk": metrics_wire["pk"], "sk": metrics_wire["sk"]}] * 25,
                                                   "ConsistentRead": True}}, "ReturnConsumedCapacity": "TOTAL"}
-    firehose = canned("firehose", {"FailedPutCount": 0, "Encrypted": False,
-                                   "RequestResponses": [{"RecordId": "r"}] * 500})
+    firehose = canned_json(FirehoseJson, FIREHOSE, {"FailedPutCount": 0, "Encrypted": False,
+                                                    "RequestResponses": [{"RecordId": "r"}] * 500})
     row = (json.dumps(lake_row, separators=(",", ":")) + "\n").encode()
     put_batch = {"DeliveryStreamName": "barometer-quotes", "Records": [{"Data": row}] * 500}
 
@@ -235,6 +251,7 @@ def sdk_call_s(latest_wire: dict, metrics_wire: dict, lake_row: dict, n: int = 2
         pool_task_s = _best(timed(tasks, 3)) / 500
 
     return {"put_item_s": _best(timed(lambda: dynamo.put_item(**put), n)),
+            "botocore_put_item_s": _best(timed(lambda: botocore_dynamo.put_item(**put), n)),
             "batch_write_item_s": _best(timed(lambda: write_client.batch_write_item(**write), max(1, n // 10))),
             "query_s": _best(timed(lambda: query_client.query(**query), max(1, n // 10))),
             "batch_get_item_s": _best(timed(lambda: get_client.batch_get_item(**get), max(1, n // 10))),

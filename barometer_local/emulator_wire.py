@@ -24,6 +24,7 @@ FAST_OPERATIONS = (
     ("kinesis", "KinesisResponse", "get_records"),
     ("kinesis", "KinesisResponse", "put_records"),
     ("firehose", "FirehoseResponse", "put_record_batch"),
+    ("dynamodb", "DynamoHandler", "put_item"),  # the key-state saves: one a key a batch (session 7)
 )
 
 
@@ -31,22 +32,31 @@ class Unsupported(Exception):
     """A value or shape the planned walk does not cover: moto's serializer takes the result."""
 
 
-def _plan(shape: Any) -> Any:
-    """A shape as nested tuples: ("structure", {member: plan}), ("list", plan), ("map", plan), or a
-    leaf type name. Raises Unsupported where moto's serializer would rename or special-case a value."""
+def _plan(shape: Any, planning: dict[str, list[Any]] | None = None) -> Any:
+    """A shape as nested tuples: ("structure", {member: plan}), ("list", plan), ("map", plan), ("ref", [plan])
+    for a shape inside itself (DynamoDB's AttributeValue holds maps and lists of AttributeValues), or a leaf
+    type name. Raises Unsupported where moto's serializer would rename or special-case a value."""
+    planning = {} if planning is None else planning
     if shape.serialization.get("name") or shape.serialization.get("locationNameForQueryCompatibility"):
         raise Unsupported(f"{shape.name} has a wire name of its own")
     kind = shape.type_name
+    if kind in ("structure", "list", "map"):
+        if shape.name in planning:
+            return ("ref", planning[shape.name])  # filled in below, once the outer walk of it is planned
+        planning[shape.name] = holder = [None]
     if kind == "structure":
         if shape.is_document_type:
             raise Unsupported(f"{shape.name} is a document")
-        return ("structure", {name: _plan(member) for name, member in shape.members.items()})
+        holder[0] = ("structure", {name: _plan(member, planning) for name, member in shape.members.items()})
+        return holder[0]
     if kind == "list":
-        return ("list", _plan(shape.member))
+        holder[0] = ("list", _plan(shape.member, planning))
+        return holder[0]
     if kind == "map":
         if shape.key.type_name != "string":
             raise Unsupported(f"{shape.name} has non-string keys")
-        return ("map", _plan(shape.value))
+        holder[0] = ("map", _plan(shape.value, planning))
+        return holder[0]
     if kind in ("string", "integer", "long", "boolean", "blob", "timestamp", "float", "double"):
         if kind == "timestamp" and shape.serialization.get("timestampFormat", "unixtimestamp") != "unixtimestamp":
             raise Unsupported(f"{shape.name} is not a unix timestamp")
@@ -77,6 +87,8 @@ def to_wire(value: Any, plan: Any) -> Any:
     """The JSON value moto's JSON serializer writes for `value` under `plan`; Unsupported otherwise."""
     if isinstance(plan, tuple):
         kind, inner = plan
+        if kind == "ref":
+            return to_wire(value, inner[0])
         if kind == "structure":
             if type(value) is not dict:
                 raise Unsupported(f"a {type(value).__name__} where a structure goes")

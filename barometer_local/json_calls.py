@@ -22,7 +22,7 @@ class JsonCalls(JsonProtocolClient):
 
     def __init__(self, target: AwsTarget, service: JsonService, timeout_s: float = READ_TIMEOUT_S):
         if not target.is_emulator:
-            raise ValueError("raw JSON calls go to the local emulator only; AWS is called through botocore")
+            raise ValueError("the runner's reads go to the local emulator only (on AWS, Lambda reads the stream)")
         credentials = target.session().get_credentials()
         super().__init__(service, target.endpoint, target.region, credentials,
                          CallBudget(read_timeout_s=timeout_s, attempts=1))

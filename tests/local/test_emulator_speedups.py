@@ -51,6 +51,7 @@ def test_emulator_server_installs_every_fix_once():
         emulator_server.install()
         emulator_server.install()
         from moto.core.responses import BaseResponse
+        from moto.dynamodb.responses import DynamoHandler as D2
         from moto.firehose.responses import FirehoseResponse as F
         from moto.kinesis.responses import KinesisResponse as K
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication as D
@@ -59,14 +60,14 @@ def test_emulator_server_installs_every_fix_once():
             "routing memoised": getattr(D.get_backend_for_host, "_barometer_cached", False),
             "requests read by the planned walk": getattr(BaseResponse.parse_parameters, "_barometer_planned", False),
             "streaming answers planned": [getattr(m, "_barometer_wire", False)
-                                          for m in (K.get_records, K.put_records, F.put_record_batch)],
+                                          for m in (K.get_records, K.put_records, F.put_record_batch, D2.put_item)],
             "werkzeug's drain replaced": type(serving.selectors).__name__ == "SimpleNamespace",
         }))
     """)
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
     # Then each of them is in place
     assert json.loads(out) == {"routing memoised": True, "requests read by the planned walk": True,
-                               "streaming answers planned": [True, True, True], "werkzeug's drain replaced": True}
+                               "streaming answers planned": [True, True, True, True], "werkzeug's drain replaced": True}
 
 
 def _per_request_answers(install: bool) -> dict:
@@ -97,6 +98,12 @@ def _per_request_answers(install: bool) -> dict:
             classes = [client.post("/", data=b"{{}}", content_type="application/x-amz-json-1.0").get_data(as_text=True)
                        for _ in range(2)]
 
+        from moto.core import responses
+        from moto.moto_api._internal import mock_random
+        ids = []
+        for _ in range(2):
+            mock_random.seed(7)
+            ids.append(responses.gen_amzn_requestid_long())
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         formatted = []
         broken = SimpleNamespace()  # no path, no requestline: formatting a line would raise
@@ -105,7 +112,7 @@ def _per_request_answers(install: bool) -> dict:
             formatted.append(False)
         except AttributeError:
             formatted.append(True)
-        print(json.dumps({{"enriched": enriched, "classes": classes, "formatted_at_warning": formatted}}))
+        print(json.dumps({{"enriched": enriched, "classes": classes, "formatted_at_warning": formatted, "ids": ids}}))
     """)
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
     return json.loads(out)
@@ -118,6 +125,9 @@ def test_per_request_fixes_answer_as_moto_does():
     assert fast["enriched"] == stock["enriched"]
     assert fast["enriched"][1]["body"] == "<R><RequestId>ID</RequestId></R>"
     assert fast["enriched"][0] == {"status": "200", "id_length": 52, "body": '{"Records": []}'}
+    # And request ids are 52 letters and digits as moto's, drawn from its generator (a seed repeats them)
+    for ids in (stock["ids"], fast["ids"]):
+        assert len(ids[0]) == 52 and ids[0].isalnum() and ids[0].isascii() and ids[0] == ids[1]
     # And Flask's debug mode no longer builds a class per request for request.files
     assert stock["classes"][0] == "attach_enctype_error_multidict.<locals>.newcls"
     assert fast["classes"] == ["ImmutableMultiDict", "ImmutableMultiDict"]

@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 
 from barometer_local import emulator_wire as wire
 
-OPERATIONS = [("kinesis", "GetRecords"), ("kinesis", "PutRecords"), ("firehose", "PutRecordBatch")]
+OPERATIONS = [("kinesis", "GetRecords"), ("kinesis", "PutRecords"), ("firehose", "PutRecordBatch"),
+              ("dynamodb", "PutItem")]
 
 
 def framed(result: dict, service: str, operation: str, planned: bool):
@@ -80,6 +81,28 @@ def test_put_records_is_framed_as_moto_frames_it(result):
 @given(result=batch_results)
 def test_put_record_batch_is_framed_as_moto_frames_it(result):
     assert framed(result, "firehose", "PutRecordBatch", True) == framed(result, "firehose", "PutRecordBatch", False)
+
+
+# map keys and attribute names are at least one character, as DynamoDB requires
+attribute_values = st.recursive(
+    st.one_of(st.fixed_dictionaries({"S": st.text(max_size=20)}),
+              st.fixed_dictionaries({"N": st.decimals(allow_nan=False, allow_infinity=False, places=4).map(str)}),
+              st.fixed_dictionaries({"B": st.text(max_size=12)}), st.fixed_dictionaries({"BOOL": st.booleans()}),
+              st.just({"NULL": True}), st.fixed_dictionaries({"SS": st.lists(st.text(max_size=8), max_size=3)})),
+    lambda inner: st.one_of(st.fixed_dictionaries({"M": st.dictionaries(st.text(min_size=1, max_size=8), inner, max_size=3)}),
+                            st.fixed_dictionaries({"L": st.lists(inner, max_size=3)})),
+    max_leaves=8)
+put_item_results = st.fixed_dictionaries({}, optional={
+    "ConsumedCapacity": st.fixed_dictionaries({"TableName": st.text(min_size=1, max_size=20),
+                                               "CapacityUnits": st.floats(min_value=0, max_value=400)}),
+    "Attributes": st.dictionaries(st.text(min_size=1, max_size=10), attribute_values, max_size=4)})
+
+
+@settings(max_examples=150, deadline=None)
+@given(result=put_item_results)
+def test_put_item_is_framed_as_moto_frames_it(result):
+    # the key-state save's answer: its consumed capacity, and with ReturnValues=ALL_OLD the old item
+    assert framed(result, "dynamodb", "PutItem", True) == framed(result, "dynamodb", "PutItem", False)
 
 
 def test_sub_millisecond_timestamps_are_truncated_as_moto_truncates_them():

@@ -2,7 +2,8 @@
 
 Two layers, never stacked on the same failure:
 - a whole call (throttled, 5xx, dropped connection) is retried by botocore itself, in standard mode,
-  as `client_config()` sets it; code above the SDK does not retry it again;
+  as `client_config()` sets it, or by `json_protocol.JsonProtocolClient` the same way within the same
+  CallBudget (the hot path's calls); code above the client does not retry it again;
 - a call that succeeds but leaves some records behind (Kinesis PutRecords per-record ErrorCode,
   Firehose PutRecordBatch FailedPutCount, DynamoDB BatchWriteItem UnprocessedItems) is something
   botocore cannot see: `retry_partial` sends the rejected records again, with bounded exponential

@@ -161,7 +161,7 @@ def time_new(key: cost_sim.NewKey, settings: Settings, n: int = 2000, rounds: in
 
 def sdk_call_s(latest_wire: dict, metrics_wire: dict, lake_row: dict, n: int = 200) -> dict[str, float]:
     """CPU of whole AWS calls as the processor makes them, everything but the network: its JSON-protocol
-    clients (barometer/aws/json_protocol.py, as lambdas/processor/tables.py and lambdas/shared/lake.py build
+    clients (barometer/aws/json_protocol.py, as barometer/aws/json_clients.py builds
     them) serialize, sign, check and parse a canned answer of the right size handed back in place of the
     socket's exchange. Per PutItem of the key state, per BatchWriteItem of 25 MetricsTable items, per
     departure Query answering 40 items, per lookup BatchGetItem of 25 keys, per Firehose PutRecordBatch of

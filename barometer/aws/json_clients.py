@@ -2,9 +2,12 @@
 the adapters, and the fakes their unit tests install, read as they would with boto3."""
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
-from barometer.aws.json_protocol import JsonProtocolClient
+from barometer.aws.json_protocol import DYNAMODB, FIREHOSE, JsonProtocolClient, JsonService
+from barometer.aws.retry import BACKGROUND
+from barometer.aws.target import AwsTarget
 
 
 class DynamoDBJson(JsonProtocolClient):
@@ -31,3 +34,19 @@ class FirehoseJson(JsonProtocolClient):
 
     def put_record_batch(self, **params: Any) -> dict[str, Any]:
         return self.call("PutRecordBatch", params)
+
+
+def dynamodb_json() -> DynamoDBJson:
+    """The processor's DynamoDB client for the target the environment names."""
+    return _for_target(DynamoDBJson, DYNAMODB, AwsTarget.from_environment())
+
+
+def firehose_json() -> FirehoseJson:
+    """The processor's Firehose client for the target the environment names."""
+    return _for_target(FirehoseJson, FIREHOSE, AwsTarget.from_environment())
+
+
+@lru_cache(maxsize=8)
+def _for_target(cls: type[JsonProtocolClient], service: JsonService, target: AwsTarget) -> Any:
+    # one per target: a test or a runtime may point the environment elsewhere
+    return cls.for_session(service, target.session(), target.endpoint, BACKGROUND)

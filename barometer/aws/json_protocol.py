@@ -182,13 +182,9 @@ class JsonProtocolClient:
         try:
             return self._exchange(headers, body)
         except _DROPPED:
-            self.close()
             if not reused:
                 raise
             return self._exchange(headers, body)  # the server closed an idle kept connection: one fresh try
-        except BaseException:
-            self.close()  # a timeout or an interrupted read leaves the connection unusable
-            raise
 
     def _exchange(self, headers: dict[str, str], body: bytes) -> tuple[int, http.client.HTTPMessage, bytes]:
         connection = self._connection()
@@ -197,7 +193,7 @@ class JsonProtocolClient:
             response = connection.getresponse()
             payload = response.read()
         except BaseException:
-            self.close()
+            self.close()  # a drop, a timeout or an interrupted read leaves the connection unusable
             raise
         if response.will_close:
             self.close()

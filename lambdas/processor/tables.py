@@ -6,7 +6,6 @@ Every call asks for ReturnConsumedCapacity=TOTAL and reports its units to the Ca
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from functools import lru_cache
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -14,14 +13,11 @@ from botocore.exceptions import ClientError
 from barometer import catalogue
 from barometer.aws import (
     PARTIAL_RETRY,
-    AwsTarget,
     BatchCallError,
     resource_name,
     retry_partial,
 )
-from barometer.aws.json_clients import DynamoDBJson
-from barometer.aws.json_protocol import DYNAMODB
-from barometer.aws.retry import BACKGROUND
+from barometer.aws.json_clients import dynamodb_json
 from barometer.core.itemsize import item_size
 from barometer.core.timeutil import parse_rfc3339, to_epoch_us
 from barometer.core.windows import Entry, departure_sk_bounds
@@ -42,12 +38,7 @@ def dynamodb() -> Any:
     (docs/architecture.md, "JSON-protocol calls"). This client sends what botocore sends, answers and
     fails as botocore does (ClientError with the same codes), and retries as botocore's standard mode
     within Barometer's call budget (barometer/aws/json_protocol.py)."""
-    return _dynamodb_at(AwsTarget.from_environment())
-
-
-@lru_cache(maxsize=4)
-def _dynamodb_at(target: AwsTarget) -> DynamoDBJson:  # one per target: a test may point the environment elsewhere
-    return DynamoDBJson.for_session(DYNAMODB, target.session(), target.endpoint, BACKGROUND)
+    return dynamodb_json()
 
 
 def _code(exc: ClientError) -> str:

@@ -3,14 +3,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from functools import cache, lru_cache
+from functools import cache
 from typing import Any
 
 from barometer import catalogue
-from barometer.aws import PARTIAL_RETRY, AwsTarget, BatchCallError, resource_name, retry_partial
-from barometer.aws.json_clients import FirehoseJson
-from barometer.aws.json_protocol import FIREHOSE
-from barometer.aws.retry import BACKGROUND, rejected_records
+from barometer.aws import PARTIAL_RETRY, BatchCallError, resource_name, retry_partial
+from barometer.aws.json_clients import FirehoseJson, firehose_json
+from barometer.aws.retry import rejected_records
 from lambdas.shared.errors import SinkError
 
 FIREHOSE_BATCH_MAX = 500
@@ -24,12 +23,7 @@ def _delivery_stream(table: str) -> str:
 def firehose() -> FirehoseJson:
     """Firehose as JSON-protocol calls (barometer/aws/json_protocol.py): botocore's serializer walked every
     record of a 500-record PutRecordBatch, ~20 us each, once per event on the hot path."""
-    return _firehose_at(AwsTarget.from_environment())
-
-
-@lru_cache(maxsize=4)
-def _firehose_at(target: AwsTarget) -> FirehoseJson:  # one per target: a test may point the environment elsewhere
-    return FirehoseJson.for_session(FIREHOSE, target.session(), target.endpoint, BACKGROUND)
+    return firehose_json()
 
 
 def put_lake_records(table: str, records: Sequence[dict[str, Any]]) -> dict[int, SinkError]:
